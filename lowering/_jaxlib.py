@@ -1,0 +1,100 @@
+"""Every private jaxlib import xform makes lives in this module.
+
+jaxlib is our XLA binding: PJRT clients, compile options, device buffers
+(``ArrayImpl``) and their result handlers.  Nothing here traces or transforms.
+A jaxlib upgrade that moves a name breaks this file only.
+"""
+from __future__ import annotations
+
+import functools
+import os
+
+import numpy as np
+
+import jaxlib._jax as _xc                      # PJRT client, buffers, compile options
+from jax._src import core as _jax_core        # ShapedArray: the aval a buffer carries
+from jax.extend import backend as _backend
+
+ArrayImpl = _xc.ArrayImpl
+JaxRuntimeError = _xc.JaxRuntimeError
+DeviceList = _xc.DeviceList
+CompileOptions = _xc.CompileOptions
+
+
+def _platform_from_env() -> str | None:
+    return os.environ.get("XFORM_PLATFORMS") or os.environ.get("JAX_PLATFORMS") or None
+
+
+_platform = [_platform_from_env()]
+
+
+def set_platform(name: str | None) -> None:
+    _platform[0] = name or None
+    default_device.cache_clear()
+
+
+@functools.lru_cache(maxsize=None)
+def client(platform: str | None = None):
+    """The PJRT client for ``platform``; 'cpu' unless told otherwise."""
+    names = (platform or _platform[0] or "cpu").split(",")
+    errors = []
+    for name in names:
+        name = {"gpu": "cuda"}.get(name.strip(), name.strip())
+        try:
+            return _backend.get_backend(name)
+        except RuntimeError as e:  # plugin not installed, or no device
+            errors.append(f"{name}: {e}")
+    raise RuntimeError("no usable platform among " + ", ".join(names) + ": " + "; ".join(errors))
+
+
+@functools.lru_cache(maxsize=None)
+def default_device():
+    return client(_platform[0]).local_devices()[0]
+
+
+@functools.lru_cache(maxsize=4096)
+def _sharding(device):
+    return _xc.SingleDeviceSharding(device)
+
+
+@functools.lru_cache(maxsize=4096)
+def _jax_aval(shape, dtype, weak_type):
+    return _jax_core.ShapedArray(shape, dtype, weak_type=weak_type)
+
+
+def buffer_from_numpy(x: np.ndarray, device=None, weak_type: bool = False) -> ArrayImpl:
+    """Copy a host array to ``device``; returns a device buffer."""
+    device = device or default_device()
+    aval = _jax_aval(x.shape, x.dtype, weak_type)
+    return _xc.batched_device_put(aval, _sharding(device), [x], [device], True, False)
+
+
+@functools.lru_cache(maxsize=4096)
+def result_handler(shape, dtype, weak_type, device):
+    """Wraps an executable's raw output as a buffer with the right aval (C++ fast path)."""
+    return _xc.array_result_handler(_jax_aval(shape, dtype, weak_type), _sharding(device),
+                                    True, True)
+
+
+def compile_module(text: str, device, compile_options=None):
+    """Compile StableHLO module text for one device."""
+    opts = compile_options or CompileOptions()
+    return device.client.compile_and_load(text, DeviceList((device,)), opts)
+
+
+def is_buffer(x) -> bool:
+    return type(x) is ArrayImpl
+
+
+def buffer_device(buf):
+    return next(iter(buf.devices()))
+
+
+def from_dlpack(capsule_or_obj, device=None):
+    """Import a DLPack tensor as a buffer."""
+    dev = device or default_device()
+    obj = capsule_or_obj
+    if hasattr(obj, "__dlpack__"):
+        obj = obj.__dlpack__()
+    buf = _xc.dlpack_managed_tensor_to_buffer(obj, dev, None)
+    return buf

@@ -1,0 +1,7 @@
+"""xform's language: dtypes, abstract values, the meta-operator set and the IR."""
+from . import dtypes
+from .core import (ShapedArray, Var, Literal, Eqn, Jaxpr, ClosedJaxpr, Primitive,
+                   SourceInfo, pp_jaxpr)
+from .check import check_jaxpr, JaxprTypeError
+from . import ops
+from .ops import GatherDimensionNumbers, ScatterDimensionNumbers, ConvDimensionNumbers

@@ -1,0 +1,189 @@
+"""Dtypes, x64 canonicalisation and JAX's type-promotion lattice.
+
+Dtypes are plain NumPy dtype objects (bfloat16 comes from ml_dtypes).  A value
+may be *weakly typed*: a Python scalar has no dtype of its own and takes the
+dtype of whatever it meets (``x_f16 * 2.0`` stays float16), exactly as in JAX.
+"""
+from __future__ import annotations
+
+import functools
+
+import ml_dtypes
+import numpy as np
+
+bool_ = np.dtype(np.bool_)
+int8, int16, int32, int64 = (np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64))
+uint8, uint16, uint32, uint64 = (np.dtype(t) for t in (np.uint8, np.uint16, np.uint32, np.uint64))
+bfloat16 = np.dtype(ml_dtypes.bfloat16)
+float16, float32, float64 = (np.dtype(t) for t in (np.float16, np.float32, np.float64))
+complex64, complex128 = np.dtype(np.complex64), np.dtype(np.complex128)
+
+SUPPORTED = (bool_, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
+             bfloat16, float16, float32, float64, complex64, complex128)
+_SUPPORTED_SET = frozenset(SUPPORTED)
+
+# --- x64 switch ---------------------------------------------------------------
+# One mutable flag, read by canonicalize(); xform.config flips it.
+_x64 = [False]
+
+
+def x64_enabled() -> bool:
+    return _x64[0]
+
+
+def set_x64(on: bool) -> None:
+    _x64[0] = bool(on)
+    canonicalize.cache_clear()
+    _promote.cache_clear()
+
+
+_NARROW = {int64: int32, uint64: uint32, float64: float32, complex128: complex64}
+
+
+@functools.lru_cache(maxsize=None)
+def canonicalize(dtype) -> np.dtype:
+    """The dtype values of ``dtype`` are stored as: 64-bit types narrow when x64 is off."""
+    dt = np.dtype(dtype)
+    if dt not in _SUPPORTED_SET:
+        raise TypeError(f"dtype {dt} is not supported by xform "
+                        f"(supported: {', '.join(str(d) for d in SUPPORTED)})")
+    return dt if _x64[0] else _NARROW.get(dt, dt)
+
+
+def is_float(dt) -> bool:
+    return np.dtype(dt).kind == "f" or np.dtype(dt) == bfloat16
+
+
+def is_complex(dt) -> bool:
+    return np.dtype(dt).kind == "c"
+
+
+def is_inexact(dt) -> bool:
+    return is_float(dt) or is_complex(dt)
+
+
+def is_int(dt) -> bool:
+    return np.dtype(dt).kind in "iu"
+
+
+def is_unsigned(dt) -> bool:
+    return np.dtype(dt).kind == "u"
+
+
+def is_bool(dt) -> bool:
+    return np.dtype(dt) == bool_
+
+
+def default_int() -> np.dtype:
+    return int64 if _x64[0] else int32
+
+
+def default_float() -> np.dtype:
+    return float64 if _x64[0] else float32
+
+
+def default_complex() -> np.dtype:
+    return complex128 if _x64[0] else complex64
+
+
+def finfo(dt):
+    return ml_dtypes.finfo(dt) if np.dtype(dt) == bfloat16 else np.finfo(dt)
+
+
+def iinfo(dt):
+    return np.iinfo(dt)
+
+
+def real_dtype(dt) -> np.dtype:
+    dt = np.dtype(dt)
+    return {complex64: float32, complex128: float64}.get(dt, dt)
+
+
+def complex_dtype(dt) -> np.dtype:
+    dt = np.dtype(dt)
+    return complex128 if dt in (float64, complex128) else complex64
+
+
+# --- promotion lattice ----------------------------------------------------------
+# Nodes are dtypes plus three "weak" pseudo-types for Python int/float/complex.
+WEAK_INT, WEAK_FLOAT, WEAK_COMPLEX = "int*", "float*", "complex*"
+
+
+def _lattice(x64: bool) -> dict:
+    return {
+        bool_: [WEAK_INT],
+        WEAK_INT: [uint8, int8],
+        uint8: [int16, uint16], uint16: [int32, uint32],
+        uint32: [int64, uint64] if x64 else [int32, uint64],
+        uint64: [WEAK_FLOAT],
+        int8: [int16], int16: [int32], int32: [int64], int64: [WEAK_FLOAT],
+        WEAK_FLOAT: [bfloat16, float16, WEAK_COMPLEX],
+        bfloat16: [float32], float16: [float32], float32: [float64, complex64],
+        float64: [complex128],
+        WEAK_COMPLEX: [complex64], complex64: [complex128], complex128: [],
+    }
+
+
+@functools.lru_cache(maxsize=2)
+def _upper_bounds(x64: bool) -> dict:
+    lattice = _lattice(x64)
+    ubs = {}
+    for node in lattice:
+        seen, todo = {node}, [node]
+        while todo:
+            for up in lattice[todo.pop()]:
+                if up not in seen:
+                    seen.add(up)
+                    todo.append(up)
+        ubs[node] = seen
+    return ubs
+
+
+def _node(dtype, weak: bool):
+    dt = np.dtype(dtype)
+    if weak:
+        if dt.kind in "iu":
+            return WEAK_INT
+        if dt.kind == "f" or dt == bfloat16:
+            return WEAK_FLOAT
+        if dt.kind == "c":
+            return WEAK_COMPLEX
+    return dt
+
+
+_WEAK_DEFAULT = {WEAK_INT: default_int, WEAK_FLOAT: default_float,
+                 WEAK_COMPLEX: default_complex}
+
+
+@functools.lru_cache(maxsize=4096)
+def _promote(nodes: tuple) -> tuple:
+    ubs = _upper_bounds(_x64[0])
+    common = set.intersection(*(ubs[n] for n in nodes))
+    lub = [c for c in common if all(o in ubs[c] for o in common)]
+    if len(lub) != 1:  # pragma: no cover - the lattice is a true lattice
+        raise TypeError(f"no unique promotion for {nodes}")
+    lub = lub[0]
+    if lub in _WEAK_DEFAULT:
+        return canonicalize(_WEAK_DEFAULT[lub]()), True
+    return canonicalize(lub), False
+
+
+def promote(*typed: tuple) -> tuple:
+    """Promote ``(dtype, weak)`` pairs; returns ``(dtype, weak)`` of the result."""
+    nodes = tuple(_node(dt, w) for dt, w in typed)
+    if len(set(nodes)) == 1 and not isinstance(nodes[0], str):
+        return canonicalize(nodes[0]), False
+    return _promote(nodes)
+
+
+def python_scalar_dtype(x) -> np.dtype:
+    """Dtype JAX gives a Python scalar (weakly typed unless it is a bool)."""
+    if isinstance(x, bool):
+        return bool_
+    if isinstance(x, int):
+        return default_int()
+    if isinstance(x, float):
+        return default_float()
+    if isinstance(x, complex):
+        return default_complex()
+    raise TypeError(f"{type(x).__name__} is not a Python scalar")

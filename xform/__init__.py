@@ -1,0 +1,18 @@
+"""xform: composable function transformations (jit, grad, vmap, ...) over a small IR.
+
+    import xform as jax
+    import xform.numpy as jnp
+"""
+from . import core as _core
+from .array import Array
+from .config import config
+from .api import (jit, make_jaxpr, eval_shape, ShapeDtypeStruct, device_put, device_get,
+                  devices, local_devices, device_count, local_device_count, default_backend,
+                  process_index, block_until_ready, from_jax, from_dlpack)
+from . import tree_util
+from . import tree
+from . import lax
+from . import numpy
+from .core import ConcretizationError, UnexpectedTracerError
+
+__version__ = "0.1.0"

@@ -1,0 +1,351 @@
+"""Tracing Python into the IR, and evaluating IR.
+
+There is one way to apply a meta-operator: ``bind(prim, *args, **params)``.
+
+* With no trace active it runs at once (eager mode: a cached one-op executable).
+* Inside a trace it appends an equation to the innermost ``Builder``.  A builder
+  may be *concrete*: its inputs carry values, and each equation is also run
+  eagerly so Python control flow on values (``if x > 0:``) works under ``grad``
+  outside ``jit``, as in JAX.  ``jit`` and ``make_jaxpr`` trace abstractly.
+
+Values from an outer trace or concrete arrays that a traced function closes
+over become *constvars* of the inner jaxpr; the inner jaxpr, once transformed,
+is evaluated back into the outer trace, which is how transforms nest.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+from primitives import dtypes
+from primitives.core import ClosedJaxpr, Eqn, Jaxpr, Literal, ShapedArray, SourceInfo, Var
+from lowering import _jaxlib
+from lowering.compile import compile_single_op
+
+# --- where in the user's code ------------------------------------------------------------
+_LIB_DIRS = tuple(os.path.dirname(os.path.abspath(m)) + os.sep for m in (
+    __file__,
+    sys.modules["primitives"].__file__,
+    sys.modules["lowering"].__file__,
+))
+
+
+def user_frame() -> SourceInfo | None:
+    """The innermost stack frame outside xform's own packages."""
+    f = sys._getframe(1)
+    while f is not None:
+        fn = f.f_code.co_filename
+        if not fn.startswith(_LIB_DIRS) and not fn.startswith("<frozen"):
+            return SourceInfo(fn, f.f_lineno, f.f_code.co_name)
+        f = f.f_back
+    return None
+
+
+def where(source: SourceInfo | None = None) -> str:
+    source = source or user_frame()
+    return f" (at {source.filename}:{source.lineno})" if source else ""
+
+
+class ConcretizationError(TypeError):
+    """A traced value was used where Python needs a concrete one (``if``, ``int()``)."""
+
+
+class UnexpectedTracerError(RuntimeError):
+    """A tracer escaped the function that was being traced."""
+
+
+# --- abstract values of Python objects -----------------------------------------------------
+
+def aval_of_scalar(x) -> ShapedArray:
+    dt = dtypes.python_scalar_dtype(x)
+    return ShapedArray((), dt, weak_type=not isinstance(x, bool))
+
+
+def aval_of_numpy(x) -> ShapedArray:
+    return ShapedArray(np.shape(x), dtypes.canonicalize(x.dtype))
+
+
+# --- the trace stack ---------------------------------------------------------------------
+_stack: list["Builder"] = []
+
+
+class Tracer:
+    """A value inside a trace: a Var of some builder, maybe with a concrete value."""
+
+    __slots__ = ("builder", "var", "val")
+    __array_priority__ = 100
+
+    def __init__(self, builder: "Builder", var: Var, val=None):
+        self.builder = builder
+        self.var = var
+        self.val = val  # an Array when the builder is concrete, else None
+
+    aval = property(lambda self: self.var.aval)
+    shape = property(lambda self: self.var.aval.shape)
+    dtype = property(lambda self: self.var.aval.dtype)
+    ndim = property(lambda self: len(self.var.aval.shape))
+    size = property(lambda self: self.var.aval.size)
+    weak_type = property(lambda self: self.var.aval.weak_type)
+
+    def concrete(self, what: str):
+        if self.val is not None:
+            return self.val
+        raise ConcretizationError(
+            f"{what} needs a concrete value, but this is an abstract traced array "
+            f"{self.aval.str_short()}{where()}.\n"
+            f"Inside jit, values are abstract: use lax.cond / lax.select / jnp.where for "
+            f"value-dependent control flow, or mark the argument static with "
+            f"static_argnums/static_argnames.")
+
+    def __bool__(self):
+        return bool(self.concrete("bool(x) (as in `if x:` or `while x:`)"))
+
+    def __int__(self):
+        return int(self.concrete("int(x)"))
+
+    def __float__(self):
+        return float(self.concrete("float(x)"))
+
+    def __complex__(self):
+        return complex(self.concrete("complex(x)"))
+
+    def __index__(self):
+        return self.concrete("using an array as an index (x.__index__)").__index__()
+
+    def __array__(self, dtype=None, copy=None):
+        v = np.asarray(self.concrete("converting a traced array to NumPy (np.asarray(x))"))
+        return v if dtype is None else v.astype(dtype)
+
+    def __hash__(self):
+        raise TypeError(f"unhashable type: traced array {self.aval.str_short()}{where()}")
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of unsized object (a 0-d traced array)")
+        return self.shape[0]
+
+    def __repr__(self):
+        v = "" if self.val is None else f" value={self.val!r}"
+        return f"Traced<{self.aval.str_short()}>{v}"
+
+    def item(self):
+        return self.concrete("x.item()").item()
+
+    def tolist(self):
+        return self.concrete("x.tolist()").tolist()
+
+
+class Builder:
+    """One level of tracing: collects equations into a jaxpr."""
+
+    def __init__(self, concrete: bool = False):
+        self.concrete = concrete
+        self.invars: list[Var] = []
+        self.eqns: list[Eqn] = []
+        self.constvars: list[Var] = []
+        self.const_vals: list = []         # Arrays or outer Tracers, one per constvar
+        self._const_ids: dict[int, Var] = {}
+        self.active = True
+
+    # inputs ---------------------------------------------------------------------------
+    def new_arg(self, aval: ShapedArray, val=None) -> Tracer:
+        v = Var(aval)
+        self.invars.append(v)
+        return Tracer(self, v, val if self.concrete else None)
+
+    def _const(self, x, aval) -> Var:
+        v = self._const_ids.get(id(x))
+        if v is None:
+            v = self._const_ids[id(x)] = Var(aval)
+            self.constvars.append(v)
+            self.const_vals.append(x)
+        return v
+
+    def atom(self, x):
+        """The IR operand for ``x``: a Var of this builder or a Literal."""
+        t = type(x)
+        if t is Tracer:
+            if x.builder is self:
+                return x.var
+            if not x.builder.active:
+                raise UnexpectedTracerError(
+                    f"a traced value {x.aval.str_short()} escaped the function it was traced "
+                    f"in (stored in a global or a closure?) and was used again{where()}")
+            return self._const(x, x.aval)
+        if t in _ARRAY_TYPES:
+            return self._const(x, x.aval)
+        if t is Literal:
+            return x
+        if t in (int, float, complex, bool):
+            return Literal(x, aval_of_scalar(x))
+        if isinstance(x, np.generic):
+            return Literal(x, ShapedArray((), dtypes.canonicalize(x.dtype)))
+        if isinstance(x, np.ndarray):
+            arr = array_from_numpy(x)
+            self._keepalive(arr)
+            return self._const(arr, arr.aval)
+        raise TypeError(f"{type(x).__name__} is not a valid xform array value{where()}")
+
+    def _keepalive(self, x):
+        self.__dict__.setdefault("_alive", []).append(x)
+
+    @staticmethod
+    def value_of(x):
+        """Concrete value of an operand (None if it has none)."""
+        return x.val if type(x) is Tracer else x
+
+    # equations ------------------------------------------------------------------------
+    def add_eqn(self, prim, args, params):
+        invars = [self.atom(a) for a in args]
+        in_avals = [a.aval for a in invars]
+        try:
+            out_avals = prim.abstract_eval(*in_avals, **params)
+        except TypeError as e:
+            raise TypeError(f"{e}{where()}") from None
+        outvars = [Var(a) for a in out_avals]
+        self.eqns.append(Eqn(prim, invars, outvars, params, user_frame()))
+        vals = None
+        if self.concrete:
+            in_vals = [self.value_of(a) for a in args]
+            if all(v is not None for v in in_vals):
+                vals = eager_apply(prim, in_vals, params)
+        if vals is None:
+            return [Tracer(self, v) for v in outvars]
+        return [Tracer(self, v, val) for v, val in zip(outvars, vals)]
+
+    def to_jaxpr(self, outs) -> ClosedJaxpr:
+        outvars = [self.atom(o) for o in outs]
+        return ClosedJaxpr(Jaxpr(self.constvars, self.invars, self.eqns, outvars),
+                           list(self.const_vals))
+
+
+class trace_scope:
+    """``with trace_scope(builder):`` makes ``builder`` the innermost trace."""
+
+    def __init__(self, builder: Builder):
+        self.builder = builder
+
+    def __enter__(self):
+        _stack.append(self.builder)
+        return self.builder
+
+    def __exit__(self, *exc):
+        _stack.pop()
+        self.builder.active = False
+
+
+def bind(prim, *args, **params):
+    """Apply a meta-operator; returns a list of outputs for multi-result ops, else one."""
+    if _stack:
+        outs = _stack[-1].add_eqn(prim, args, params)
+    else:
+        outs = eager_apply(prim, args, params)
+    return outs if prim.multiple_results else outs[0]
+
+
+def find_builder() -> Builder | None:
+    return _stack[-1] if _stack else None
+
+
+# --- eager execution -------------------------------------------------------------------------
+_ARRAY_TYPES: set = set()   # filled by xform.array (Array)
+_Array = None               # set by xform.array
+
+
+def _params_key(params):
+    return tuple(params.items())
+
+
+_scalar_bufs: dict = {}
+
+
+def _scalar_buffer(x, aval: ShapedArray):
+    """Device buffer for a Python/NumPy scalar operand, cached per (value, dtype)."""
+    key = (x, type(x), aval.dtype, aval.weak_type)
+    buf = _scalar_bufs.get(key)
+    if buf is None:
+        if len(_scalar_bufs) > 4096:
+            _scalar_bufs.clear()
+        buf = _scalar_bufs[key] = _jaxlib.buffer_from_numpy(np.asarray(x, aval.dtype),
+                                                            weak_type=aval.weak_type)
+    return buf
+
+
+def eager_apply(prim, args, params):
+    """Run one meta-operator now on concrete arrays/scalars."""
+    bufs, avals = [], []
+    device = None
+    for a in args:
+        t = type(a)
+        if t is _Array:
+            bufs.append(a._buf)
+            avals.append(a.aval)
+            device = device or a._device
+        elif t is Literal:
+            bufs.append(_scalar_buffer(a.val, a.aval))
+            avals.append(a.aval)
+        elif t in (int, float, complex, bool) or isinstance(a, np.generic):
+            aval = aval_of_scalar(a) if t in (int, float, complex, bool) else \
+                ShapedArray((), dtypes.canonicalize(a.dtype))
+            bufs.append(_scalar_buffer(a, aval))
+            avals.append(aval)
+        elif isinstance(a, np.ndarray):
+            arr = array_from_numpy(a)
+            bufs.append(arr._buf)
+            avals.append(arr.aval)
+        elif t is Tracer:
+            raise UnexpectedTracerError(
+                f"a traced value {a.aval.str_short()} was used outside the transform that "
+                f"created it{where()}")
+        else:
+            raise TypeError(f"{prim.name}: {type(a).__name__} is not a valid array value{where()}")
+    device = device or _jaxlib.default_device()
+    try:
+        exe = compile_single_op(prim, _params_key(params), tuple(avals), device)
+    except TypeError as e:
+        raise TypeError(f"{e}{where()}") from None
+    return [_Array._from_buffer(b, a) for b, a in zip(exe(bufs), exe.out_avals)]
+
+
+def array_from_numpy(x, device=None, weak_type=False):
+    x = np.asarray(x)
+    dt = dtypes.canonicalize(x.dtype)
+    if x.dtype != dt:
+        x = x.astype(dt)
+    buf = _jaxlib.buffer_from_numpy(x, device, weak_type)
+    return _Array._from_buffer(buf, ShapedArray(x.shape, dt, weak_type))
+
+
+# --- evaluating a jaxpr --------------------------------------------------------------------------
+
+def eval_jaxpr(jaxpr: Jaxpr, consts, args, env=None):
+    """Evaluate ``jaxpr`` with ``bind``: eagerly, or recorded into the current trace.
+
+    ``env`` may pre-seed values of some variables (their equations are skipped
+    when every output is already known): how a transform reuses values that were
+    computed while tracing.
+    """
+    env = {} if env is None else env
+
+    def read(a):
+        return a.val if type(a) is Literal else env[a]
+
+    for v, x in zip(jaxpr.constvars, consts):
+        env[v] = x
+    for v, x in zip(jaxpr.invars, args):
+        env[v] = x
+    for eqn in jaxpr.eqns:
+        if eqn.outvars and all(v in env for v in eqn.outvars):
+            continue
+        outs = bind(eqn.prim, *[read(a) for a in eqn.invars], **eqn.params)
+        if not eqn.prim.multiple_results:
+            outs = [outs]
+        for v, x in zip(eqn.outvars, outs):
+            env[v] = x
+    return [read(a) for a in jaxpr.outvars]
+
+
+def eval_closed(closed: ClosedJaxpr, args):
+    return eval_jaxpr(closed.jaxpr, closed.consts, args)

@@ -1,0 +1,317 @@
+"""NumPy indexing (``x[idx]``) and functional updates (``x.at[idx].set(v)``).
+
+Static ints and slices become ``slice``/``rev``/``reshape``; a traced scalar
+index becomes ``dynamic_slice``; integer-array and boolean-mask indices become
+one ``gather``.  Updates reuse the read path: indexing an iota of flat positions
+tells which element each update goes to, and one ``scatter`` writes them.
+
+Out-of-bounds behaviour follows JAX: reads clamp (or fill, with
+``.at[].get(mode='fill')``), updates out of bounds are dropped.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from primitives import dtypes
+from primitives.ops import GatherDimensionNumbers, ScatterDimensionNumbers
+
+from . import lax
+from .array import Array
+from .core import Tracer, where
+
+_ARRAY = (Array, Tracer)
+
+
+def _jnp():
+    from . import numpy as jnp
+    return jnp
+
+
+def _is_int_scalar(i):
+    return isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))
+
+
+def _normalize(x, idx):
+    """Expand Ellipsis, apply None (new axes) to ``x``; returns (x, one entry per dim)."""
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    jnp = _jnp()
+    idx = tuple(jnp.asarray(i) if isinstance(i, list) else i for i in idx)
+    n_ell = sum(1 for i in idx if i is Ellipsis)
+    if n_ell > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+
+    def consumed(i):
+        if i is None or i is Ellipsis:
+            return 0
+        if isinstance(i, (np.ndarray,) + _ARRAY) and (i.dtype == np.bool_):
+            return max(i.ndim, 1) if i.ndim else 0
+        return 1
+    used = sum(consumed(i) for i in idx)
+    if used > x.ndim:
+        raise IndexError(f"too many indices for array: array is {x.ndim}-dimensional, but "
+                         f"{used} were indexed{where()}")
+    if n_ell:
+        k = idx.index(Ellipsis)
+        idx = idx[:k] + (slice(None),) * (x.ndim - used) + idx[k + 1:]
+    else:
+        idx = idx + (slice(None),) * (x.ndim - used)
+    if any(i is None for i in idx):
+        shape, j = [], 0
+        new_idx = []
+        for i in idx:
+            if i is None:
+                shape.append(1)
+                new_idx.append(slice(None))
+            else:
+                for _ in range(consumed(i)):
+                    shape.append(x.shape[j])
+                    j += 1
+                new_idx.append(i)
+        x = lax.reshape(x, shape)
+        idx = tuple(new_idx)
+    return x, idx
+
+
+def _static_slice(x, dim, s: slice):
+    n = x.shape[dim]
+    start, stop, step = s.indices(n)
+    if step > 0:
+        if stop <= start:
+            stop = start
+        return lax.slice_in_dim(x, start, stop, step, dim)
+    # negative step: reverse, then slice forward
+    count = len(range(start, stop, step))
+    y = lax.rev(x, (dim,))
+    first = n - 1 - start
+    return lax.slice_in_dim(y, first, first + (count - 1) * (-step) + 1 if count else first,
+                            -step, dim)
+
+
+def _as_index_array(i, n, dim):
+    """Integer index array with negative entries wrapped (out-of-range left for the op)."""
+    jnp = _jnp()
+    a = jnp.asarray(i)
+    if not (dtypes.is_int(a.dtype)):
+        raise IndexError(f"indices must be integers, slices, None, Ellipsis or integer/boolean "
+                         f"arrays; got an array of dtype {a.dtype}{where()}")
+    if dtypes.is_unsigned(a.dtype):
+        return a
+    return jnp.where(a < 0, a + n, a) if n else a
+
+
+def getitem(x, idx, mode=None, fill_value=None):
+    jnp = _jnp()
+    x, idx = _normalize(x, idx)
+    # 1. static ints and slices
+    advanced = [d for d, i in enumerate(idx) if not (isinstance(i, slice) or _is_int_scalar(i))]
+    if not advanced or all(_is_scalar_index(idx[d]) for d in advanced) and len(advanced) == 1 \
+            and mode is None:
+        drop = []
+        for d, i in enumerate(idx):
+            if isinstance(i, slice):
+                if i != slice(None):
+                    x = _static_slice(x, d, i)
+            elif _is_int_scalar(i):
+                n = x.shape[d]
+                if not -n <= i < n:
+                    raise IndexError(f"index {i} is out of bounds for axis {d} with size {n}"
+                                     f"{where()}")
+                x = lax.slice_in_dim(x, i % n, i % n + 1, 1, d)
+                drop.append(d)
+            else:  # one traced scalar: dynamic_slice
+                n = x.shape[d]
+                k = _as_index_array(i, n, d)
+                x = lax.dynamic_slice_in_dim(x, k, 1, d)
+                drop.append(d)
+        return lax.squeeze(x, drop) if drop else x
+    # 2. slices first, leaving only integer / array indices
+    sliced = []
+    for d, i in enumerate(idx):
+        if isinstance(i, slice) and i != slice(None):
+            x = _static_slice(x, d, i)
+            sliced.append(slice(None))
+        else:
+            sliced.append(i)
+    idx = sliced
+    # boolean masks -> integer indices (data-dependent shape: needs concrete values)
+    expanded, dim = [], 0
+    for i in idx:
+        if isinstance(i, (np.ndarray,) + _ARRAY) and i.dtype == np.bool_ and i.ndim > 0:
+            if isinstance(i, Tracer) and i.val is None:
+                raise IndexError(
+                    f"boolean mask indexing has a data-dependent shape, which jit cannot "
+                    f"compile; use jnp.where(mask, x, 0) or jnp.nonzero(mask, size=N)"
+                    f"{where()}")
+            if tuple(i.shape) != tuple(x.shape[dim:dim + i.ndim]):
+                raise IndexError(f"boolean index shape {i.shape} does not match indexed "
+                                 f"shape {x.shape[dim:dim + i.ndim]}{where()}")
+            expanded.extend(jnp.nonzero(i))
+            dim += i.ndim
+        else:
+            expanded.append(i)
+            dim += 1
+    idx = expanded
+    adv = [d for d, i in enumerate(idx) if not isinstance(i, slice)]
+    arrays = [_as_index_array(idx[d], x.shape[d], d) for d in adv]
+    bshape = jnp.broadcast_shapes(*[a.shape for a in arrays])
+    itype = dtypes.promote(*[(a.dtype, False) for a in arrays])[0] if arrays else np.int32
+    arrays = [jnp.broadcast_to(jnp.astype(a, itype), bshape) for a in arrays]
+    indices = jnp.stack(arrays, axis=-1)
+    rest = [d for d in range(x.ndim) if d not in adv]
+    nb = len(bshape)
+    dn = GatherDimensionNumbers(offset_dims=tuple(range(nb, nb + len(rest))),
+                                collapsed_slice_dims=tuple(adv), start_index_map=tuple(adv))
+    slice_sizes = [1 if d in adv else x.shape[d] for d in range(x.ndim)]
+    out = lax.gather(x, indices, dn, slice_sizes)
+    if mode == "fill":
+        ok = None
+        for a, d in zip(arrays, adv):
+            inb = (a >= 0) & (a < x.shape[d])
+            ok = inb if ok is None else ok & inb
+        ok = lax.broadcast_in_dim(ok, out.shape, tuple(range(nb)))
+        fv = fill_value if fill_value is not None else (
+            np.nan if dtypes.is_inexact(x.dtype) else
+            (np.iinfo(x.dtype).min if dtypes.is_int(x.dtype) else True))
+        out = jnp.where(ok, out, jnp.asarray(fv, x.dtype))
+    # NumPy: adjacent advanced indices keep their place; otherwise they go first
+    if adv and adv == list(range(adv[0], adv[0] + len(adv))) and adv[0] > 0:
+        perm = list(range(nb, nb + adv[0])) + list(range(nb)) + \
+            list(range(nb + adv[0], out.ndim))
+        out = lax.transpose(out, perm)
+    return out
+
+
+def _is_scalar_index(i):
+    return isinstance(i, _ARRAY) and i.ndim == 0 and dtypes.is_int(i.dtype)
+
+
+def take(a, indices, axis=None, mode=None, fill_value=None, unique_indices=False,
+         indices_are_sorted=False):
+    jnp = _jnp()
+    a = jnp.asarray(a)
+    if axis is None:
+        a, axis = jnp.ravel(a), 0
+    axis = axis % a.ndim
+    idx = (slice(None),) * axis + (jnp.asarray(indices),)
+    return getitem(a, idx, mode="fill" if mode in (None, "fill") else None,
+                   fill_value=fill_value) if mode != "clip" and mode != "wrap" else \
+        getitem(a, (slice(None),) * axis + (
+            jnp.clip(jnp.asarray(indices), 0, a.shape[axis] - 1) if mode == "clip" else
+            jnp.remainder(jnp.asarray(indices), a.shape[axis]),))
+
+
+def take_along_axis(arr, indices, axis, mode=None, fill_value=None):
+    jnp = _jnp()
+    arr, indices = jnp.asarray(arr), jnp.asarray(indices)
+    if axis is None:
+        arr, axis = jnp.ravel(arr), 0
+    axis = axis % arr.ndim
+    if indices.ndim != arr.ndim:
+        raise ValueError(f"take_along_axis: indices and arr must have the same number of "
+                         f"dimensions, got {indices.shape} and {arr.shape}{where()}")
+    shape = tuple(max(a, b) if d != axis else indices.shape[d]
+                  for d, (a, b) in enumerate(zip(arr.shape, indices.shape)))
+    idx = []
+    for d in range(arr.ndim):
+        if d == axis:
+            idx.append(jnp.broadcast_to(indices, shape))
+        else:
+            io = lax.broadcasted_iota(np.int32, shape, d)
+            idx.append(io)
+    arr = jnp.broadcast_to(arr, tuple(arr.shape[d] if d == axis else shape[d]
+                                      for d in range(arr.ndim)))
+    return getitem(arr, tuple(idx), mode="fill" if mode in (None, "fill") else None,
+                   fill_value=fill_value)
+
+
+# --- .at[...] ----------------------------------------------------------------------------------
+
+class AtIndexer:
+    __slots__ = ("array",)
+
+    def __init__(self, array):
+        self.array = array
+
+    def __getitem__(self, idx):
+        return _IndexUpdateRef(self.array, idx)
+
+
+class _IndexUpdateRef:
+    __slots__ = ("array", "index")
+
+    def __init__(self, array, index):
+        self.array = array
+        self.index = index
+
+    def get(self, *, mode=None, fill_value=None, indices_are_sorted=False, unique_indices=False):
+        if mode == "fill":
+            return getitem(self.array, self.index, mode="fill", fill_value=fill_value)
+        return getitem(self.array, self.index)
+
+    def set(self, values, *, mode=None, **kw):
+        return _scatter(self.array, self.index, values, lax.scatter, mode)
+
+    def add(self, values, *, mode=None, **kw):
+        return _scatter(self.array, self.index, values, lax.scatter_add, mode)
+
+    def subtract(self, values, *, mode=None, **kw):
+        return self.add(_jnp().negative(values), mode=mode)
+
+    def multiply(self, values, *, mode=None, **kw):
+        return _scatter(self.array, self.index, values, lax.scatter_mul, mode)
+
+    mul = multiply
+
+    def divide(self, values, *, mode=None, **kw):
+        jnp = _jnp()
+        return self.multiply(jnp.reciprocal(jnp.asarray(values, self.array.dtype)), mode=mode) \
+            if dtypes.is_inexact(self.array.dtype) else \
+            self.set(jnp.floor_divide(self.get(), values), mode=mode)
+
+    def power(self, values, *, mode=None, **kw):
+        return self.set(_jnp().power(self.get(), values), mode=mode)
+
+    def min(self, values, *, mode=None, **kw):
+        return _scatter(self.array, self.index, values, lax.scatter_min, mode)
+
+    def max(self, values, *, mode=None, **kw):
+        return _scatter(self.array, self.index, values, lax.scatter_max, mode)
+
+    def apply(self, func, *, mode=None, **kw):
+        return self.set(func(self.get()), mode=mode)
+
+
+def _scatter(x, idx, values, scatter_fn, mode):
+    """Write ``values`` at ``x[idx]`` with one scatter into the flattened array."""
+    jnp = _jnp()
+    x = jnp.asarray(x)
+    if mode not in (None, "drop", "fill", "promise_in_bounds", "clip"):
+        raise ValueError(f".at[]: unknown mode {mode!r}")
+    positions = lax.reshape(lax.iota(np.int32, x.size), x.shape) if x.size else None
+    if positions is None:
+        return x
+    if mode == "clip":
+        target = getitem(positions, idx)
+    else:  # out-of-bounds updates are dropped: mark them with an impossible position
+        target = getitem(positions, idx, mode="fill", fill_value=-1) \
+            if _has_array_index(idx) else getitem(positions, idx)
+    vals = jnp.asarray(values)
+    vals = jnp.astype(vals, x.dtype) if vals.dtype != x.dtype else vals
+    try:
+        vals = jnp.broadcast_to(vals, target.shape)
+    except ValueError:
+        raise ValueError(f".at[].set/add: values of shape {vals.shape} cannot be broadcast to the "
+                         f"indexed shape {target.shape}{where()}") from None
+    flat_t = lax.reshape(target, (target.size, 1))
+    flat_v = lax.reshape(vals, (target.size,))
+    dn = ScatterDimensionNumbers(update_window_dims=(), inserted_window_dims=(0,),
+                                 scatter_dims_to_operand_dims=(0,))
+    out = scatter_fn(lax.reshape(x, (x.size,)), flat_t, flat_v, dn)
+    return lax.reshape(out, x.shape)
+
+
+def _has_array_index(idx):
+    idx = idx if isinstance(idx, tuple) else (idx,)
+    return any(not (isinstance(i, slice) or i is None or i is Ellipsis or _is_int_scalar(i))
+               for i in idx)

@@ -1,0 +1,197 @@
+"""Promotion, broadcasting and conversion shared by every ``xform.numpy`` function."""
+from __future__ import annotations
+
+import numpy as np
+
+from primitives import dtypes
+from primitives.core import Literal, ShapedArray
+
+from .. import lax
+from ..array import Array
+from ..core import Tracer, array_from_numpy, where
+
+_PY_SCALARS = (int, float, complex, bool)
+ARRAY_TYPES = (Array, Tracer)
+
+
+def typeinfo(x):
+    """(dtype, weak_type) of an operand under JAX's rules."""
+    t = type(x)
+    if t is Array or t is Tracer:
+        a = x.aval
+        return a.dtype, a.weak_type
+    if t in _PY_SCALARS:
+        return dtypes.python_scalar_dtype(x), t is not bool
+    if t is Literal:
+        return x.aval.dtype, x.aval.weak_type
+    if isinstance(x, (np.ndarray, np.generic)):
+        return dtypes.canonicalize(x.dtype), False
+    if isinstance(x, (list, tuple)):
+        return typeinfo(asarray(x))
+    if hasattr(x, "__jax_array__"):
+        return typeinfo(asarray(x))
+    raise TypeError(f"{type(x).__name__} is not a valid array value{where()}")
+
+
+def result_type(*args):
+    """The dtype ``jnp`` ops give for these operands (or dtypes)."""
+    if not args:
+        raise ValueError("at least one array or dtype is required")
+    typed = []
+    for a in args:
+        if isinstance(a, (np.dtype, type)) and not isinstance(a, type) or \
+                (isinstance(a, type) and issubclass(a, np.generic)) or isinstance(a, str):
+            typed.append((dtypes.canonicalize(np.dtype(a)), False))
+        elif a is int or a is float or a is complex or a is bool:
+            typed.append((dtypes.python_scalar_dtype(a(0)), a is not bool))
+        elif isinstance(a, np.dtype):
+            typed.append((dtypes.canonicalize(a), False))
+        else:
+            typed.append(typeinfo(a))
+    return dtypes.promote(*typed)[0]
+
+
+def promote_dtypes(*args):
+    """Cast operands to their common dtype; Python scalars become weak literals."""
+    if len(args) == 2:
+        a, b = args
+        ta, tb = type(a), type(b)
+        if (ta is Array or ta is Tracer) and (tb is Array or tb is Tracer) and \
+                a.aval.dtype == b.aval.dtype:
+            return args
+    infos = [typeinfo(x) for x in args]
+    dt, weak = dtypes.promote(*infos)
+    return [_cast(x, info, dt, weak) for x, info in zip(args, infos)]
+
+
+def _cast(x, info, dt, weak):
+    t = type(x)
+    if t in _PY_SCALARS:
+        return lax.weak_literal(x, dt)
+    if t is Literal:
+        return x if x.aval.dtype == dt else lax.weak_literal(x.val.item(), dt)
+    if t is not Array and t is not Tracer:
+        x = asarray(x)
+    if info[0] == dt:
+        return x
+    return lax.convert_element_type(x, dt, weak_type=weak and info[1])
+
+
+def promote_dtypes_inexact(*args):
+    """Promote, then lift integer/bool results to the default float dtype."""
+    args = promote_dtypes(*args)
+    dt, weak = typeinfo(args[0])
+    if dtypes.is_inexact(dt):
+        return args
+    fdt = dtypes.default_float()
+    return [_cast(x, typeinfo(x), fdt, weak) for x in args]
+
+
+def shape_of(x):
+    t = type(x)
+    if t is Array or t is Tracer or t is Literal:
+        return x.aval.shape
+    return np.shape(x)
+
+
+def broadcast_shapes(*shapes, op="broadcast"):
+    ndim = max((len(s) for s in shapes), default=0)
+    out = []
+    for i in range(ndim):
+        sizes = {s[i - ndim + len(s)] for s in shapes if i - ndim + len(s) >= 0}
+        sizes.discard(1)
+        if len(sizes) > 1:
+            raise TypeError(f"{op}: shapes {', '.join(str(tuple(s)) for s in shapes)} are "
+                            f"not broadcast-compatible{where()}")
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(out)
+
+
+def broadcast_to_shape(x, shape):
+    s = shape_of(x)
+    if s == shape or s == ():  # rank-0 operands broadcast inside the meta-operator
+        return x
+    if type(x) not in ARRAY_TYPES:
+        x = asarray(x)
+    lead = len(shape) - len(s)
+    keep = [i for i, n in enumerate(s) if n == shape[lead + i]]
+    if len(keep) != len(s):  # size-1 axes that grow: drop them first
+        x = lax.reshape(x, [s[i] for i in keep])
+    return lax.broadcast_in_dim(x, shape, [lead + i for i in keep])
+
+
+def broadcast_arrays_for(op, *args):
+    shapes = [shape_of(a) for a in args]
+    if all(s == shapes[0] for s in shapes):
+        return args
+    shape = broadcast_shapes(*shapes, op=op)
+    return [broadcast_to_shape(a, shape) for a in args]
+
+
+def asarray(x, dtype=None):
+    t = type(x)
+    if t is Array or t is Tracer:
+        return x if dtype is None else astype(x, dtype)
+    if t is Literal:
+        x = x.val
+    if t in _PY_SCALARS:
+        dt = dtypes.canonicalize(dtype) if dtype is not None else dtypes.python_scalar_dtype(x)
+        return array_from_numpy(np.asarray(x, dt), weak_type=dtype is None and t is not bool)
+    if hasattr(x, "__jax_array__"):
+        return asarray(x.__jax_array__(), dtype)
+    if isinstance(x, (list, tuple)) and any(isinstance(e, ARRAY_TYPES) or
+                                          (isinstance(e, (list, tuple))) for e in x):
+        if any(_contains_array(e) for e in x):
+            from . import stack
+            return stack([asarray(e) for e in x]) if dtype is None else \
+                astype(stack([asarray(e) for e in x]), dtype)
+    if type(x).__name__ == "ArrayImpl":  # a jax.Array: same buffer, no copy
+        from ..api import from_jax
+        return from_jax(x) if dtype is None else astype(from_jax(x), dtype)
+    if isinstance(x, str) or (isinstance(x, np.ndarray) and x.dtype.kind in "USO"):
+        raise TypeError(f"xform arrays hold numbers, not {type(x).__name__} values: {x!r}"
+                        f"{where()}")
+    arr = np.asarray(x) if dtype is None else np.asarray(x, dtypes.canonicalize(dtype))
+    if dtype is None and arr.dtype == np.float64 and not isinstance(x, np.ndarray):
+        arr = arr.astype(dtypes.default_float())
+    if dtype is None and arr.dtype == np.int64 and not isinstance(x, np.ndarray):
+        arr = arr.astype(dtypes.default_int())
+    if arr.dtype.kind in "USOV":
+        raise TypeError(f"cannot convert {type(x).__name__} to an xform array{where()}")
+    return array_from_numpy(arr)
+
+
+def _contains_array(x):
+    if isinstance(x, ARRAY_TYPES):
+        return True
+    if isinstance(x, (list, tuple)):
+        return any(_contains_array(e) for e in x)
+    return False
+
+
+def astype(x, dtype):
+    x = asarray(x)
+    dt = dtypes.canonicalize(dtype)
+    if x.dtype == dt and not x.aval.weak_type:
+        return x
+    if x.dtype == dt:
+        return lax.convert_element_type(x, dt, weak_type=False)
+    return lax.convert_element_type(x, dt)
+
+
+def canonicalize_axis(axis, ndim, op="axis"):
+    if not -ndim <= axis < max(ndim, 1) or (ndim == 0 and axis not in (0, -1)):
+        raise ValueError(f"{op}: axis {axis} is out of bounds for array of dimension {ndim}"
+                         f"{where()}")
+    return axis % ndim if ndim else 0
+
+
+def canonicalize_axes(axis, ndim, op="axis"):
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (tuple, list)):
+        axes = tuple(canonicalize_axis(a, ndim, op) for a in axis)
+        if len(set(axes)) != len(axes):
+            raise ValueError(f"{op}: repeated axis in {axis}{where()}")
+        return axes
+    return (canonicalize_axis(int(axis), ndim, op),)
