@@ -9,11 +9,13 @@ from __future__ import annotations
 import functools
 import os
 
-import numpy as np
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # XLA's C++ INFO lines are noise to users
 
-import jaxlib._jax as _xc                      # PJRT client, buffers, compile options
-from jax._src import core as _jax_core        # ShapedArray: the aval a buffer carries
-from jax.extend import backend as _backend
+import numpy as np  # noqa: E402
+
+import jaxlib._jax as _xc                      # noqa: E402  PJRT client, buffers, options
+from jax._src import core as _jax_core        # noqa: E402  ShapedArray: a buffer's aval
+from jax.extend import backend as _backend    # noqa: E402
 
 ArrayImpl = _xc.ArrayImpl
 JaxRuntimeError = _xc.JaxRuntimeError
