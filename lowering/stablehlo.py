@@ -403,8 +403,13 @@ RULES[ops.bitcast_convert_type] = _simple("stablehlo.bitcast_convert", elementwi
 
 
 def _iota(ctx, eqn, args):
-    return ctx.op("stablehlo.iota", [], [], _out_avals(eqn),
-                  f"iota_dimension = {eqn.params['dimension']} : i64")
+    out = _out_avals(eqn)[0]
+    attr = f"iota_dimension = {eqn.params['dimension']} : i64"
+    if dtypes.is_bool(out.dtype):  # no i1 iota: count in i32, then "!= 0" like a convert
+        ia = out.update(dtype=dtypes.int32)
+        i = ctx.op1("stablehlo.iota", [], [], ia, attr)
+        return [_cmp(ctx, i, _full(ctx, 0, ia), ia, "NE")]
+    return ctx.op("stablehlo.iota", [], [], [out], attr)
 
 
 RULES[ops.iota] = _iota

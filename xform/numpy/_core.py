@@ -74,7 +74,8 @@ def _cast(x, info, dt, weak):
         x = asarray(x)
     if info[0] == dt:
         return x
-    return lax.convert_element_type(x, dt, weak_type=weak and info[1])
+    # a weak result (e.g. bool array + Python int) makes every converted operand weak
+    return lax.convert_element_type(x, dt, weak_type=weak)
 
 
 def promote_dtypes_inexact(*args):

@@ -1,0 +1,117 @@
+"""Type promotion: xform.numpy must agree with jax.numpy on every pair of dtypes.
+
+The pairs cover every dtype in ``primitives.dtypes.SUPPORTED`` plus the weak
+Python scalars (int, float, complex, bool), with x64 off and on.
+"""
+import itertools
+
+import jax
+import jax.numpy as jnp_ref
+import numpy as np
+import pytest
+
+import xform
+import xform.numpy as xnp
+from primitives import dtypes
+
+PY_SCALARS = (True, 3, 2.5, 1 + 2j)   # weak (except bool) Python scalars
+OPERANDS = tuple(dtypes.SUPPORTED) + PY_SCALARS
+pytestmark = pytest.mark.filterwarnings("ignore:Explicitly requested dtype")
+
+
+@pytest.fixture(params=[False, True], ids=["x64_off", "x64_on"])
+def x64(request):
+    """Turn x64 on or off in both libraries, and restore both afterwards."""
+    before = (xform.config.read("jax_enable_x64"), jax.config.jax_enable_x64)
+    xform.config.update("jax_enable_x64", request.param)
+    jax.config.update("jax_enable_x64", request.param)
+    yield request.param
+    xform.config.update("jax_enable_x64", before[0])
+    jax.config.update("jax_enable_x64", before[1])
+
+
+def _label(op):
+    return type(op).__name__ if not isinstance(op, np.dtype) else op.name
+
+
+def _make(lib, op):
+    """A 0-d array of dtype ``op`` (canonicalised as the library does), or the scalar."""
+    return lib.zeros((), op) if isinstance(op, np.dtype) else op
+
+
+def test_x64_fixture_restores(x64):
+    assert xform.config.read("jax_enable_x64") == x64
+    assert jax.config.jax_enable_x64 == x64
+
+
+@pytest.mark.parametrize("a", OPERANDS, ids=_label)
+def test_result_type_pairs(x64, a):
+    bad = []
+    for b in OPERANDS:
+        want = jnp_ref.result_type(a, b)
+        got = xnp.result_type(a, b)
+        if got != want:
+            bad.append(f"result_type({_label(a)}, {_label(b)}) = {got}, jax gives {want}")
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("a", OPERANDS, ids=_label)
+def test_add_dtype_and_weak_type(x64, a):
+    bad = []
+    for b in OPERANDS:
+        if not isinstance(a, np.dtype) and not isinstance(b, np.dtype):
+            continue  # scalar + scalar is plain Python arithmetic
+        try:
+            want = jnp_ref.add(_make(jnp_ref, a), _make(jnp_ref, b))
+        except Exception as e:  # pragma: no cover - jax accepts every pair
+            raise AssertionError(f"jax rejected {a}, {b}: {e}")
+        got = xnp.add(_make(xnp, a), _make(xnp, b))
+        if (got.dtype, got.weak_type, got.shape) != (want.dtype, want.weak_type, want.shape):
+            bad.append(f"add({_label(a)}, {_label(b)}) -> {got.dtype} weak={got.weak_type}, "
+                       f"jax gives {want.dtype} weak={want.weak_type}")
+        else:
+            np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("a", OPERANDS, ids=_label)
+def test_add_under_jit_dtype_and_weak_type(x64, a):
+    """Traced operands keep their weak type, so jit must promote as eager does."""
+    bad = []
+    for b in OPERANDS:
+        if not isinstance(a, np.dtype) and not isinstance(b, np.dtype):
+            continue
+        want = jax.eval_shape(jnp_ref.add, _make(jnp_ref, a), _make(jnp_ref, b))
+        got = xform.eval_shape(xnp.add, _make(xnp, a), _make(xnp, b))
+        if (got.dtype, got.weak_type) != (want.dtype, want.weak_type):
+            bad.append(f"jit add({_label(a)}, {_label(b)}) -> {got.dtype} weak={got.weak_type}, "
+                       f"jax gives {want.dtype} weak={want.weak_type}")
+    assert not bad, "\n".join(bad)
+
+
+def test_weak_arrays_promote_like_scalars(x64):
+    """A weak-typed array (e.g. jnp.asarray(2.0)) behaves as a Python scalar would."""
+    for w, d in itertools.product((3, 2.5, 1j), dtypes.SUPPORTED):
+        wx, wr = xnp.asarray(w), jnp_ref.asarray(w)
+        assert (wx.dtype, wx.weak_type) == (wr.dtype, wr.weak_type)
+        got, want = xnp.add(wx, xnp.zeros((), d)), jnp_ref.add(wr, jnp_ref.zeros((), d))
+        assert (got.dtype, got.weak_type) == (want.dtype, want.weak_type), (w, d)
+
+
+def test_promote_types_matches(x64):
+    for a, b in itertools.product(dtypes.SUPPORTED, repeat=2):
+        assert xnp.promote_types(a, b) == jnp_ref.promote_types(a, b), (a, b)
+
+
+def test_result_type_of_python_types(x64):
+    for t in (int, float, complex, bool):
+        assert xnp.result_type(t) == jnp_ref.result_type(t), t
+        for d in dtypes.SUPPORTED:
+            assert xnp.result_type(t, d) == jnp_ref.result_type(t, d), (t, d)
+
+
+def test_x64_is_off_outside_fixture():
+    """Runs after the parametrised tests in file order: toggling must not leak."""
+    assert xform.config.read("jax_enable_x64") is False
+    assert jax.config.jax_enable_x64 is False
+    assert xnp.asarray(1.0).dtype == np.float32
