@@ -74,8 +74,11 @@ def buffer_from_numpy(x: np.ndarray, device=None, weak_type: bool = False) -> Ar
 @functools.lru_cache(maxsize=4096)
 def result_handler(shape, dtype, weak_type, device):
     """Wraps an executable's raw output as a buffer with the right aval (C++ fast path)."""
-    return _xc.array_result_handler(_jax_aval(shape, dtype, weak_type), _sharding(device),
-                                    True, True)
+    aval, sharding = _jax_aval(shape, dtype, weak_type), _sharding(device)
+    try:
+        return _xc.array_result_handler(aval, sharding, True, True)  # jaxlib 0.10: skip checks
+    except TypeError:
+        return _xc.array_result_handler(aval, sharding, True)        # jaxlib 0.11
 
 
 def compile_module(text: str, device, compile_options=None):

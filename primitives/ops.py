@@ -25,8 +25,12 @@ def _define(name, family, rule, params=(), doc="", **kw) -> Primitive:
     return prim
 
 
+class OpTypeError(TypeError):
+    """A meta-operator was applied to operands its shape/dtype rule rejects."""
+
+
 def _fail(op, msg):
-    raise TypeError(f"{op}: {msg}")
+    raise OpTypeError(f"{op}: {msg}")
 
 
 def _shape_str(a: ShapedArray):

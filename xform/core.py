@@ -21,6 +21,7 @@ import numpy as np
 
 from primitives import dtypes
 from primitives.core import ClosedJaxpr, Eqn, Jaxpr, Literal, ShapedArray, SourceInfo, Var
+from primitives.ops import OpTypeError
 from lowering import _jaxlib
 from lowering.compile import compile_single_op
 
@@ -202,8 +203,8 @@ class Builder:
         in_avals = [a.aval for a in invars]
         try:
             out_avals = prim.abstract_eval(*in_avals, **params)
-        except TypeError as e:
-            raise TypeError(f"{e}{where()}") from None
+        except OpTypeError as e:
+            raise OpTypeError(f"{e}{where()}") from None
         outvars = [Var(a) for a in out_avals]
         self.eqns.append(Eqn(prim, invars, outvars, params, user_frame()))
         vals = None
@@ -304,8 +305,8 @@ def eager_apply(prim, args, params):
     device = device or _jaxlib.default_device()
     try:
         exe = compile_single_op(prim, _params_key(params), tuple(avals), device)
-    except TypeError as e:
-        raise TypeError(f"{e}{where()}") from None
+    except OpTypeError as e:
+        raise OpTypeError(f"{e}{where()}") from None
     return [_Array._from_buffer(b, a) for b, a in zip(exe(bufs), exe.out_avals)]
 
 
