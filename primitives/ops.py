@@ -122,8 +122,13 @@ def _binary_rule(name):
         if not _kind_ok(x.dtype, kinds):
             _fail(name, f"does not accept dtype {x.dtype}")
         shape = _elementwise_shape(name, (x, y))
-        dt = dtypes.complex_dtype(x.dtype) if name == "complex" else x.dtype
-        return [ShapedArray(shape, dt, x.weak_type and y.weak_type)]
+        weak = x.weak_type and y.weak_type
+        if name == "complex":
+            return [ShapedArray(shape, dtypes.complex_dtype(x.dtype), weak)]
+        for a in (x, y):  # reuse an operand's aval when it already is the result's
+            if a.shape == shape and a.weak_type == weak:
+                return [a]
+        return [ShapedArray(shape, x.dtype, weak)]
     return rule
 
 

@@ -33,13 +33,20 @@ _LIB_DIRS = tuple(os.path.dirname(os.path.abspath(m)) + os.sep for m in (
 ))
 
 
+_is_library_code: dict = {}
+
+
 def user_frame() -> SourceInfo | None:
     """The innermost stack frame outside xform's own packages."""
     f = sys._getframe(1)
     while f is not None:
-        fn = f.f_code.co_filename
-        if not fn.startswith(_LIB_DIRS) and not fn.startswith("<frozen"):
-            return SourceInfo(fn, f.f_lineno, f.f_code.co_name)
+        code = f.f_code
+        lib = _is_library_code.get(code)
+        if lib is None:
+            fn = code.co_filename
+            lib = _is_library_code[code] = fn.startswith(_LIB_DIRS) or fn.startswith("<frozen")
+        if not lib:
+            return SourceInfo(code.co_filename, f.f_lineno, code.co_name)
         f = f.f_back
     return None
 

@@ -31,18 +31,34 @@ def aval(x) -> ShapedArray:
     raise TypeError(f"{type(x).__name__} is not a valid array value{where()}")
 
 
+_weak_literals: dict = {}
+
+
 def weak_literal(x, dtype) -> Literal:
-    """A Python scalar as a weakly typed scalar literal of ``dtype``."""
+    """A Python scalar as a weakly typed scalar literal of ``dtype`` (cached: literals are
+    immutable, and tracing ``x * 2.0`` in a loop should not rebuild one each time)."""
+    key = (x, type(x), dtype)
+    try:
+        lit = _weak_literals.get(key)
+    except TypeError:  # unhashable (a NumPy array): not cached
+        lit, key = None, None
+    if lit is not None:
+        return lit
     dtype = np.dtype(dtype)
     if isinstance(x, builtins.complex) and not dtypes.is_complex(dtype):
         raise TypeError(f"cannot convert complex {x} to {dtype}{where()}")
     if dtypes.is_int(dtype) and isinstance(x, builtins.float):
         raise TypeError(f"cannot convert float {x} to {dtype}{where()}")
-    if dtypes.is_int(dtype):
+    if dtypes.is_int(dtype) and isinstance(x, builtins.int):
         info = np.iinfo(dtype)
         if not info.min <= x <= info.max:
             raise OverflowError(f"Python int {x} is too large to convert to {dtype}{where()}")
-    return Literal(np.asarray(x).astype(dtype)[()], ShapedArray((), dtype, weak_type=True))
+    lit = Literal(np.asarray(x).astype(dtype)[()], ShapedArray((), dtype, weak_type=True))
+    if key is not None and x == x:  # NaN keys never match: don't let them pile up
+        if len(_weak_literals) > 10000:
+            _weak_literals.clear()
+        _weak_literals[key] = lit
+    return lit
 
 
 def _operands(name, *xs):
@@ -462,3 +478,4 @@ def sort_key_val(keys, values, dimension=-1, is_stable=True):
 
 
 __all__ = [n for n in dir() if not n.startswith("_")]
+from .parallel import psum, pmean, pmax, pmin, all_gather, axis_index, axis_size
