@@ -89,14 +89,18 @@ class Var:
 
 
 class Literal:
-    """A scalar constant written inline in the IR (e.g. the ``1.0`` in ``x + 1.0``)."""
+    """A scalar constant written inline in the IR (e.g. the ``1.0`` in ``x + 1.0``).
 
-    __slots__ = ("val", "aval")
+    ``device_copy`` lets eager execution keep the scalar's device buffer with it.
+    """
+
+    __slots__ = ("val", "aval", "device_copy")
 
     def __init__(self, val, aval: ShapedArray):
         assert aval.shape == ()
         self.val = val
         self.aval = aval
+        self.device_copy = None
 
     def __repr__(self):
         return f"Literal({self.val!r}:{self.aval.str_short()})"

@@ -94,6 +94,7 @@ class Jitted:
         except (TypeError, ValueError):
             self._sig = None
         self._cache: dict = {}
+        self._fast: dict = {}   # (avals, x64) -> entry, for all-positional Array calls
         self.trace_count = 0  # how many times the Python function was traced
 
     def __get__(self, obj, objtype=None):  # methods
@@ -139,7 +140,8 @@ class Jitted:
         dyn_args, dyn_kwargs, statics = self._split(args, kwargs) \
             if (self._static_argnums or self._static_argnames) else (args, kwargs, ())
         leaves, tree = tree_flatten((tuple(dyn_args), dyn_kwargs))
-        avals = tuple(_leaf_aval(x, f"jit({self.__name__}): argument {i}")
+        avals = tuple(x.aval if type(x) is Array else
+                      _leaf_aval(x, f"jit({self.__name__}): argument {i}")
                       for i, x in enumerate(leaves))
         return (tree, statics, avals, dtypes._x64[0]), leaves, tree, statics, avals
 
@@ -169,6 +171,23 @@ class Jitted:
         return entry.exe
 
     def __call__(self, *args, **kwargs):
+        if not kwargs and not core._stack and not self._static_argnums:
+            # fast path: positional Array arguments, compiled signature seen before
+            try:
+                key = (tuple([x.aval for x in args if type(x) is Array]), dtypes._x64[0])
+            except AttributeError:
+                key = None
+            if key is not None and len(key[0]) == len(args):
+                entry = self._fast.get(key)
+                if entry is not None:
+                    bufs = entry.const_bufs + [x._buf for x in args]
+                    outs = [Array._from_buffer(b, a) for b, a in
+                            zip(entry.exe(bufs), entry.exe.out_avals)]
+                    return outs[0] if entry.out_tree is LEAF else \
+                        tree_unflatten(entry.out_tree, outs)
+        return self._call_slow(args, kwargs)
+
+    def _call_slow(self, args, kwargs):
         key, leaves, tree, statics, avals = self._signature(args, kwargs)
         entry = self._cache.get(key)
         if entry is None:
@@ -177,6 +196,9 @@ class Jitted:
             outs = core.eval_jaxpr(entry.closed.jaxpr, entry.closed.consts, leaves)
             return tree_unflatten(entry.out_tree, outs)
         exe = self._compiled(entry)
+        if not kwargs and not statics and all(type(x) is Array for x in args) and \
+                len(leaves) == len(args):
+            self._fast[(avals, key[3])] = entry
         bufs = entry.const_bufs + [_to_buffer(x) for x in leaves]
         outs = exe(bufs)
         outs = [Array._from_buffer(b, a) for b, a in zip(outs, exe.out_avals)]
@@ -197,6 +219,7 @@ class Jitted:
 
     def clear_cache(self):
         self._cache.clear()
+        self._fast.clear()
 
 
 class Lowered:

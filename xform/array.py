@@ -163,7 +163,7 @@ for _name in ("sum", "mean", "max", "min", "prod", "argmax", "argmin", "any", "a
 class Array(ArrayMethods):
     """A concrete array: a PJRT device buffer plus its abstract value."""
 
-    __slots__ = ("_buf", "aval", "_device", "_npy", "__weakref__")
+    __slots__ = ("_buf", "aval", "_npy", "__weakref__")
 
     def __init__(self, *a, **k):
         raise TypeError("create arrays with xform.numpy.array / asarray, not Array(...)")
@@ -173,7 +173,6 @@ class Array(ArrayMethods):
         self = object.__new__(cls)
         self._buf = buf
         self.aval = aval
-        self._device = None
         self._npy = None
         return self
 

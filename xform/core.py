@@ -281,18 +281,22 @@ def _scalar_buffer(x, aval: ShapedArray):
     return buf
 
 
+_eager_cache: dict = {}
+
+
 def eager_apply(prim, args, params):
     """Run one meta-operator now on concrete arrays/scalars."""
     bufs, avals = [], []
-    device = None
     for a in args:
         t = type(a)
         if t is _Array:
             bufs.append(a._buf)
             avals.append(a.aval)
-            device = device or a._device
         elif t is Literal:
-            bufs.append(_scalar_buffer(a.val, a.aval))
+            buf = a.device_copy
+            if buf is None:
+                buf = a.device_copy = _scalar_buffer(a.val, a.aval)
+            bufs.append(buf)
             avals.append(a.aval)
         elif t in (int, float, complex, bool) or isinstance(a, np.generic):
             aval = aval_of_scalar(a) if t in (int, float, complex, bool) else \
@@ -309,12 +313,16 @@ def eager_apply(prim, args, params):
                 f"created it{where()}")
         else:
             raise TypeError(f"{prim.name}: {type(a).__name__} is not a valid array value{where()}")
-    device = device or _jaxlib.default_device()
-    try:
-        exe = compile_single_op(prim, _params_key(params), tuple(avals), device)
-    except OpTypeError as e:
-        raise OpTypeError(f"{e}{where()}") from None
-    return [_Array._from_buffer(b, a) for b, a in zip(exe(bufs), exe.out_avals)]
+    key = (prim, tuple(params.items()) if params else (), tuple(avals))
+    exe = _eager_cache.get(key)
+    if exe is None:
+        try:
+            exe = compile_single_op(prim, key[1], key[2], _jaxlib.default_device())
+        except OpTypeError as e:
+            raise OpTypeError(f"{e}{where()}") from None
+        _eager_cache[key] = exe
+    from_buffer = _Array._from_buffer
+    return [from_buffer(b, a) for b, a in zip(exe(bufs), exe.out_avals)]
 
 
 def array_from_numpy(x, device=None, weak_type=False):

@@ -63,6 +63,11 @@ def weak_literal(x, dtype) -> Literal:
 
 def _operands(name, *xs):
     """Convert Python scalars to the dtype of the array operands."""
+    for x in xs:
+        if type(x) in _PY_SCALARS:
+            break
+    else:
+        return xs
     dt = next((aval(x).dtype for x in xs if type(x) not in _PY_SCALARS), None)
     if dt is None:
         return xs
@@ -84,6 +89,7 @@ def _unary(name):
 def _binary(name, prim):
     def f(x, y):
         return bind(prim, *_operands(name, x, y))
+    f.__qualname__ = name
     f.__name__ = name
     f.__doc__ = f"Elementwise ``{name}``; operands must share a dtype."
     return f
