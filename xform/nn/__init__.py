@@ -1,0 +1,363 @@
+"""``xform.nn``: activation functions, softmax & co., ``one_hot``, ``standardize`` and
+``initializers``, as in ``jax.nn``.
+
+Every function is a composite of ``xform.numpy`` / ``xform.lax`` operations written as
+JAX writes them (same operations in the same order, same constants), and is wrapped in
+``jit`` exactly where JAX's is (``gelu`` and ``logsumexp`` run op by op
+when called eagerly, as in JAX; XLA may round a fused program differently from the same
+ops run one at a time): results are the same values as ``jax.nn``'s.  Where JAX uses a ``custom_jvp`` only to pin the derivative
+at a kink (``relu``, ``relu6``), the composite selects the linear branch explicitly and
+takes the clipped branch under ``stop_gradient``: the same values and the same
+derivatives, with no custom rule.
+"""
+from __future__ import annotations
+
+import operator
+from functools import partial
+
+import numpy as np
+
+from primitives import dtypes as _dt
+
+from .. import lax
+from .. import numpy as jnp
+from ..api import jit
+from ..array import Array
+from ..core import Tracer
+from . import initializers
+
+__all__ = ["identity", "relu", "relu6", "gelu", "silu", "swish", "sigmoid", "log_sigmoid",
+           "softplus", "soft_sign", "squareplus", "sparse_plus", "sparse_sigmoid", "mish",
+           "elu", "leaky_relu", "celu", "selu", "glu", "hard_tanh", "hard_sigmoid",
+           "hard_silu", "hard_swish", "tanh", "softmax", "log_softmax", "logsumexp",
+           "logmeanexp", "one_hot", "standardize", "normalize", "initializers"]
+
+
+def _arr(x):
+    return x if isinstance(x, (Array, Tracer)) else jnp.asarray(x)
+
+
+def _inexact(x):
+    (x,) = jnp.promote_dtypes_inexact(_arr(x))
+    return x
+
+
+@jit
+def identity(x):
+    """The identity function."""
+    return _arr(x)
+
+
+@jit
+def relu(x):
+    """Rectified linear unit ``max(x, 0)``; its derivative at 0 is 0 (as in JAX)."""
+    x = _arr(x)
+    return jnp.where(x > 0, x, lax.stop_gradient(jnp.maximum(x, 0)))
+
+
+@jit
+def relu6(x):
+    """``min(max(x, 0), 6)``; derivative 1 on (0, 6), else 0 (as in JAX)."""
+    x = _arr(x)
+    y = jnp.minimum(jnp.maximum(x, 0), 6.)
+    return jnp.where((x > 0) & (x < 6), jnp.astype(x, y.dtype), lax.stop_gradient(y))
+
+
+def _logistic(x):
+    # JAX lowers lax.logistic as 1 / (1 + exp(-x)); the same ops give the same values
+    # (XLA's own logistic op rounds differently in bfloat16)
+    one = lax.weak_literal(1, x.dtype)
+    return lax.div(one, lax.add(one, lax.exp(lax.neg(x))))
+
+
+@jit
+def sigmoid(x):
+    """Logistic sigmoid ``1 / (1 + exp(-x))``."""
+    return _logistic(_arr(x))
+
+
+def _logaddexp(x1, x2):
+    """``lax.logaddexp`` of JAX (operands of one float dtype)."""
+    amax = lax.max(x1, x2)
+    delta = lax.sub(x1, x2)
+    return lax.select(lax.ne(delta, delta), lax.add(x1, x2),
+                      lax.add(amax, lax.log1p(lax.exp(lax.neg(lax.abs(delta))))))
+
+
+def _softplus(x):
+    x = _inexact(x)
+    zero = lax.broadcast_in_dim(np.zeros((), x.dtype)[()], x.shape, ())
+    return _logaddexp(x, zero)
+
+
+@jit
+def softplus(x):
+    """``log(1 + exp(x))``, computed as ``logaddexp(x, 0)``."""
+    return _softplus(x)
+
+
+@jit
+def soft_sign(x):
+    x = _arr(x)
+    return x / (jnp.abs(x) + 1)
+
+
+@jit
+def squareplus(x, b=4):
+    x, b = _arr(x), _arr(b)
+    return (x + jnp.sqrt(jnp.square(x) + b)) / 2
+
+
+@jit
+def sparse_plus(x):
+    x = _arr(x)
+    return jnp.where(x <= -1.0, 0.0, jnp.where(x >= 1.0, x, (x + 1.0) ** 2 / 4))
+
+
+@jit
+def sparse_sigmoid(x):
+    return 0.5 * jnp.clip(_arr(x) + 1.0, 0.0, 2.0)
+
+
+@jit
+def silu(x):
+    """``x * sigmoid(x)``."""
+    x = _arr(x)
+    return x * _logistic(x)
+
+
+swish = silu
+
+
+@jit
+def mish(x):
+    x = _arr(x)
+    return x * jnp.tanh(_softplus(x))
+
+
+@jit
+def log_sigmoid(x):
+    """``log(sigmoid(x)) = -softplus(-x)``."""
+    return -_softplus(-_arr(x))
+
+
+def _elu(x, alpha):
+    x = _arr(x)
+    return jnp.where(x > 0, x, alpha * jnp.expm1(jnp.where(x > 0, 0., x)))
+
+
+@jit
+def elu(x, alpha=1.0):
+    """``x`` if ``x > 0`` else ``alpha * (exp(x) - 1)``."""
+    return _elu(x, alpha)
+
+
+@jit
+def leaky_relu(x, negative_slope=1e-2):
+    x = _arr(x)
+    return jnp.where(x >= 0, x, negative_slope * x)
+
+
+@jit
+def hard_tanh(x):
+    x = _arr(x)
+    return jnp.where(x > 1, 1, jnp.where(x < -1, -1, x))
+
+
+@jit
+def celu(x, alpha=1.0):
+    x = _arr(x)
+    return jnp.maximum(x, 0.0) + alpha * jnp.expm1(jnp.minimum(x, 0.0) / alpha)
+
+
+@jit
+def selu(x):
+    alpha = 1.6732632423543772848170429916717
+    scale = 1.0507009873554804934193349852946
+    return scale * _elu(x, alpha)
+
+
+def gelu(x, approximate: bool = True):
+    """Gaussian error linear unit: the tanh approximation, or exact (``erfc``)."""
+    x = _inexact(x)
+    if approximate:
+        c = np.sqrt(2 / np.pi).astype(x.dtype)[()]
+        cdf = 0.5 * (1.0 + jnp.tanh(lax.mul(c, x + 0.044715 * lax.integer_pow(x, 3))))
+        return x * cdf
+    sqrt_half = np.sqrt(0.5).astype(x.dtype)[()]
+    return jnp.asarray(0.5 * x * lax.erfc(lax.mul(-x, sqrt_half)), dtype=x.dtype)
+
+
+@jit(static_argnames=("axis",))
+def glu(x, axis: int = -1):
+    """Gated linear unit: the first half of ``x`` along ``axis`` times sigmoid of the second."""
+    x = _arr(x)
+    size = x.shape[axis]
+    if size % 2:
+        raise ValueError(f"glu: axis size must be divisible by 2, got {size}")
+    x1, x2 = jnp.split(x, 2, axis)
+    return x1 * _logistic(x2)
+
+
+@jit
+def hard_sigmoid(x):
+    return relu6(_arr(x) + 3.) / 6.
+
+
+@jit
+def hard_silu(x):
+    x = _arr(x)
+    return x * hard_sigmoid(x)
+
+
+hard_swish = hard_silu
+
+
+def tanh(x):
+    return jnp.tanh(x)
+
+
+# --- reductions --------------------------------------------------------------------------
+
+def _axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (tuple, list)):
+        return tuple(sorted(operator.index(a) % ndim for a in axis))
+    return (operator.index(axis) % ndim,)
+
+
+def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, where=None):
+    """``log(sum(b * exp(a)))`` along ``axis``, stable; as ``jax.nn.logsumexp``."""
+    a = _arr(a)
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    return _logsumexp(a, axis, b, bool(keepdims), bool(return_sign), where)
+
+
+def _logsumexp(a, axis, b, keepdims, return_sign, where):
+    if where is not None:
+        a = jnp.where(where, a, 0)
+    if b is not None:
+        a, b = jnp.promote_dtypes_inexact(a, b)
+        a = jnp.where(b != 0, a, -np.inf)
+    else:
+        a = _inexact(a)
+    dims = _axes(axis, a.ndim)
+    amax = jnp.max(jnp.real(a), axis=dims, keepdims=keepdims, where=where, initial=-np.inf)
+    amax = lax.stop_gradient(lax.select(jnp.isfinite(amax), amax,
+                                        jnp.zeros(amax.shape, amax.dtype)))
+    amax_dims = amax if keepdims else lax.expand_dims(amax, dims)
+    exp_a = lax.exp(lax.sub(a, jnp.astype(jnp.broadcast_to(amax_dims, a.shape), a.dtype)))
+    if b is not None:
+        exp_a = lax.mul(exp_a, jnp.broadcast_to(b, exp_a.shape))
+    sumexp = jnp.sum(exp_a, axis=dims, keepdims=keepdims, where=where)
+    sign = lax.sign(sumexp)
+    if return_sign or not _dt.is_complex(a.dtype):
+        sumexp = jnp.abs(sumexp)
+    out = lax.add(lax.log(sumexp), jnp.astype(amax, sumexp.dtype))
+    if return_sign:
+        return out, sign
+    if b is not None and not _dt.is_complex(out.dtype):
+        out = jnp.where(sign < 0, np.array(np.nan, out.dtype)[()], out)
+    return out
+
+
+def logmeanexp(x, axis=None, where=None, keepdims=False):
+    """``log(mean(exp(x)))`` along ``axis``."""
+    x = _arr(x)
+    lse = logsumexp(x, axis=axis, where=where, keepdims=keepdims)
+    dims = _axes(axis, x.ndim)
+    if where is None:
+        count = jnp.asarray(np.array(int(np.prod([x.shape[d] for d in dims])), lse.dtype))
+    else:
+        count = jnp.sum(jnp.broadcast_to(where, x.shape), axis=dims, keepdims=keepdims,
+                        dtype=lse.dtype)
+    return lse - jnp.log(count)
+
+
+def _norm_axis(axis):
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def log_softmax(x, axis=-1, where=None):
+    """``x - logsumexp(x, axis)``, stable."""
+    return _log_softmax(_arr(x), _norm_axis(axis), where)
+
+
+@jit(static_argnums=(1,))
+def _log_softmax(x, axis, where):
+    dims = _axes(axis, x.ndim)
+    x_max = jnp.max(x, dims, where=where, initial=-np.inf, keepdims=True)
+    x_safe = x if where is None else jnp.where(where, x, -np.inf)
+    shifted = x_safe - lax.stop_gradient(x_max)
+    lse = jnp.log(jnp.sum(jnp.exp(shifted), dims, where=where, keepdims=True))
+    result = shifted - lse
+    if where is not None:
+        return jnp.where(where, result, -np.inf)
+    return result
+
+
+def softmax(x, axis=-1, where=None):
+    """``exp(x) / sum(exp(x), axis)``, stable."""
+    return _softmax(_arr(x), _norm_axis(axis), where)
+
+
+@jit(static_argnums=(1,))
+def _softmax(x, axis, where):
+    dims = _axes(axis, x.ndim)
+    x_max = jnp.max(x, dims, where=where, initial=-np.inf, keepdims=True)
+    x_safe = x if where is None else jnp.where(where, x, -np.inf)
+    unnormalized = jnp.exp(x_safe - lax.stop_gradient(x_max))
+    result = unnormalized / jnp.sum(unnormalized, dims, where=where, keepdims=True)
+    if where is not None:
+        result = jnp.where(where, result, 0)
+    return result
+
+
+def standardize(x, axis=-1, mean=None, variance=None, epsilon=1e-5, where=None, *,
+                algorithm="fast"):
+    """``(x - mean) / sqrt(variance + epsilon)`` along ``axis``."""
+    if algorithm not in ("fast", "stable"):
+        raise ValueError(f"Unknown algorithm '{algorithm}'. Expected 'fast' or 'stable'.")
+    return _standardize(_arr(x), _norm_axis(axis), mean, variance, epsilon, where, algorithm)
+
+
+@jit(static_argnums=(1, 6))
+def _standardize(x, axis, mean, variance, epsilon, where, algorithm):
+    dims = _axes(axis, x.ndim)
+    if mean is None:
+        mean = jnp.mean(x, dims, keepdims=True, where=where)
+    if variance is None:
+        if algorithm == "stable":
+            variance = jnp.mean(jnp.square(jnp.subtract(x, mean)), dims, keepdims=True,
+                                where=where)
+        else:
+            variance = jnp.mean(jnp.square(x), dims, keepdims=True, where=where) - \
+                jnp.square(mean)
+            variance = jnp.clip(variance, 0)
+    return jnp.subtract(x, mean) * lax.rsqrt(variance + epsilon)
+
+
+normalize = standardize
+
+
+def one_hot(x, num_classes: int, *, dtype=None, axis=-1):
+    """One-hot encoding of the integers ``x`` over ``num_classes`` classes (a new ``axis``)."""
+    try:
+        num_classes = operator.index(num_classes)
+    except TypeError:
+        raise TypeError(f"one_hot: num_classes must be a concrete integer, got "
+                        f"{num_classes!r}") from None
+    x = _arr(x)
+    dtype = _dt.default_float() if dtype is None else _dt.canonicalize(np.dtype(dtype))
+    return _one_hot(x, num_classes, dtype, operator.index(axis))
+
+
+@jit(static_argnums=(1, 2, 3))
+def _one_hot(x, num_classes, dtype, axis):
+    pos = axis % (x.ndim + 1)
+    lhs = lax.expand_dims(x, (axis,))
+    rhs_shape = [1] * x.ndim
+    rhs_shape.insert(pos, num_classes)
+    rhs = lax.broadcasted_iota(x.dtype, rhs_shape, pos)
+    return jnp.astype(lhs == rhs, dtype)
