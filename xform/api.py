@@ -28,8 +28,6 @@ def _leaf_aval(x, what):
     if t in _PY_SCALARS:
         return aval_of_scalar(x)
     if isinstance(x, (np.ndarray, np.generic)):
-        if x.dtype.kind in "USOV":
-            raise TypeError(f"{what}: an array of dtype {x.dtype} is not a valid xform value")
         try:
             return aval_of_numpy(x)
         except TypeError as e:
