@@ -34,7 +34,7 @@ def x64_enabled() -> bool:
 def set_x64(on: bool) -> None:
     _x64[0] = bool(on)
     canonicalize.cache_clear()
-    _promote.cache_clear()
+    _join.cache_clear()
 
 
 _NARROW = {int64: int32, uint64: uint32, float64: float32, complex128: complex64}
@@ -156,13 +156,18 @@ _WEAK_DEFAULT = {WEAK_INT: default_int, WEAK_FLOAT: default_float,
 
 
 @functools.lru_cache(maxsize=4096)
-def _promote(nodes: tuple) -> tuple:
+def _join(nodes: tuple):
+    """Least upper bound of lattice nodes (the lattice depends on the x64 flag)."""
     ubs = _upper_bounds(_x64[0])
     common = set.intersection(*(ubs[n] for n in nodes))
     lub = [c for c in common if all(o in ubs[c] for o in common)]
     if len(lub) != 1:  # pragma: no cover - the lattice is a true lattice
         raise TypeError(f"no unique promotion for {nodes}")
-    lub = lub[0]
+    return lub[0]
+
+
+def _promote(nodes: tuple) -> tuple:
+    lub = _join(nodes)
     if lub in _WEAK_DEFAULT:
         return canonicalize(_WEAK_DEFAULT[lub]()), True
     return canonicalize(lub), False
@@ -174,6 +179,18 @@ def promote(*typed: tuple) -> tuple:
     if len(set(nodes)) == 1 and not isinstance(nodes[0], str):
         return canonicalize(nodes[0]), False
     return _promote(nodes)
+
+
+def promote_types(a, b) -> np.dtype:
+    """``jnp.promote_types``: the join of two strong dtypes, *not* canonicalised
+    (``promote_types(bool, int64)`` is int64 even with x64 off, as in JAX)."""
+    a, b = np.dtype(a), np.dtype(b)
+    for dt in (a, b):
+        canonicalize(dt)  # rejects unsupported dtypes
+    if a == b:
+        return a
+    lub = _join((a, b))  # int64 + uint64 meet at float*: JAX answers float64
+    return {WEAK_INT: int64, WEAK_FLOAT: float64, WEAK_COMPLEX: complex128}.get(lub, lub)
 
 
 def python_scalar_dtype(x) -> np.dtype:

@@ -290,3 +290,8 @@ _SKIP = {"__slots__", "__module__", "__doc__", "__qualname__", "__dict__", "__we
 for _k, _v in list(vars(ArrayMethods).items()):
     if _k not in _SKIP and _k not in vars(core.Tracer):
         setattr(core.Tracer, _k, _v)
+
+# arrays and tracers are pytree leaves; telling tree_util up front keeps flattening fast
+from . import tree_util as _tree_util  # noqa: E402
+
+_tree_util._LEAF_TYPES.update((Array, core.Tracer))

@@ -33,16 +33,22 @@ def _is_int_scalar(i):
 
 def _normalize(x, idx):
     """Expand Ellipsis, apply None (new axes) to ``x``; returns (x, one entry per dim)."""
+    if isinstance(idx, list):
+        raise TypeError("Using a non-tuple sequence for multidimensional indexing is not "
+                        "allowed (as in JAX); use x[jnp.array(seq)] or x[tuple(seq)]"
+                        f"{where()}")
     if not isinstance(idx, tuple):
         idx = (idx,)
     jnp = _jnp()
     idx = tuple(jnp.asarray(i) if isinstance(i, list) else i for i in idx)
+    # a scalar boolean adds an axis of length 1 (True) or 0 (False), as in NumPy
+    idx = tuple((None if bool(i) else _EMPTY_AXIS) if _is_bool_scalar(i) else i for i in idx)
     n_ell = sum(1 for i in idx if i is Ellipsis)
     if n_ell > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
 
     def consumed(i):
-        if i is None or i is Ellipsis:
+        if i is None or i is Ellipsis or i is _EMPTY_AXIS:
             return 0
         if isinstance(i, (np.ndarray,) + _ARRAY) and (i.dtype == np.bool_):
             return max(i.ndim, 1) if i.ndim else 0
@@ -56,13 +62,13 @@ def _normalize(x, idx):
         idx = idx[:k] + (slice(None),) * (x.ndim - used) + idx[k + 1:]
     else:
         idx = idx + (slice(None),) * (x.ndim - used)
-    if any(i is None for i in idx):
+    if any(i is None or i is _EMPTY_AXIS for i in idx):
         shape, j = [], 0
         new_idx = []
         for i in idx:
-            if i is None:
+            if i is None or i is _EMPTY_AXIS:
                 shape.append(1)
-                new_idx.append(slice(None))
+                new_idx.append(slice(None) if i is None else slice(0, 0))
             else:
                 for _ in range(consumed(i)):
                     shape.append(x.shape[j])
@@ -71,6 +77,15 @@ def _normalize(x, idx):
         x = lax.reshape(x, shape)
         idx = tuple(new_idx)
     return x, idx
+
+
+_EMPTY_AXIS = object()  # stands for a False scalar index: a new axis of length 0
+
+
+def _is_bool_scalar(i):
+    if isinstance(i, (bool, np.bool_)):
+        return True
+    return isinstance(i, (np.ndarray,) + _ARRAY) and i.ndim == 0 and i.dtype == np.bool_
 
 
 def _static_slice(x, dim, s: slice):

@@ -38,6 +38,7 @@ def register_pytree_node(nodetype: type, flatten_func: Callable, unflatten_func:
     """Register ``nodetype``: ``flatten_func(x) -> (children, aux)``,
     ``unflatten_func(aux, children) -> x``."""
     _registry[nodetype] = _NodeType(flatten_func, unflatten_func)
+    _LEAF_TYPES.discard(nodetype)
 
 
 def register_pytree_node_class(cls):
@@ -63,10 +64,15 @@ def register_dataclass(cls, data_fields=None, meta_fields=None):
     return cls
 
 
+_LEAF_TYPES: set = set()   # types seen to be leaves (forgotten when a type is registered)
+
+
 def _lookup(t: type):
     node = _registry.get(t)
     if node is not None:
         return node
+    if t in _LEAF_TYPES:
+        return None
     if issubclass(t, tuple) and hasattr(t, "_fields"):  # namedtuple
         node = _NodeType(lambda x: (tuple(x), None), lambda _, c, t=t: t(*c))
     elif dataclasses.is_dataclass(t):
@@ -74,6 +80,7 @@ def _lookup(t: type):
         node = _NodeType(lambda x: ([getattr(x, n) for n in names], None),
                          lambda _, c, t=t: t(**dict(zip(names, c))))
     else:
+        _LEAF_TYPES.add(t)
         return None
     _registry[t] = node
     return node
@@ -92,6 +99,8 @@ class PyTreeDef:
         self._hash = None
 
     def __eq__(self, other):
+        if self is other:
+            return True
         return (isinstance(other, PyTreeDef) and self.node_type is other.node_type
                 and self.aux == other.aux and self.children == other.children)
 
@@ -130,9 +139,47 @@ LEAF = PyTreeDef(None, None, ())
 _NONE_DEF = PyTreeDef(type(None), None, ())
 
 
+_interned: dict = {}
+
+
+def _treedef(t, aux, children) -> PyTreeDef:
+    """One shared PyTreeDef per structure, so cache keys compare by identity."""
+    key = (t, aux, children)
+    try:
+        td = _interned.get(key)
+    except TypeError:  # unhashable aux data
+        return PyTreeDef(t, aux, children)
+    if td is None:
+        if len(_interned) > 100_000:
+            _interned.clear()
+        td = _interned[key] = PyTreeDef(t, aux, children)
+    return td
+
+
+_flat_seq_defs: dict = {}
+
+
+def _flat_seq_def(t, n) -> PyTreeDef:
+    td = _flat_seq_defs.get((t, n))
+    if td is None:
+        td = _flat_seq_defs[(t, n)] = _treedef(t, None, (LEAF,) * n)
+    return td
+
+
 def _flatten(x, leaves, is_leaf):
     t = type(x)
-    if is_leaf is not None and is_leaf(x):
+    if is_leaf is not None:
+        if is_leaf(x):
+            leaves.append(x)
+            return LEAF
+    elif t is tuple or t is list:  # hot path (jit arguments): a sequence of leaves
+        for c in x:
+            if type(c) not in _LEAF_TYPES:
+                break
+        else:
+            leaves.extend(x)
+            return _flat_seq_def(t, len(x))
+    if t in _LEAF_TYPES:
         leaves.append(x)
         return LEAF
     if x is None:
@@ -142,7 +189,7 @@ def _flatten(x, leaves, is_leaf):
         leaves.append(x)
         return LEAF
     children, aux = node.flatten(x)
-    return PyTreeDef(t, aux, tuple(_flatten(c, leaves, is_leaf) for c in children))
+    return _treedef(t, aux, tuple([_flatten(c, leaves, is_leaf) for c in children]))
 
 
 def tree_flatten(tree, is_leaf: Callable | None = None):

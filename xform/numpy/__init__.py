@@ -19,8 +19,9 @@ from .. import lax
 from ..array import Array
 from ..core import Tracer, where as _where_msg
 from ._core import (asarray, astype, result_type, promote_dtypes, promote_dtypes_inexact,
-                    broadcast_arrays_for, broadcast_shapes, broadcast_to_shape, shape_of,
-                    canonicalize_axis, canonicalize_axes, typeinfo, ARRAY_TYPES)
+                    promote_dtypes_numeric, broadcast_arrays_for, broadcast_shapes,
+                    broadcast_to_shape, shape_of, canonicalize_axis, canonicalize_axes,
+                    typeinfo, ARRAY_TYPES)
 
 ndarray = Array
 pi, e, inf, nan, euler_gamma = _onp.pi, _onp.e, _onp.inf, _onp.nan, _onp.euler_gamma
@@ -58,8 +59,7 @@ def issubdtype(arg1, arg2):
 
 
 def promote_types(a, b):
-    return _dt.promote((_dt.canonicalize(a), False), (_dt.canonicalize(b), False))[0] \
-        if _dt.x64_enabled() else _dt.promote((_onp.dtype(a), False), (_onp.dtype(b), False))[0]
+    return _dt.promote_types(a, b)
 
 
 def can_cast(from_, to, casting="safe"):
@@ -90,15 +90,8 @@ def _shape_tuple(shape, op):
 
 def full(shape, fill_value, dtype=None):
     shape = _shape_tuple(shape, "full")
-    if dtype is None:
-        fill = asarray(fill_value)
-        dt = fill.dtype
-        weak = fill.aval.weak_type and type(fill_value) in (int, float, complex)
-        if weak:
-            fill = lax.convert_element_type(fill, dt, weak_type=False)
-    else:
-        fill = asarray(fill_value, dtype)
-        dt = fill.dtype
+    # as in JAX, a Python scalar fill with no dtype gives a weakly typed array
+    fill = asarray(fill_value, dtype)
     return broadcast_to(fill, shape) if fill.shape != shape else fill
 
 
@@ -115,9 +108,12 @@ def empty(shape, dtype=None):
 
 
 def full_like(a, fill_value, dtype=None, shape=None):
-    a_shape = shape_of(a)
-    dt = dtype if dtype is not None else typeinfo(a)[0]
-    return full(a_shape if shape is None else shape, fill_value, dt)
+    a_dt, a_weak = typeinfo(a)
+    out = full(shape_of(a) if shape is None else shape, fill_value,
+               a_dt if dtype is None else dtype)
+    # with no dtype, the result is as weak as ``a`` (zeros_like(3) is weak, as in JAX)
+    return lax.convert_element_type(out, a_dt, weak_type=True) \
+        if dtype is None and a_weak else out
 
 
 def zeros_like(a, dtype=None, shape=None):
@@ -152,22 +148,42 @@ def arange(start, stop=None, step=None, dtype=None):
     return asarray(_onp.arange(vals[0], vals[1], vals[2], dtype=_onp.float64).astype(dtype))
 
 
+def _inexact(dt):
+    return dt if _dt.is_inexact(dt) else _dt.default_float()
+
+
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
+    """JAX's formula ``start * (1 - t) + stop * t``: it hits both endpoints exactly in
+    float32, and gives the same (floored) values as JAX for integer dtypes."""
     num = operator.index(num)
-    start, stop = promote_dtypes_inexact(asarray(start), asarray(stop))
-    dt = _dt.canonicalize(dtype) if dtype is not None else start.dtype
-    div = (num - 1) if endpoint else num
+    if num < 0:
+        raise ValueError(f"linspace: number of samples, {num}, must be non-negative")
+    dt = _inexact(result_type(start, stop)) if dtype is None else _dt.canonicalize(dtype)
+    cdt = _inexact(dt)
+    start, stop = astype(start, cdt), astype(stop, cdt)
     bshape = broadcast_shapes(start.shape, stop.shape)
     start, stop = broadcast_to(start, bshape), broadcast_to(stop, bshape)
-    step_ = (stop - start) / builtins.max(div, 1)
-    i = lax.convert_element_type(lax.iota(int32, num), start.dtype)
-    i = lax.broadcast_in_dim(i, (num,) + bshape, (0,))
-    out = expand_dims(start, 0) + i * expand_dims(step_, 0)
-    if endpoint and num > 1:
-        out = concatenate([out[:-1], expand_dims(stop, 0)], 0)
-    out = moveaxis(out, 0, axis)
-    out = astype(out, dt) if _dt.is_int(dt) is False else astype(floor(out), dt)
-    return (out, step_) if retstep else out
+    axis = canonicalize_axis(axis, len(bshape) + 1, "linspace")
+    bounds = bshape[:axis] + (1,) + bshape[axis:]
+    div = (num - 1) if endpoint else num
+    if num > 1:
+        delta = (stop - start) / asarray(div, cdt)
+        rdt = _dt.real_dtype(cdt)
+        t = astype(lax.iota(rdt, div) / asarray(div, rdt), cdt)
+        t = reshape(t, [div if d == axis else 1 for d in range(len(bounds))])
+        out = reshape(start, bounds) * (1 - t) + reshape(stop, bounds) * t
+        if endpoint:
+            out = concatenate([out, reshape(stop, bounds)], axis)
+    elif num == 1:
+        delta = asarray(_onp.nan if endpoint else stop - start, cdt)
+        out = reshape(start, bounds)
+    else:
+        delta = full((), _onp.nan, cdt)
+        out = zeros(bshape[:axis] + (0,) + bshape[axis:], cdt)
+    if _dt.is_int(dt) and not _dt.is_int(out.dtype):
+        out = floor(out)
+    out = astype(out, dt)
+    return (out, delta) if retstep else out
 
 
 def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
@@ -216,9 +232,24 @@ def meshgrid(*xi, indexing="xy", sparse=False, copy=True):
 
 # --- elementwise ---------------------------------------------------------------------------
 
-def _elementwise(name, fn, inexact=False, bool_ok=True, int_fn=None):
+def _elementwise(name, fn, inexact=False, numeric=False, real=False, int_fn=None):
+    """``numeric``: bools compute as ints; ``real``: complex operands are rejected."""
+    promote = promote_dtypes_inexact if inexact else \
+        promote_dtypes_numeric if numeric else promote_dtypes
+    special = numeric or real
+
     def f(*args):
-        args = promote_dtypes_inexact(*args) if inexact else promote_dtypes(*args)
+        if len(args) == 2 and int_fn is None and not special:  # hot path: two arrays, one type
+            a, b = args
+            ta, tb = type(a), type(b)
+            if (ta is Array or ta is Tracer) and (tb is Array or tb is Tracer):
+                aa, ba = a.aval, b.aval
+                if aa.shape == ba.shape and aa.dtype == ba.dtype and \
+                        (not inexact or _dt.is_inexact(aa.dtype)):
+                    return fn(a, b)
+        args = promote(*args)
+        if real and _dt.is_complex(typeinfo(args[0])[0]):
+            raise TypeError(f"{name} does not support complex-valued inputs{_where_msg()}")
         if len(args) > 1:
             args = broadcast_arrays_for(name, *args)
         if int_fn is not None and not _dt.is_inexact(typeinfo(args[0])[0]):
@@ -248,7 +279,7 @@ nextafter = _elementwise("nextafter", lax.nextafter, inexact=True)
 bitwise_and = _elementwise("bitwise_and", lax.bitwise_and)
 bitwise_or = _elementwise("bitwise_or", lax.bitwise_or)
 bitwise_xor = _elementwise("bitwise_xor", lax.bitwise_xor)
-left_shift = _elementwise("left_shift", lax.shift_left)
+left_shift = _elementwise("left_shift", lax.shift_left, numeric=True)
 equal = _elementwise("equal", lax.eq)
 not_equal = _elementwise("not_equal", lax.ne)
 less = _elementwise("less", lax.lt)
@@ -269,7 +300,7 @@ def logical_not(x):
 
 
 def right_shift(x, y):
-    x, y = broadcast_arrays_for("right_shift", *promote_dtypes(x, y))
+    x, y = broadcast_arrays_for("right_shift", *promote_dtypes_numeric(x, y))
     if _dt.is_unsigned(typeinfo(x)[0]):
         return lax.shift_right_logical(x, y)
     return lax.shift_right_arithmetic(x, y)
@@ -288,10 +319,20 @@ def _float_floor_divide(x, y):
     return lax.floor(lax.div(x, y)) if not _dt.is_complex(typeinfo(x)[0]) else lax.div(x, y)
 
 
-floor_divide = _elementwise("floor_divide", _float_floor_divide, int_fn=_int_floor_divide)
+floor_divide = _elementwise("floor_divide", _float_floor_divide, numeric=True, real=True,
+                            int_fn=_int_floor_divide)
+
+
+def _nonzero_divisor(y):
+    """As in JAX, an integer ``x % 0`` is 0: the divisor 0 is replaced by 1."""
+    dt = typeinfo(y)[0]
+    if _dt.is_inexact(dt):
+        return y
+    return where(equal(y, 0), ones_like(y), y)
 
 
 def _remainder(x, y):
+    y = _nonzero_divisor(y)
     r = lax.rem(x, y)
     dt = typeinfo(x)[0]
     if _dt.is_unsigned(dt):
@@ -301,8 +342,9 @@ def _remainder(x, y):
     return lax.select(fix, lax.add(r, y), r)
 
 
-remainder = mod = _elementwise("remainder", _remainder)
-fmod = _elementwise("fmod", lax.rem)
+remainder = mod = _elementwise("remainder", _remainder, numeric=True, real=True)
+fmod = _elementwise("fmod", lambda x, y: lax.rem(x, _nonzero_divisor(y)), numeric=True,
+                    real=True)
 
 
 def divmod(x, y):
@@ -320,7 +362,7 @@ def power(x, y):
         if _dt.is_int(typeinfo(x)[0]) and y < 0:
             raise ValueError("Integers to negative integer powers are not allowed.")
         return lax.integer_pow(x, builtins.int(y))
-    x, y = broadcast_arrays_for("power", *promote_dtypes(x, y))
+    x, y = broadcast_arrays_for("power", *promote_dtypes_numeric(x, y))
     dt = typeinfo(x)[0]
     if _dt.is_int(dt) or dt == bool_:
         return _int_power(x, y)
@@ -344,8 +386,8 @@ def _int_power(x, y):
 
 
 pow = power
-float_power = lambda x, y: power(astype(asarray(x), float64 if _dt.x64_enabled() else float32),
-                                 y)
+def float_power(x, y):
+    return power(*promote_dtypes_inexact(x, y))
 
 
 def _unary(name, fn, inexact=False, int_fn=None):
@@ -361,7 +403,7 @@ def _unary(name, fn, inexact=False, int_fn=None):
     return f
 
 
-negative = _unary("negative", lambda x: lax.neg(x) if x.dtype != bool_ else x)
+negative = _unary("negative", lax.neg)  # bool is rejected, as in JAX
 positive = _unary("positive", lambda x: x)
 sign = _unary("sign", lax.sign)
 floor = _unary("floor", lax.floor, int_fn=lambda x: x)
@@ -369,15 +411,29 @@ ceil = _unary("ceil", lax.ceil, int_fn=lambda x: x)
 trunc = fix = _unary("trunc", lambda x: lax.select(lax.lt(x, lax.weak_literal(0, x.dtype)),
                                                     lax.ceil(x), lax.floor(x)),
                      int_fn=lambda x: x)
-rint = _unary("rint", lambda x: lax.round(x, 1), int_fn=lambda x: x)
+rint = _unary("rint", lambda x: lax.round(x, 1) if not _dt.is_complex(x.dtype) else
+              lax.complex(lax.round(lax.real(x), 1), lax.round(lax.imag(x), 1)), True)
 exp = _unary("exp", lax.exp, True)
 exp2 = _unary("exp2", lax.exp2, True)
 log = _unary("log", lax.log, True)
 log1p = _unary("log1p", lax.log1p, True)
 expm1 = _unary("expm1", lax.expm1, True)
-log2 = _unary("log2", lambda x: lax.div(lax.log(x), lax.weak_literal(_onp.log(2), x.dtype)), True)
-log10 = _unary("log10", lambda x: lax.div(lax.log(x), lax.weak_literal(_onp.log(10), x.dtype)),
-               True)
+
+
+def _log_base(base):
+    """log(x) / log(base), as JAX computes it: the log of the base in x's (real) dtype,
+    and complex parts divided separately (so log2(0j) is -inf+0j, not -inf+nanj)."""
+    def f(x):
+        r = lax.log(x)
+        if not _dt.is_complex(x.dtype):
+            return lax.div(r, lax.log(full((), base, x.dtype)))
+        ln = lax.log(full((), base, _dt.real_dtype(x.dtype)))
+        return lax.complex(lax.div(lax.real(r), ln), lax.div(lax.imag(r), ln))
+    return f
+
+
+log2 = _unary("log2", _log_base(2), True)
+log10 = _unary("log10", _log_base(10), True)
 sqrt = _unary("sqrt", lax.sqrt, True)
 cbrt = _unary("cbrt", lax.cbrt, True)
 sin, cos, tan = (_unary(n, getattr(lax, n), True) for n in ("sin", "cos", "tan"))
@@ -395,7 +451,8 @@ invert = bitwise_not = _unary("invert", lax.bitwise_not)
 real = _unary("real", lambda x: lax.real(x) if _dt.is_complex(x.dtype) else x)
 imag = _unary("imag", lambda x: lax.imag(x) if _dt.is_complex(x.dtype) else zeros_like(x))
 conjugate = conj = _unary("conjugate", lambda x: lax.conj(x) if _dt.is_complex(x.dtype) else x)
-square = _unary("square", lambda x: lax.integer_pow(x, 2))
+square = _unary("square", lambda x: lax.integer_pow(
+    x if x.dtype != bool_ else astype(x, _dt.default_int()), 2))  # bool squares as int
 reciprocal = _unary("reciprocal", lambda x: lax.integer_pow(x, -1), True)
 
 
@@ -406,7 +463,15 @@ def _abs(x):
 
 
 abs = absolute = _unary("absolute", _abs)
-fabs = _unary("fabs", lax.abs, True)
+
+
+def _fabs(x):
+    if _dt.is_complex(x.dtype):
+        raise TypeError(f"fabs does not support complex dtypes, got {x.dtype}{_where_msg()}")
+    return lax.abs(x)
+
+
+fabs = _unary("fabs", _fabs, True)
 
 
 def isinf(x):
@@ -427,12 +492,16 @@ def isnan(x):
 
 def isposinf(x):
     x = asarray(x)
+    if _dt.is_complex(x.dtype):
+        raise ValueError(f"isposinf/isneginf are not defined for complex dtypes{_where_msg()}")
     return lax.eq(x, lax.weak_literal(_onp.inf, x.dtype)) if _dt.is_float(x.dtype) else \
         full_like(x, False, bool_)
 
 
 def isneginf(x):
     x = asarray(x)
+    if _dt.is_complex(x.dtype):
+        raise ValueError(f"isposinf/isneginf are not defined for complex dtypes{_where_msg()}")
     return lax.eq(x, lax.weak_literal(-_onp.inf, x.dtype)) if _dt.is_float(x.dtype) else \
         full_like(x, False, bool_)
 
@@ -454,41 +523,49 @@ def copysign(x, y):
 
 def round(a, decimals=0, out=None):
     a = asarray(a)
-    if _dt.is_int(a.dtype) or a.dtype == bool_:
+    if a.dtype == bool_:
+        raise ValueError(f"round: bool arrays cannot be rounded (as in JAX){_where_msg()}")
+    if _dt.is_complex(a.dtype):
+        return lax.complex(round(real(a), decimals), round(imag(a), decimals))
+    if _dt.is_int(a.dtype):
         if decimals >= 0:
             return a
         factor = 10 ** (-decimals)
         return multiply(floor_divide(add(a, factor // 2), factor), factor)
     if decimals == 0:
         return lax.round(a, 1)
-    factor = lax.weak_literal(10.0 ** decimals, _dt.real_dtype(a.dtype))
-    if _dt.is_complex(a.dtype):
-        return lax.complex(round(real(a), decimals), round(imag(a), decimals))
+    factor = lax.weak_literal(10.0 ** decimals, a.dtype)
     return lax.div(lax.round(lax.mul(a, factor), 1), factor)
 
 
 around = round_ = round
 
 
-def clip(a, a_min=None, a_max=None, *, min=None, max=None):
-    lo = a_min if min is None else min
-    hi = a_max if max is None else max
-    a = asarray(a)
-    if lo is not None:
-        a = maximum(a, lo)
-    if hi is not None:
-        a = minimum(a, hi)
+def clip(arr=None, /, min=None, max=None):
+    a = asarray(arr)
+    if min is not None:
+        a = maximum(a, min)
+    if max is not None:
+        a = minimum(a, max)
     return a
 
 
+def _reject_complex(name, *args):
+    if _dt.is_complex(typeinfo(args[0])[0]):
+        raise TypeError(f"{name} is not defined for complex-valued inputs{_where_msg()}")
+    return args
+
+
 def heaviside(x1, x2):
-    x1, x2 = broadcast_arrays_for("heaviside", *promote_dtypes_inexact(x1, x2))
+    x1, x2 = broadcast_arrays_for(
+        "heaviside", *_reject_complex("heaviside", *promote_dtypes_inexact(x1, x2)))
     zero = zeros_like(x1)
     return where(less(x1, zero), zero, where(greater(x1, zero), ones_like(x1), x2))
 
 
 def hypot(x1, x2):
-    x1, x2 = broadcast_arrays_for("hypot", *promote_dtypes_inexact(x1, x2))
+    x1, x2 = broadcast_arrays_for("hypot",
+                                  *_reject_complex("hypot", *promote_dtypes_inexact(x1, x2)))
     return sqrt(x1 * x1 + x2 * x2)
 
 
@@ -519,8 +596,16 @@ def rad2deg(x):
 radians, degrees = deg2rad, rad2deg
 
 
+def _integers(name, x1, x2):
+    x1, x2 = promote_dtypes(x1, x2)
+    if not _dt.is_int(typeinfo(x1)[0]):
+        raise ValueError(f"arguments to {name} must be integers, got {typeinfo(x1)[0]}"
+                         f"{_where_msg()}")
+    return broadcast_arrays_for(name, x1, x2)
+
+
 def gcd(x1, x2):
-    x1, x2 = broadcast_arrays_for("gcd", *promote_dtypes(x1, x2))
+    x1, x2 = _integers("gcd", x1, x2)
     a, b = abs(x1), abs(x2)
     for _ in range(8 * a.dtype.itemsize * 2):  # Euclid, enough steps for the bit width
         nz = not_equal(b, 0)
@@ -530,7 +615,7 @@ def gcd(x1, x2):
 
 
 def lcm(x1, x2):
-    x1, x2 = broadcast_arrays_for("lcm", *promote_dtypes(x1, x2))
+    x1, x2 = _integers("lcm", x1, x2)
     g = gcd(x1, x2)
     safe = where(equal(g, 0), ones_like(g), g)
     return where(equal(g, 0), zeros_like(g), abs(multiply(floor_divide(x1, safe), x2)))
@@ -1104,6 +1189,8 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
 
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=None,
         correction=None):
+    if dtype is not None and not _dt.is_inexact(_dt.canonicalize(dtype)):
+        raise ValueError(f"std: the dtype argument must be inexact, got {dtype}{_where_msg()}")
     return sqrt(var(a, axis, dtype, out, ddof, keepdims, where=where, correction=correction))
 
 
@@ -1248,6 +1335,9 @@ def tensordot(a, b, axes=2, *, precision=None, preferred_element_type=None):
     a, b = promote_dtypes(a, b)
     a, b = asarray(a), asarray(b)
     if isinstance(axes, (int, _onp.integer)):
+        if axes > builtins.min(a.ndim, b.ndim):
+            raise TypeError(f"tensordot: {axes} axes exceed the ranks of {a.shape} and "
+                            f"{b.shape}{_where_msg()}")
         ca = tuple(range(a.ndim - axes, a.ndim))
         cb = tuple(range(axes))
     else:
@@ -1339,7 +1429,7 @@ def triu(m, k=0):
 
 # --- cumulative / sorting ----------------------------------------------------------------------
 
-def _cumulative(name, window_reduce, upcast_int=False):
+def _cumulative(name, window_reduce):
     def f(a, axis=None, dtype=None, out=None):
         a = asarray(a)
         if axis is None:
@@ -1347,9 +1437,8 @@ def _cumulative(name, window_reduce, upcast_int=False):
         ax = canonicalize_axis(axis, a.ndim, name)
         if dtype is not None:
             a = astype(a, dtype)
-        elif upcast_int and (_dt.is_int(a.dtype) or a.dtype == bool_) and \
-                a.dtype.itemsize < _dt.default_int().itemsize or a.dtype == bool_:
-            a = astype(a, _dt.default_int() if not _dt.is_unsigned(a.dtype) else uint32)
+        elif a.dtype == bool_:  # JAX keeps narrow ints (cumsum(int8) is int8); bools count
+            a = astype(a, _dt.default_int())
         n = a.shape[ax]
         if n == 0:
             return a
@@ -1380,8 +1469,8 @@ def _prod_scan(a, axis):
     return a
 
 
-cumsum = _cumulative("cumsum", lax.reduce_window_sum, upcast_int=True)
-cumprod = _cumulative("cumprod", _cumprod_window, upcast_int=True)
+cumsum = _cumulative("cumsum", lax.reduce_window_sum)
+cumprod = _cumulative("cumprod", _cumprod_window)
 cumulative_sum = cumsum
 cumulative_prod = cumprod
 

@@ -56,9 +56,18 @@ def promote_dtypes(*args):
     if len(args) == 2:
         a, b = args
         ta, tb = type(a), type(b)
-        if (ta is Array or ta is Tracer) and (tb is Array or tb is Tracer) and \
-                a.aval.dtype == b.aval.dtype:
-            return args
+        if ta is Array or ta is Tracer:
+            if tb is Array or tb is Tracer:
+                if a.aval.dtype == b.aval.dtype:
+                    return args
+            elif tb is float or tb is int:  # the common `x * 2.0` case
+                dt = a.aval.dtype
+                if dtypes.is_inexact(dt) or (tb is int and dtypes.is_int(dt)):
+                    return a, lax.weak_literal(b, dt)
+        elif (ta is float or ta is int) and (tb is Array or tb is Tracer):
+            dt = b.aval.dtype
+            if dtypes.is_inexact(dt) or (ta is int and dtypes.is_int(dt)):
+                return lax.weak_literal(a, dt), b
     infos = [typeinfo(x) for x in args]
     dt, weak = dtypes.promote(*infos)
     return [_cast(x, info, dt, weak) for x, info in zip(args, infos)]
@@ -80,12 +89,22 @@ def _cast(x, info, dt, weak):
 
 def promote_dtypes_inexact(*args):
     """Promote, then lift integer/bool results to the default float dtype."""
+    infos = [typeinfo(x) for x in args]
+    dt, weak = dtypes.promote(*infos)
+    if dtypes.is_inexact(dt):
+        return promote_dtypes(*args)
+    # the result is as weak as the promotion (2 / int8_array is a strong float)
+    fdt = dtypes.default_float()
+    return [_cast(x, info, fdt, weak) for x, info in zip(args, infos)]
+
+
+def promote_dtypes_numeric(*args):
+    """Promote, then lift bool results to the default int (JAX's arithmetic on bools)."""
     args = promote_dtypes(*args)
     dt, weak = typeinfo(args[0])
-    if dtypes.is_inexact(dt):
+    if dt != dtypes.bool_:
         return args
-    fdt = dtypes.default_float()
-    return [_cast(x, typeinfo(x), fdt, weak) for x in args]
+    return [_cast(x, typeinfo(x), dtypes.default_int(), False) for x in args]
 
 
 def shape_of(x):
@@ -123,7 +142,8 @@ def broadcast_to_shape(x, shape):
 
 def broadcast_arrays_for(op, *args):
     shapes = [shape_of(a) for a in args]
-    if all(s == shapes[0] for s in shapes):
+    full = [s for s in shapes if s != ()]
+    if all(s == full[0] for s in full):  # equal shapes, or rank-0 operands: nothing to do
         return args
     shape = broadcast_shapes(*shapes, op=op)
     return [broadcast_to_shape(a, shape) for a in args]
@@ -152,14 +172,27 @@ def asarray(x, dtype=None):
     if isinstance(x, str) or (isinstance(x, np.ndarray) and x.dtype.kind in "USO"):
         raise TypeError(f"xform arrays hold numbers, not {type(x).__name__} values: {x!r}"
                         f"{where()}")
+    if dtype is None and isinstance(x, (list, tuple)):
+        dtype = _sequence_dtype(x)
     arr = np.asarray(x) if dtype is None else np.asarray(x, dtypes.canonicalize(dtype))
-    if dtype is None and arr.dtype == np.float64 and not isinstance(x, np.ndarray):
-        arr = arr.astype(dtypes.default_float())
-    if dtype is None and arr.dtype == np.int64 and not isinstance(x, np.ndarray):
-        arr = arr.astype(dtypes.default_int())
-    if arr.dtype.kind in "USOV":
+    if arr.dtype.kind in "USO" or (arr.dtype.kind == "V" and arr.dtype != dtypes.bfloat16):
         raise TypeError(f"cannot convert {type(x).__name__} to an xform array{where()}")
     return array_from_numpy(arr)
+
+
+def _sequence_dtype(x):
+    """JAX's dtype for a nested list: the promotion of its leaves, Python scalars weak
+    (``[np.int16(1), 2]`` is int16; ``[]`` is the default float)."""
+    leaves = []
+
+    def walk(e):
+        if isinstance(e, (list, tuple)):
+            for c in e:
+                walk(c)
+        else:
+            leaves.append(typeinfo(e))
+    walk(x)
+    return dtypes.promote(*leaves)[0] if leaves else dtypes.default_float()
 
 
 def _contains_array(x):

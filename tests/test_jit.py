@@ -1,0 +1,238 @@
+"""jit: caching by abstract signature, static arguments, clear errors, constants, lowering."""
+import re
+
+import jax
+import jax.numpy as jnp_ref
+import numpy as np
+import pytest
+
+import xform
+import xform.numpy as xnp
+
+THIS_FILE = "test_jit.py"
+
+
+def _line_of(marker):
+    """Line number of the source line of this file that contains ``marker``."""
+    with open(__file__) as f:
+        return next(i for i, line in enumerate(f, 1) if marker in line and "_line_of" not in line)
+
+
+def test_same_signature_traces_once():
+    f = xform.jit(lambda x, y: x * y + 1)
+    a = xnp.ones((2, 3))
+    for _ in range(3):
+        out = f(a, a)
+    assert f.trace_count == 1
+    np.testing.assert_allclose(np.asarray(out), np.full((2, 3), 2.0))
+    f(np.ones((2, 3), np.float32), a)   # a NumPy array of the same type: no retrace
+    assert f.trace_count == 1
+
+
+def test_new_shape_dtype_weak_type_retrace():
+    f = xform.jit(lambda x: x + 1)
+    f(xnp.ones(3))
+    f(xnp.ones(4))                                   # new shape
+    assert f.trace_count == 2
+    f(xnp.ones(4, xnp.int32))                        # new dtype
+    assert f.trace_count == 3
+    out = f(xnp.asarray(1.0))                        # weak f32[]
+    assert (out.dtype, out.weak_type) == (np.float32, True)
+    f(xnp.asarray(1.0, xnp.float32))                 # strong f32[]: retrace
+    assert f.trace_count == 5
+    f(2.0)                                           # a Python float is weak f32[]: cached
+    assert f.trace_count == 5
+    out = f(xnp.asarray(1.0, xnp.float32))
+    assert (out.dtype, out.weak_type) == (np.float32, False)
+
+
+def test_pytree_structure_is_part_of_the_key():
+    f = xform.jit(lambda d: d["a"] + d.get("b", 0))
+    f({"a": xnp.ones(2)})
+    f({"a": xnp.ones(2), "b": xnp.ones(2)})
+    assert f.trace_count == 2
+    out = f({"a": xnp.ones(2), "b": xnp.ones(2)})
+    assert f.trace_count == 2
+    np.testing.assert_allclose(np.asarray(out), [2.0, 2.0])
+
+
+def test_static_argnums_and_argnames():
+    calls = []
+
+    def f(x, n, *, mode="add"):
+        calls.append((n, mode))
+        return x + n if mode == "add" else x * n
+    g = xform.jit(f, static_argnums=1, static_argnames="mode")
+    x = xnp.arange(3.0)
+    np.testing.assert_allclose(np.asarray(g(x, 2)), [2, 3, 4])
+    np.testing.assert_allclose(np.asarray(g(x, 2)), [2, 3, 4])
+    assert g.trace_count == 1
+    np.testing.assert_allclose(np.asarray(g(x, 3)), [3, 4, 5])
+    assert g.trace_count == 2
+    np.testing.assert_allclose(np.asarray(g(x, 3, mode="mul")), [0, 3, 6])
+    assert g.trace_count == 3
+    np.testing.assert_allclose(np.asarray(g(x, 3, mode="mul")), [0, 3, 6])
+    assert g.trace_count == 3
+    # static values only used by Python control flow: n > 0 is fine on a static int
+    h = xform.jit(lambda x, n: x if n > 0 else -x, static_argnums=(1,))
+    np.testing.assert_allclose(np.asarray(h(x, -1)), [0, -1, -2])
+
+
+def test_jit_as_decorator_with_options():
+    @xform.jit
+    def f(x):
+        return x * 2
+
+    @xform.jit(static_argnames=("k",))
+    def g(x, k):
+        return x ** k
+    np.testing.assert_allclose(np.asarray(f(xnp.ones(2))), [2, 2])
+    np.testing.assert_allclose(np.asarray(g(xnp.full(2, 3.0), k=2)), [9, 9])
+
+
+def test_unhashable_static_arg_is_a_clear_type_error():
+    g = xform.jit(lambda x, shape: xnp.reshape(x, shape), static_argnums=1)
+    with pytest.raises(TypeError, match=r"(?s)static argument.*unhashable.*list"):
+        g(xnp.ones(4), [2, 2])
+    np.testing.assert_allclose(np.asarray(g(xnp.ones(4), (2, 2))), np.ones((2, 2)))
+
+
+def test_string_arg_is_a_clear_type_error():
+    f = xform.jit(lambda x, how: x)
+    with pytest.raises(TypeError, match=r"(?s)str.*not a valid array value.*static"):
+        f(xnp.ones(2), "mean")
+    np.testing.assert_allclose(np.asarray(f(xnp.ones(2), 1.0)), [1, 1])
+
+
+def test_non_array_output_is_a_clear_type_error():
+    with pytest.raises(TypeError, match="returned a str"):
+        xform.jit(lambda x: "oops")(xnp.ones(2))
+
+
+def test_matmul_shape_mismatch_error():
+    f = xform.jit(lambda a, b: a @ b)  # MATMUL-LINE
+    with pytest.raises(TypeError) as e:
+        f(xnp.ones((3, 4)), xnp.ones((5, 6)))
+    msg = str(e.value)
+    assert "matmul" in msg and "(3, 4)" in msg and "(5, 6)" in msg, msg
+    assert f"{THIS_FILE}:{_line_of('MATMUL-LINE')}" in msg, msg
+    out = f(xnp.ones((3, 4)), xnp.ones((4, 6)))     # the next call works
+    np.testing.assert_allclose(np.asarray(out), np.full((3, 6), 4.0))
+
+
+def test_add_shape_mismatch_error():
+    f = xform.jit(lambda a, b: a + b)  # ADD-LINE
+    with pytest.raises(TypeError) as e:
+        f(xnp.ones(3), xnp.ones(4))
+    msg = str(e.value)
+    assert "add" in msg and "(3,)" in msg and "(4,)" in msg, msg
+    assert f"{THIS_FILE}:{_line_of('ADD-LINE')}" in msg, msg
+    np.testing.assert_allclose(np.asarray(f(xnp.ones(3), xnp.ones(3))), [2, 2, 2])
+
+
+def test_eager_shape_mismatch_error_names_the_line():
+    with pytest.raises(TypeError) as e:
+        xnp.ones(3) + xnp.ones(4)  # EAGER-ADD-LINE
+    assert f"{THIS_FILE}:{_line_of('EAGER-ADD-LINE')}" in str(e.value), str(e.value)
+    assert "(3,)" in str(e.value) and "(4,)" in str(e.value)
+
+
+def test_value_dependent_control_flow_error_is_clear():
+    f = xform.jit(lambda x: x if x > 0 else -x)
+    with pytest.raises(TypeError, match=r"(?s)concrete value.*(lax\.cond|static_argnums)"):
+        f(xnp.ones(()))
+    assert xform.jit(lambda x: xnp.where(x > 0, x, -x))(xnp.asarray(-2.0)).item() == 2.0
+
+
+def test_captured_arrays_are_constvars_not_literals():
+    w = xnp.arange(1000.0).reshape(10, 100)
+    b = np.full((100,), 3.0, np.float32)
+
+    def f(x):
+        return x @ w + b
+    closed = xform.make_jaxpr(f)(xnp.ones((2, 10)))
+    const_shapes = sorted(v.aval.shape for v in closed.jaxpr.constvars)
+    assert const_shapes == [(10, 100), (100,)], str(closed)
+    assert len(closed.consts) == 2
+    assert any(c is w for c in closed.consts)
+    text = xform.jit(f).lower(xnp.ones((2, 10))).as_text()
+    assert "stablehlo." in text
+    main = re.search(r"func\.func public @main\((.*?)\)\s*->", text).group(1)
+    assert "tensor<10x100xf32>" in main and "tensor<100xf32>" in main, main
+    assert "dense<" not in text or not re.search(r"dense<\[\[0\.0", text)
+    assert text.count("stablehlo.constant") + text.count('"stablehlo.constant"') <= 2, text
+    out = xform.jit(f)(xnp.ones((2, 10)))
+    np.testing.assert_allclose(np.asarray(out), np.ones((2, 10)) @ np.asarray(w) + b, rtol=1e-6)
+
+
+def test_lower_as_text_is_stablehlo():
+    lowered = xform.jit(lambda x: xnp.sin(x) * 2).lower(xnp.ones(3))
+    text = lowered.as_text()
+    assert "stablehlo." in text and "tensor<3xf32>" in text
+    compiled = lowered.compile()
+    np.testing.assert_allclose(np.asarray(compiled(xnp.ones(3))), 2 * np.sin(np.ones(3)),
+                               rtol=1e-6)
+
+
+def test_x64_toggle_does_not_reuse_a_stale_entry():
+    f = xform.jit(lambda x: x + 1.5)
+    try:
+        assert f(1).dtype == np.float32
+        xform.config.update("jax_enable_x64", True)
+        jax.config.update("jax_enable_x64", True)
+        out = f(1)
+        assert out.dtype == np.float64
+        assert out.dtype == jnp_ref.add(1, 1.5).dtype
+        assert f(xnp.arange(3)).dtype == np.float64
+    finally:
+        xform.config.update("jax_enable_x64", False)
+        jax.config.update("jax_enable_x64", False)
+    assert f(1).dtype == np.float32
+    assert f.trace_count == 3
+    assert xnp.arange(3).dtype == np.int32
+
+
+def test_jit_of_jit_and_methods():
+    inner = xform.jit(lambda x: x * 3)
+    outer = xform.jit(lambda x: inner(x) + 1)
+    np.testing.assert_allclose(np.asarray(outer(xnp.ones(2))), [4, 4])
+
+    class M:
+        @xform.jit
+        def apply(self, x):
+            return x * 2
+
+        @xform.jit
+        @staticmethod
+        def twice(x):
+            return x * 2
+    # as in JAX, ``self`` is an argument like any other: not an array, so a clear error
+    with pytest.raises(TypeError, match="static_argnums"):
+        M().apply(xnp.ones(2))
+    np.testing.assert_allclose(np.asarray(M.twice(xnp.ones(2))), [2, 2])
+
+
+def test_kwargs_and_pytree_outputs():
+    f = xform.jit(lambda x, *, y: {"s": x + y, "t": (x * y, [x - y])})
+    out = f(xnp.ones(2), y=xnp.full(2, 3.0))
+    assert set(out) == {"s", "t"}
+    np.testing.assert_allclose(np.asarray(out["t"][1][0]), [-2, -2])
+    assert f.trace_count == 1
+    f(xnp.ones(2), y=xnp.full(2, 3.0))
+    assert f.trace_count == 1
+
+
+def test_jit_matches_eager_on_a_small_program():
+    def f(x, y):
+        z = xnp.tanh(x) @ y.T
+        return xnp.sum(z ** 2, axis=0) / x.shape[0], xnp.argmax(z, axis=1)
+
+    def g(x, y):
+        z = jnp_ref.tanh(x) @ y.T
+        return jnp_ref.sum(z ** 2, axis=0) / x.shape[0], jnp_ref.argmax(z, axis=1)
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((4, 3), np.float32), rng.standard_normal((5, 3), np.float32)
+    for got in (f(x, y), xform.jit(f)(x, y)):
+        for a, b in zip(got, g(x, y)):
+            assert (a.shape, a.dtype) == (b.shape, b.dtype)
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
