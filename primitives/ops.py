@@ -66,7 +66,7 @@ UNARY = {
 
 BINARY = {
     "add": _NUMERIC, "sub": _NUMERIC, "mul": _NUMERIC, "div": _NUMERIC, "rem": _NUMERIC,
-    "pow": _INEXACT, "max": _ANY, "min": _ANY, "atan2": _FLOAT, "nextafter": _FLOAT,
+    "pow": _INEXACT, "max": _ANY, "min": _ANY, "atan2": _INEXACT, "nextafter": _FLOAT,
     "and": _INTEGRAL, "or": _INTEGRAL, "xor": _INTEGRAL,
     "shift_left": _INTEGRAL, "shift_right_arithmetic": _INTEGRAL,
     "shift_right_logical": _INTEGRAL, "complex": _FLOAT,
@@ -136,7 +136,8 @@ def _compare_rule(name):
     def rule(x, y):
         if x.dtype != y.dtype:
             _fail(name, f"operand dtypes must be equal, got {_shape_str(x)} and {_shape_str(y)}")
-        return [ShapedArray(_elementwise_shape(name, (x, y)), dtypes.bool_)]
+        return [ShapedArray(_elementwise_shape(name, (x, y)), dtypes.bool_,
+                            x.weak_type and y.weak_type)]
     return rule
 
 

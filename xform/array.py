@@ -244,7 +244,8 @@ class Array(ArrayMethods):
     def __repr__(self):
         body = np.array2string(self._value(), separator=", ", prefix="Array(")
         weak = ", weak_type=True" if self.weak_type else ""
-        return f"Array({body}, dtype={self.dtype}{weak})"
+        shape = f", shape={self.shape}" if self.size == 0 and self.shape != (0,) else ""
+        return f"Array({body}{shape}, dtype={self.dtype}{weak})"
 
     def __str__(self):
         return str(self._value())

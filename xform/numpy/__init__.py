@@ -362,11 +362,15 @@ def power(x, y):
         if _dt.is_int(typeinfo(x)[0]) and y < 0:
             raise ValueError("Integers to negative integer powers are not allowed.")
         return lax.integer_pow(x, builtins.int(y))
+    y_strong_int = _dt.is_int(typeinfo(y)[0]) and not typeinfo(y)[1]
     x, y = broadcast_arrays_for("power", *promote_dtypes_numeric(x, y))
     dt = typeinfo(x)[0]
     if _dt.is_int(dt) or dt == bool_:
         return _int_power(x, y)
-    return lax.pow(x, y)
+    out = lax.pow(x, y)
+    if y_strong_int and out.weak_type:  # as in JAX, whose pow keeps an integer exponent
+        out = lax.convert_element_type(out, out.dtype, weak_type=False)
+    return out
 
 
 def _int_power(x, y):
