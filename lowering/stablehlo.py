@@ -247,6 +247,63 @@ _UNARY_HLO = {
 for _n, _h in _UNARY_HLO.items():
     RULES[ops.unary[_n]] = _simple(_h)
 
+
+def _logistic(ctx, eqn, args):
+    """1 / (1 + exp(-x)), written out as JAX lowers it (stablehlo.logistic rounds
+    differently in bfloat16)."""
+    (x,), (a,) = args, _in_avals(eqn)
+    one = ctx.broadcast(ctx.constant(1, ShapedArray((), a.dtype)), ShapedArray((), a.dtype),
+                        a.shape)
+    e = ctx.op1("stablehlo.exponential", [ctx.op1("stablehlo.negate", [x], [a], a)], [a], a)
+    return [ctx.op1("stablehlo.divide", [one, ctx.op1("stablehlo.add", [one, e], [a, a], a)],
+                    [a, a], a)]
+
+
+def _complex_sin_cos(which):
+    """sin/cos of complex x = a+ib through real sin/cos and expm1: XLA's complex sine
+    loses all precision near zero (sinc(1e-28j) came out 0)."""
+    hlo = _UNARY_HLO[which]
+
+    def rule(ctx, eqn, args):
+        (x,), (c,) = args, _in_avals(eqn)
+        if not dtypes.is_complex(c.dtype):
+            return ctx.op(hlo, [x], [c], [c])
+        r = c.update(dtype=dtypes.real_dtype(c.dtype))
+
+        def f(name, *xs):
+            return ctx.op1(name, list(xs), [r] * len(xs), r)
+        a = ctx.op1("stablehlo.real", [x], [c], r)
+        b = ctx.op1("stablehlo.imag", [x], [c], r)
+        two = ctx.broadcast(ctx.constant(2, ShapedArray((), r.dtype)), ShapedArray((), r.dtype),
+                            r.shape)
+        zero = ctx.broadcast(ctx.constant(0, ShapedArray((), r.dtype)),
+                             ShapedArray((), r.dtype), r.shape)
+        sn, cs = f("stablehlo.sine", a), f("stablehlo.cosine", a)
+        e1m = f("stablehlo.exponential_minus_one", b)
+        e2m = f("stablehlo.exponential_minus_one", f("stablehlo.negate", b))
+        snh = f("stablehlo.divide", f("stablehlo.subtract", e1m, e2m), two)
+        csh = f("stablehlo.divide", f("stablehlo.add", f("stablehlo.add", e1m, e2m), two), two)
+        if which == "sin":
+            re, im = f("stablehlo.multiply", sn, csh), f("stablehlo.multiply", cs, snh)
+        else:
+            re = f("stablehlo.multiply", cs, csh)
+            im = f("stablehlo.multiply", f("stablehlo.negate", sn), snh)
+        a_zero = ctx.op1("stablehlo.compare", [a, zero], [r, r], r.update(dtype=dtypes.bool_),
+                         "comparison_direction = #stablehlo<comparison_direction EQ>, "
+                         "compare_type = #stablehlo<comparison_type FLOAT>")
+        whole = ctx.op1("stablehlo.complex", [re, im], [r, r], c)
+        # a == 0: keep the exact zero part (avoids inf * 0 = nan for huge |b|)
+        edge = ctx.op1("stablehlo.complex", [zero, im] if which == "sin" else [re, zero],
+                       [r, r], c)
+        return [ctx.op1("stablehlo.select", [a_zero, edge, whole],
+                        [r.update(dtype=dtypes.bool_), c, c], c)]
+    return rule
+
+
+RULES[ops.unary["logistic"]] = _logistic
+RULES[ops.unary["sin"]] = _complex_sin_cos("sin")
+RULES[ops.unary["cos"]] = _complex_sin_cos("cos")
+
 _BINARY_HLO = {
     "add": "stablehlo.add", "sub": "stablehlo.subtract", "mul": "stablehlo.multiply",
     "div": "stablehlo.divide", "rem": "stablehlo.remainder", "pow": "stablehlo.power",
@@ -399,7 +456,7 @@ def _convert(ctx, eqn, args):
 
 
 RULES[ops.convert_element_type] = _convert
-RULES[ops.bitcast_convert_type] = _simple("stablehlo.bitcast_convert", elementwise=False)
+# bitcast_convert_type: see _bitcast below (width changes, complex and bool need more ops)
 
 
 def _iota(ctx, eqn, args):
@@ -752,8 +809,6 @@ def _scatter_rule(name):
         x, idx, _ = _in_avals(eqn)
         if name == "scatter":
             region = _replace_region(ctx, x.dtype)
-        elif name == "scatter_mul" and dtypes.is_bool(x.dtype):
-            region = ctx.scalar_region(x.dtype, 2, "stablehlo.and")
         else:
             region = _minmax_region(ctx, x.dtype, _SCATTER_COMBINER[name])
         attrs = (f"scatter_dimension_numbers = #stablehlo.scatter<"
@@ -770,8 +825,14 @@ def _scatter_rule(name):
     return rule
 
 
+_BOOL_COMBINER = {"stablehlo.add": "stablehlo.or", "stablehlo.multiply": "stablehlo.and"}
+
+
 def _minmax_region(ctx, dtype, opname):
-    """A binary combiner region; complex max/min are lexicographic on (real, imag)."""
+    """A binary combiner region; complex max/min are lexicographic on (real, imag), and
+    bool sums/products are or/and."""
+    if dtypes.is_bool(dtype):
+        opname = _BOOL_COMBINER.get(opname, opname)
     if opname not in ("stablehlo.maximum", "stablehlo.minimum") or not dtypes.is_complex(dtype):
         return ctx.scalar_region(dtype, 2, opname)
     sa = ShapedArray((), dtype)
@@ -988,3 +1049,186 @@ def _sort(ctx, eqn, args):
 
 
 RULES[ops.sort] = _sort
+
+
+# === control flow: cond / while / scan (primitives/control.py) ===========================
+# Sub-jaxprs carry no consts (closed-over values are operands of the equation), so a
+# region is the sub-jaxpr lowered inline with ``lower_jaxpr_body``.  ``case`` branches
+# take no block arguments: they read the operands from the enclosing scope.  ``while``
+# regions take every loop-carried value (consts included, as JAX does) as arguments.
+from primitives import control as _control  # noqa: E402
+
+_I32 = ShapedArray((), np.dtype("int32"))
+_I1 = ShapedArray((), np.dtype("bool"))
+
+
+def _cf_block(ctx, body) -> str:
+    """An argument-less region ``{ ...; stablehlo.return }``; ``body(sub) -> (names, avals)``."""
+    sub = Ctx(ctx.counter)
+    sub.indent = ctx.indent + "    "
+    outs, out_avals = body(sub)
+    sub.lines.append(f'{sub.indent}"stablehlo.return"({", ".join(outs)}) : '
+                     f'({", ".join(ttype(a) for a in out_avals)}) -> ()')
+    return "{\n" + "\n".join(sub.lines) + f"\n{ctx.indent}}}"
+
+
+def _cf_i32(ctx, v) -> str:
+    return ctx.constant(int(v), _I32)
+
+
+def _cond_lower(ctx, eqn, args):
+    branches = eqn.params["branches"]
+    idx, ops_ = args[0], args[1:]
+    idx_aval = eqn.invars[0].aval
+    out_avals = _out_avals(eqn)
+    if len(branches) == 1:
+        return lower_jaxpr_body(ctx, branches[0].jaxpr, [], ops_)
+    lo, hi = _cf_i32(ctx, 0), _cf_i32(ctx, len(branches) - 1)
+    idx = ctx.op1("stablehlo.clamp", [lo, idx, hi], [_I32, idx_aval, _I32], _I32)
+
+    def branch(b):
+        return lambda sub: (lower_jaxpr_body(sub, b.jaxpr, [], ops_), out_avals)
+    regions = [_cf_block(ctx, branch(b)) for b in branches]
+    return ctx.op("stablehlo.case", [idx], [_I32], out_avals, regions=regions)
+
+
+RULES[_control.cond] = _cond_lower
+
+
+def _while_lower(ctx, eqn, args):
+    p = eqn.params
+    cj, bj = p["cond_jaxpr"].jaxpr, p["body_jaxpr"].jaxpr
+    nc, nb = p["cond_nconsts"], p["body_nconsts"]
+    max_steps = p.get("max_steps")
+    avals = _in_avals(eqn)
+    k = 0 if max_steps is None else 1   # an i32 step counter first when bounded
+    st_avals = [_I32] * k + avals
+
+    def cond_region(sub, names):
+        return lower_jaxpr_body(sub, cj, [], names[:nc] + names[nc + nb:]), [_I1]
+
+    def cond_region_bounded(sub, names):
+        step, rest = names[0], names[1:]
+        pred = lower_jaxpr_body(sub, cj, [], rest[:nc] + rest[nc + nb:])[0]
+        more = _cmp(sub, step, _cf_i32(sub, max_steps), _I32, "LT")
+        return [sub.op1("stablehlo.and", [pred, more], [_I1, _I1], _I1)], [_I1]
+
+    def body_region(sub, names):
+        step, rest = names[:k], names[k:]
+        new = lower_jaxpr_body(sub, bj, [], rest[nc:])
+        if k:
+            step = [sub.op1("stablehlo.add", [step[0], _cf_i32(sub, 1)], [_I32, _I32], _I32)]
+        return step + rest[:nc + nb] + new, st_avals
+
+    init = ([_cf_i32(ctx, 0)] if k else []) + list(args)
+    cregion = ctx.region(st_avals, cond_region_bounded if k else cond_region)
+    outs = ctx.op("stablehlo.while", init, st_avals, st_avals,
+                  regions=[cregion, ctx.region(st_avals, body_region)])
+    return outs[k + nc + nb:]
+
+
+RULES[_control.while_] = _while_lower
+
+
+def _scan_lower(ctx, eqn, args):
+    p = eqn.params
+    body, length, reverse = p["jaxpr"].jaxpr, p["length"], p["reverse"]
+    nconsts, ncarry = p["num_consts"], p["num_carry"]
+    in_avals, out_avals = _in_avals(eqn), _out_avals(eqn)
+    consts, init, xs = args[:nconsts], args[nconsts:nconsts + ncarry], args[nconsts + ncarry:]
+    c_avals = in_avals[nconsts:nconsts + ncarry]
+    xs_avals = in_avals[nconsts + ncarry:]
+    ys_avals = out_avals[ncarry:]
+    c_avals = [ShapedArray(a.shape, a.dtype) for a in c_avals]
+    if length == 0:  # no step runs: the carry passes through, ys are empty
+        return list(init) + [ctx.constant(0, a) for a in ys_avals]
+    unroll = max(1, min(int(p["unroll"]), length))
+
+    def step(sub, i, consts, carry, xs, ys):
+        """One step at loop position ``i`` (an i32 SSA name)."""
+        if reverse:
+            i = sub.op1("stablehlo.subtract", [_cf_i32(sub, length - 1), i], [_I32, _I32], _I32)
+        xsl = []
+        for x, a in zip(xs, xs_avals):
+            zeros = [_cf_i32(sub, 0)] * (a.ndim - 1)
+            one = ShapedArray((1,) + a.shape[1:], a.dtype)
+            s = sub.op1("stablehlo.dynamic_slice", [x, i] + zeros, [a] + [_I32] * a.ndim, one,
+                        f"slice_sizes = {i64s(one.shape)}")
+            xsl.append(sub.op1("stablehlo.reshape", [s], [one],
+                               ShapedArray(a.shape[1:], a.dtype)))
+        outs = lower_jaxpr_body(sub, body, [], list(consts) + list(carry) + xsl)
+        new_ys = []
+        for y, acc, a in zip(outs[ncarry:], ys, ys_avals):
+            one = ShapedArray((1,) + a.shape[1:], a.dtype)
+            y1 = sub.op1("stablehlo.reshape", [y], [ShapedArray(a.shape[1:], a.dtype)], one)
+            zeros = [_cf_i32(sub, 0)] * (a.ndim - 1)
+            new_ys.append(sub.op1("stablehlo.dynamic_update_slice", [acc, y1, i] + zeros,
+                                  [a, one] + [_I32] * a.ndim, a))
+        return outs[:ncarry], new_ys
+
+    ys0 = [ctx.constant(0, ShapedArray(a.shape, a.dtype)) for a in ys_avals]
+    n_iter, rem = divmod(length, unroll)
+    carry, ys = list(init), ys0
+    if n_iter:
+        # loop state: counter, consts, carry, ys, xs
+        st_avals = [_I32] + in_avals[:nconsts] + c_avals + ys_avals + xs_avals
+        nc_, nk, ny = nconsts, ncarry, len(ys_avals)
+
+        def split(names):
+            i = names[0]
+            cs = names[1:1 + nc_]
+            ca = names[1 + nc_:1 + nc_ + nk]
+            y = names[1 + nc_ + nk:1 + nc_ + nk + ny]
+            x = names[1 + nc_ + nk + ny:]
+            return i, cs, ca, y, x
+
+        def cond_region(sub, names):
+            lim = _cf_i32(sub, n_iter * unroll)
+            return [_cmp(sub, names[0], lim, _I32, "LT")], [_I1]
+
+        def body_region(sub, names):
+            i, cs, ca, y, x = split(names)
+            for k in range(unroll):
+                ik = i if k == 0 else sub.op1("stablehlo.add", [i, _cf_i32(sub, k)],
+                                              [_I32, _I32], _I32)
+                ca, y = step(sub, ik, cs, ca, x, y)
+            nxt = sub.op1("stablehlo.add", [i, _cf_i32(sub, unroll)], [_I32, _I32], _I32)
+            return [nxt] + list(cs) + list(ca) + list(y) + list(x), st_avals
+
+        outs = ctx.op("stablehlo.while", [_cf_i32(ctx, 0)] + list(consts) + carry + ys + list(xs),
+                      st_avals, st_avals,
+                      regions=[ctx.region(st_avals, cond_region),
+                               ctx.region(st_avals, body_region)])
+        _, _, carry, ys, _ = split(outs)
+        carry, ys = list(carry), list(ys)
+    for k in range(rem):  # the steps left over when unroll does not divide length
+        carry, ys = step(ctx, _cf_i32(ctx, n_iter * unroll + k), consts, carry, xs, ys)
+    return list(carry) + list(ys)
+
+
+RULES[_control.scan] = _scan_lower
+# === end control flow ======================================================================
+
+
+# --- custom derivative calls (owned by the AD work: xform/ad.py) ------------------------------
+# custom_jvp_call / custom_vjp_call inline their primal sub-jaxpr; custom_vjp_lin only
+# exists between the JVP rewrite and transposition and is never lowered.
+from primitives import custom as _custom  # noqa: E402
+
+
+def _inline_call(ctx, eqn, args):
+    return lower_jaxpr_body(ctx, eqn.params["call_jaxpr"].jaxpr, [], args)
+
+
+RULES[_custom.custom_jvp_call] = _inline_call
+RULES[_custom.custom_vjp_call] = _inline_call
+
+
+def _custom_vjp_lin(ctx, eqn, args):
+    raise NotImplementedError(
+        f"the linearized custom_vjp function {eqn.params['name']} cannot be evaluated in "
+        f"forward mode; give it a forward rule with defjvp")
+
+
+RULES[_custom.custom_vjp_lin] = _custom_vjp_lin
+

@@ -65,7 +65,7 @@ UNARY = {
 }
 
 BINARY = {
-    "add": _NUMERIC, "sub": _NUMERIC, "mul": _NUMERIC, "div": _NUMERIC, "rem": _NUMERIC,
+    "add": _NUMERIC, "sub": _NUMERIC, "mul": _NUMERIC, "div": _NUMERIC, "rem": "real",
     "pow": _INEXACT, "max": _ANY, "min": _ANY, "atan2": _INEXACT, "nextafter": _FLOAT,
     "and": _INTEGRAL, "or": _INTEGRAL, "xor": _INTEGRAL,
     "shift_left": _INTEGRAL, "shift_right_arithmetic": _INTEGRAL,
@@ -86,6 +86,8 @@ def _kind_ok(dt, kind) -> bool:
         return dtypes.is_complex(dt)
     if kind == _NUMERIC:
         return not dtypes.is_bool(dt)
+    if kind == "real":  # numeric, not complex (XLA has no complex remainder)
+        return not dtypes.is_bool(dt) and not dtypes.is_complex(dt)
     if kind == _INTEGRAL:
         return dtypes.is_int(dt) or dtypes.is_bool(dt)
     raise AssertionError(kind)
