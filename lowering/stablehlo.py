@@ -691,17 +691,6 @@ def _complex(ctx, eqn, args):
 
 RULES[ops.binary["complex"]] = _complex
 
-_rem_simple = _simple("stablehlo.remainder")
-
-
-def _rem(ctx, eqn, args):
-    if dtypes.is_complex(eqn.invars[0].aval.dtype):
-        # XLA crashes (SIGSEGV) compiling a complex remainder; refuse it here
-        raise NotImplementedError("rem: complex operands have no StableHLO lowering")
-    return _rem_simple(ctx, eqn, args)
-
-
-RULES[ops.binary["rem"]] = _rem
 
 
 # --- bitcast_convert_type ----------------------------------------------------------------
