@@ -5,3 +5,6 @@ from .core import (ShapedArray, Var, Literal, Eqn, Jaxpr, ClosedJaxpr, Primitive
 from .check import check_jaxpr, JaxprTypeError
 from . import ops
 from .ops import GatherDimensionNumbers, ScatterDimensionNumbers, ConvDimensionNumbers
+from . import collectives
+from . import custom
+from . import control

@@ -16,3 +16,8 @@ from . import numpy
 from .core import ConcretizationError, UnexpectedTracerError
 
 __version__ = "0.1.0"
+from .batching import vmap
+from .ad import (grad, value_and_grad, jvp, vjp, linearize, jacfwd, jacrev, hessian, float0)
+from .custom_derivatives import custom_jvp, custom_vjp
+from . import random
+from . import nn

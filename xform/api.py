@@ -92,7 +92,7 @@ class Jitted:
         except (TypeError, ValueError):
             self._sig = None
         self._cache: dict = {}
-        self._fast: dict = {}   # (avals, x64) -> entry, for all-positional Array calls
+        self._fast_ids: dict = {}  # aval ids -> (x64, entry, avals): positional Array calls
         self.trace_count = 0  # how many times the Python function was traced
 
     def __get__(self, obj, objtype=None):  # methods
@@ -170,17 +170,21 @@ class Jitted:
 
     def __call__(self, *args, **kwargs):
         if not kwargs and not core._stack and not self._static_argnums:
-            # fast path: positional Array arguments, compiled signature seen before
+            # fast path: positional Array arguments whose signature ran before.  Arrays
+            # made by the same executable share aval objects, so the aval ids are a
+            # cheap key; the entry keeps those avals alive, so an id cannot be reused.
             try:
-                key = (tuple([x.aval for x in args if type(x) is Array]), dtypes._x64[0])
+                ids = tuple([id(x.aval) for x in args if type(x) is Array])
             except AttributeError:
-                key = None
-            if key is not None and len(key[0]) == len(args):
-                entry = self._fast.get(key)
-                if entry is not None:
+                ids = ()
+            if len(ids) == len(args):
+                hit = self._fast_ids.get(ids)
+                if hit is not None and hit[0] == dtypes._x64[0]:
+                    entry = hit[1]
+                    exe = entry.exe
                     bufs = entry.const_bufs + [x._buf for x in args]
-                    outs = [Array._from_buffer(b, a) for b, a in
-                            zip(entry.exe(bufs), entry.exe.out_avals)]
+                    new = Array._from_buffer
+                    outs = [new(b, a) for b, a in zip(exe(bufs), exe.out_avals)]
                     return outs[0] if entry.out_tree is LEAF else \
                         tree_unflatten(entry.out_tree, outs)
         return self._call_slow(args, kwargs)
@@ -196,7 +200,9 @@ class Jitted:
         exe = self._compiled(entry)
         if not kwargs and not statics and all(type(x) is Array for x in args) and \
                 len(leaves) == len(args):
-            self._fast[(avals, key[3])] = entry
+            if len(self._fast_ids) > 256:
+                self._fast_ids.clear()
+            self._fast_ids[tuple(id(a) for a in avals)] = (key[3], entry, avals)
         bufs = entry.const_bufs + [_to_buffer(x) for x in leaves]
         outs = exe(bufs)
         outs = [Array._from_buffer(b, a) for b, a in zip(outs, exe.out_avals)]
@@ -217,7 +223,7 @@ class Jitted:
 
     def clear_cache(self):
         self._cache.clear()
-        self._fast.clear()
+        self._fast_ids.clear()
 
 
 class Lowered:

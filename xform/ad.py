@@ -1,0 +1,2033 @@
+"""Automatic differentiation as IR rewrites.
+
+* forward mode: ``jvp_jaxpr`` rewrites a jaxpr into one that also computes
+  tangents, with one JVP rule per meta-operator (``JVP`` below).  Tangents that
+  are known to be zero are ``Zero(aval)`` and are never materialised.
+* reverse mode: JVP, then ``partial_eval`` splits the result into the primal
+  computation (known from the primal inputs; it also returns *residuals*) and
+  the linear computation (every equation that depends on a tangent), then
+  ``transpose_linear`` runs the linear part backwards with a cotangent
+  environment, one transpose rule per *linear* meta-operator (``TRANSPOSE``),
+  then DCE and the other cheap passes.
+
+Every intermediate is an ordinary jaxpr built by re-binding meta-operators in a
+fresh ``Builder``, and every result is evaluated with ``eval_jaxpr`` into
+whatever trace is current: that is why ``grad(grad(f))``, ``jit(grad(f))`` and
+``grad(jit(f))`` need no special cases.
+
+Outside ``jit`` the user's function is traced with concrete values (``if x > 0:``
+works under ``grad``) and the values computed while tracing seed the evaluation
+of the primal jaxpr, so the forward pass is not run twice.
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+
+import numpy as np
+
+from primitives import dtypes, ops
+from primitives import custom as custom_ops
+from primitives.core import ClosedJaxpr, Eqn, Jaxpr, Literal, ShapedArray, Var
+from primitives.ops import GatherDimensionNumbers, ScatterDimensionNumbers, ConvDimensionNumbers
+
+from . import core, passes
+from . import lax
+from .core import Builder, Tracer, bind, trace_scope, eval_jaxpr
+from .tree_util import tree_flatten, tree_unflatten, tree_structure, LEAF
+
+# JAX's dtype of the tangent of an integer or boolean value
+float0 = np.dtype([("float0", np.void, 0)])
+
+
+class Zero:
+    """A symbolic zero tangent/cotangent of abstract value ``aval``."""
+    __slots__ = ("aval",)
+
+    def __init__(self, aval):
+        self.aval = aval
+
+    def __repr__(self):
+        return f"Zero({self.aval.str_short()})"
+
+
+class NonDifferentiableError(TypeError):
+    """Differentiation reached a meta-operator that has no derivative."""
+
+
+def _is_diff_dtype(dt) -> bool:
+    return dtypes.is_inexact(dt)
+
+
+def tangent_aval(aval: ShapedArray) -> ShapedArray:
+    return aval
+
+
+def _aval(x):
+    return lax.aval(x)
+
+
+def _zeros(aval: ShapedArray):
+    lit = Literal(np.zeros((), aval.dtype)[()], ShapedArray((), aval.dtype, aval.weak_type))
+    if aval.shape == ():
+        return lit
+    return bind(ops.broadcast_in_dim, lit, shape=aval.shape, broadcast_dimensions=())
+
+
+def instantiate(t, aval=None):
+    if type(t) is Zero:
+        return _zeros(t.aval)
+    if t is None:
+        return _zeros(aval)
+    return t
+
+
+def _bcast(x, shape):
+    """Broadcast a scalar (rank-0) to ``shape``; identity if it already has it."""
+    a = _aval(x)
+    if a.shape == tuple(shape):
+        return x
+    assert a.shape == (), (a, shape)
+    return bind(ops.broadcast_in_dim, x, shape=tuple(shape), broadcast_dimensions=())
+
+
+def _unbroadcast(ct, aval):
+    """Sum ``ct`` down to ``aval``'s shape (operands of rank 0 broadcast implicitly)."""
+    a = _aval(ct)
+    if a.shape != aval.shape:
+        assert aval.shape == (), (a, aval)
+        ct = lax.reduce_sum(ct, tuple(range(a.ndim)))
+    return ct
+
+
+def _add(a, b):
+    """Zero/None-aware addition of tangents or cotangents of equal type."""
+    if a is None or type(a) is Zero:
+        return b
+    if b is None or type(b) is Zero:
+        return a
+    return bind(ops.binary["add"], a, b)
+
+
+def _const(x, v):
+    """A weakly typed scalar literal ``v`` in the dtype of ``x``."""
+    return lax.weak_literal(v, _aval(x).dtype)
+
+
+# --- the JVP rules -------------------------------------------------------------------------
+# rule(primals, tangents, **params) -> (primal outs, tangent outs); tangents may be Zero,
+# but never all of them (the interpreter just re-binds the op then).
+JVP: dict = {}
+
+_current_eqn = [None]
+
+
+def _where_eqn():
+    e = _current_eqn[0]
+    return f" (at {e.source})" if e is not None and e.source is not None else ""
+
+
+def _nondiff(name, why=""):
+    raise NonDifferentiableError(
+        f"cannot differentiate meta-operator {name!r}{why}{_where_eqn()}; wrap the value in "
+        f"lax.stop_gradient if its derivative is not needed")
+
+
+def _zero_jvp(prim):
+    def rule(primals, tangents, **params):
+        outs = bind(prim, *primals, **params)
+        outs = outs if prim.multiple_results else [outs]
+        return outs, [Zero(_aval(o)) for o in outs]
+    return rule
+
+
+def _linear_jvp(prim):
+    """JVP of an op linear in all its (differentiable) operands."""
+    def rule(primals, tangents, **params):
+        out = bind(prim, *primals, **params)
+        ts = [instantiate(t) for t in tangents]
+        return [out], [bind(prim, *ts, **params)]
+    return rule
+
+
+def _defunary(name, deriv):
+    """``deriv(t, x, y) -> tangent``; ``y`` is the primal output."""
+    prim = ops.unary[name]
+
+    def rule(primals, tangents, **params):
+        x, = primals
+        t, = tangents
+        y = bind(prim, x, **params)
+        return [y], [deriv(t, x, y, **params)]
+    JVP[prim] = rule
+
+
+M, D, A, S, NEG = lax.mul, lax.div, lax.add, lax.sub, lax.neg
+_SQRT_PI = math.sqrt(math.pi)
+
+_defunary("neg", lambda t, x, y: NEG(t))
+_defunary("exp", lambda t, x, y: M(t, y))
+_defunary("exp2", lambda t, x, y: M(t, M(y, _const(y, math.log(2.0)))))
+_defunary("log", lambda t, x, y: D(t, x))
+_defunary("log1p", lambda t, x, y: D(t, A(x, 1.0)))
+_defunary("expm1", lambda t, x, y: M(t, A(y, 1.0)))
+_defunary("sqrt", lambda t, x, y: D(t, M(y, 2.0)))
+_defunary("rsqrt", lambda t, x, y: M(t, D(M(y, -0.5), x)))
+_defunary("cbrt", lambda t, x, y: M(t, M(lax.integer_pow(y, -2), 1.0 / 3.0)))
+_defunary("sin", lambda t, x, y: M(t, lax.cos(x)))
+_defunary("cos", lambda t, x, y: M(t, NEG(lax.sin(x))))
+_defunary("tan", lambda t, x, y: M(t, A(M(y, y), 1.0)))
+_defunary("asin", lambda t, x, y: M(t, lax.rsqrt(S(1.0, M(x, x)))))
+_defunary("acos", lambda t, x, y: M(t, NEG(lax.rsqrt(S(1.0, M(x, x))))))
+_defunary("atan", lambda t, x, y: D(t, A(M(x, x), 1.0)))
+_defunary("sinh", lambda t, x, y: M(t, lax.cosh(x)))
+_defunary("cosh", lambda t, x, y: M(t, lax.sinh(x)))
+_defunary("tanh", lambda t, x, y: M(t, S(1.0, M(y, y))))
+_defunary("asinh", lambda t, x, y: M(t, lax.rsqrt(A(M(x, x), 1.0))))
+_defunary("acosh", lambda t, x, y: M(t, lax.rsqrt(M(S(x, 1.0), A(x, 1.0)))))
+_defunary("atanh", lambda t, x, y: D(t, S(1.0, M(x, x))))
+_defunary("logistic", lambda t, x, y: M(t, M(y, S(1.0, y))))
+_defunary("erf", lambda t, x, y: M(t, M(lax.exp(NEG(M(x, x))), 2.0 / _SQRT_PI)))
+_defunary("erfc", lambda t, x, y: M(t, M(lax.exp(NEG(M(x, x))), -2.0 / _SQRT_PI)))
+_defunary("erf_inv", lambda t, x, y: M(t, M(lax.exp(M(y, y)), _SQRT_PI / 2.0)))
+_defunary("lgamma", lambda t, x, y: M(t, lax.digamma(x)))
+_defunary("real", lambda t, x, y: lax.real(t))
+_defunary("imag", lambda t, x, y: lax.imag(t))
+_defunary("conj", lambda t, x, y: lax.conj(t))
+
+
+def _trigamma(x):
+    """polygamma(1, x) as a composite: recurrence up to x+6, asymptotic series,
+    reflection for x < 0.5."""
+    def positive(z):
+        acc = None
+        for k in range(6):
+            term = lax.integer_pow(A(z, float(k)), -2)
+            acc = term if acc is None else A(acc, term)
+        w = A(z, 6.0)
+        iw = lax.integer_pow(w, -1)
+        iw2 = M(iw, iw)
+        # 1/w + 1/(2w^2) + 1/(6w^3) - 1/(30w^5) + 1/(42w^7) - 1/(30w^9)
+        series = M(iw2, A(1.0 / 6.0, M(iw2, A(-1.0 / 30.0, M(iw2, A(1.0 / 42.0, M(iw2, -1.0 / 30.0)))))))
+        series = M(iw, A(A(1.0, M(iw, 0.5)), series))
+        return A(acc, series)
+    small = lax.lt(x, _const(x, 0.5))
+    xr = lax.select(small, S(1.0, x), x)
+    pos = positive(xr)
+    s = lax.sin(M(x, math.pi))
+    refl = S(D(math.pi ** 2, M(s, s)), pos)
+    return lax.select(small, refl, pos)
+
+
+_defunary("digamma", lambda t, x, y: M(t, _trigamma(x)))
+
+
+def _abs_deriv(t, x, y):
+    if dtypes.is_complex(_aval(x).dtype):
+        # d|x| = Re(conj(x) t) / |x|
+        safe = lax.select(lax.eq(y, _bcast(_const(y, 0.0), _aval(y).shape)),
+                          _bcast(_const(y, 1.0), _aval(y).shape), y)
+        return D(lax.real(M(t, lax.conj(x))), safe)
+    return M(t, lax.sign(x))
+
+
+_defunary("abs", _abs_deriv)
+
+
+def _integer_pow_jvp(primals, tangents, *, y):
+    x, = primals
+    t, = tangents
+    out = bind(ops.unary["integer_pow"], x, y=y)
+    if y == 0:
+        return [out], [Zero(_aval(out))]
+    if y == 1:
+        return [out], [t]
+    coef = lax.integer_pow(x, y - 1) if y != 2 else x
+    return [out], [M(t, M(coef, float(y)))]
+
+
+JVP[ops.unary["integer_pow"]] = _integer_pow_jvp
+
+for _n in ("sign", "floor", "ceil", "round", "is_finite", "not", "population_count", "clz",
+           "stop_gradient"):
+    JVP[ops.unary[_n]] = _zero_jvp(ops.unary[_n])
+
+
+# binary --------------------------------------------------------------------------------------
+
+def _out_shape(*xs):
+    shapes = [_aval(x).shape for x in xs if _aval(x).shape != ()]
+    return shapes[0] if shapes else ()
+
+
+def _defbinary(name, dx, dy):
+    """``dx(t, x, y, z)``/``dy(t, x, y, z)`` give the tangent contributions."""
+    prim = ops.binary[name]
+
+    def rule(primals, tangents):
+        x, y = primals
+        tx, ty = tangents
+        z = bind(prim, x, y)
+        shape = _aval(z).shape
+        out = None
+        if type(tx) is not Zero:
+            out = _bcast(dx(tx, x, y, z), shape)
+        if type(ty) is not Zero:
+            out = _add(out, _bcast(dy(ty, x, y, z), shape))
+        return [z], [out]
+    JVP[prim] = rule
+
+
+_defbinary("add", lambda t, x, y, z: t, lambda t, x, y, z: t)
+_defbinary("sub", lambda t, x, y, z: t, lambda t, x, y, z: NEG(t))
+_defbinary("mul", lambda t, x, y, z: M(t, y), lambda t, x, y, z: M(x, t))
+_defbinary("div", lambda t, x, y, z: D(t, y), lambda t, x, y, z: M(t, NEG(D(z, y))))
+_defbinary("rem", lambda t, x, y, z: t,
+           lambda t, x, y, z: M(t, NEG(M(lax.sign(D(x, y)), lax.floor(lax.abs(D(x, y)))))))
+
+
+def _pow_dx(t, x, y, z):
+    return M(t, M(y, lax.pow(x, S(y, 1.0))))
+
+
+def _pow_dy(t, x, y, z):
+    shape = _aval(x).shape
+    safe = lax.select(lax.eq(x, _bcast(_const(x, 0.0), shape)), _bcast(_const(x, 1.0), shape), x)
+    return M(t, M(lax.log(safe), z))
+
+
+_defbinary("pow", _pow_dx, _pow_dy)
+
+
+def _atan2_d(sign):
+    def d(t, x, y, z):
+        den = A(M(x, x), M(y, y))
+        num = y if sign > 0 else NEG(x)
+        return M(t, D(num, den))
+    return d
+
+
+def _atan2_jvp(primals, tangents):
+    x, y = primals
+    tx, ty = tangents
+    z = lax.atan2(x, y)
+    shape = _aval(z).shape
+    den = A(M(x, x), M(y, y))
+    out = None
+    if type(tx) is not Zero:
+        out = _bcast(M(tx, D(y, den)), shape)
+    if type(ty) is not Zero:
+        out = _add(out, _bcast(M(ty, D(NEG(x), den)), shape))
+    return [z], [out]
+
+
+JVP[ops.binary["atan2"]] = _atan2_jvp
+
+
+def _minmax_jvp(name):
+    prim = ops.binary[name]
+    cmp = lax.gt if name == "max" else lax.lt
+
+    def rule(primals, tangents):
+        x, y = primals
+        tx, ty = tangents
+        z = bind(prim, x, y)
+        shape = _aval(z).shape
+        xb, yb = _bcast(x, shape), _bcast(y, shape)
+        dt = _aval(z).dtype
+        one = _bcast(Literal(np.ones((), dt)[()], ShapedArray((), dt)), shape)
+        zero = _bcast(Literal(np.zeros((), dt)[()], ShapedArray((), dt)), shape)
+        half = _bcast(Literal(np.asarray(0.5, dt)[()], ShapedArray((), dt)), shape)
+        # ties split the tangent evenly, as JAX does
+        eqm = lax.select(lax.eq(xb, yb), half, zero)
+        out = None
+        if type(tx) is not Zero:
+            out = M(_bcast(tx, shape), lax.select(cmp(xb, yb), one, eqm))
+        if type(ty) is not Zero:
+            out = _add(out, M(_bcast(ty, shape), lax.select(cmp(yb, xb), one, eqm)))
+        return [z], [out]
+    JVP[prim] = rule
+
+
+_minmax_jvp("max")
+_minmax_jvp("min")
+
+
+def _complex_jvp(primals, tangents):
+    x, y = primals
+    tx, ty = tangents
+    z = lax.complex(x, y)
+    shape = _aval(z).shape
+    tx = instantiate(tx) if type(tx) is Zero else tx
+    ty = instantiate(ty) if type(ty) is Zero else ty
+    return [z], [lax.complex(_bcast(tx, shape) if _aval(tx).shape != shape else tx,
+                             _bcast(ty, shape) if _aval(ty).shape != shape else ty)]
+
+
+JVP[ops.binary["complex"]] = _complex_jvp
+
+
+def _nextafter_jvp(primals, tangents):
+    _nondiff("nextafter")
+
+
+JVP[ops.binary["nextafter"]] = _nextafter_jvp
+for _n in ("and", "or", "xor", "shift_left", "shift_right_arithmetic", "shift_right_logical"):
+    JVP[ops.binary[_n]] = _zero_jvp(ops.binary[_n])
+for _p in ops.compare.values():
+    JVP[_p] = _zero_jvp(_p)
+
+
+# select, convert ------------------------------------------------------------------------------
+
+def _select_n_jvp(primals, tangents):
+    pred, *cases = primals
+    out = bind(ops.select_n, pred, *cases)
+    ts = tangents[1:]
+    if all(type(t) is Zero for t in ts):
+        return [out], [Zero(_aval(out))]
+    ts = [instantiate(t) for t in ts]
+    return [out], [bind(ops.select_n, pred, *ts)]
+
+
+JVP[ops.select_n] = _select_n_jvp
+
+
+def _convert_jvp(primals, tangents, *, new_dtype, weak_type=False):
+    x, = primals
+    t, = tangents
+    out = bind(ops.convert_element_type, x, new_dtype=new_dtype, weak_type=weak_type)
+    if not _is_diff_dtype(new_dtype) or not _is_diff_dtype(_aval(x).dtype):
+        return [out], [Zero(_aval(out))]
+    return [out], [bind(ops.convert_element_type, t, new_dtype=new_dtype, weak_type=weak_type)]
+
+
+JVP[ops.convert_element_type] = _convert_jvp
+JVP[ops.bitcast_convert_type] = _zero_jvp(ops.bitcast_convert_type)
+JVP[ops.iota] = _zero_jvp(ops.iota)
+
+# structural: linear in their (only) array operand -----------------------------------------------
+for _p in (ops.broadcast_in_dim, ops.reshape, ops.transpose, ops.slice, ops.rev):
+    JVP[_p] = _linear_jvp(_p)
+
+
+def _pad_jvp(primals, tangents, *, padding_config):
+    out = bind(ops.pad, *primals, padding_config=padding_config)
+    tx, tv = tangents
+    tx = instantiate(tx)
+    tv = instantiate(tv)
+    return [out], [bind(ops.pad, tx, tv, padding_config=padding_config)]
+
+
+JVP[ops.pad] = _pad_jvp
+
+
+def _concatenate_jvp(primals, tangents, *, dimension):
+    out = bind(ops.concatenate, *primals, dimension=dimension)
+    return [out], [bind(ops.concatenate, *[instantiate(t) for t in tangents], dimension=dimension)]
+
+
+JVP[ops.concatenate] = _concatenate_jvp
+
+
+def _dynamic_slice_jvp(primals, tangents, *, slice_sizes):
+    x, *idx = primals
+    out = bind(ops.dynamic_slice, x, *idx, slice_sizes=slice_sizes)
+    t = tangents[0]
+    if type(t) is Zero:
+        return [out], [Zero(_aval(out))]
+    return [out], [bind(ops.dynamic_slice, t, *idx, slice_sizes=slice_sizes)]
+
+
+JVP[ops.dynamic_slice] = _dynamic_slice_jvp
+
+
+def _dynamic_update_slice_jvp(primals, tangents):
+    x, u, *idx = primals
+    out = bind(ops.dynamic_update_slice, x, u, *idx)
+    tx, tu = tangents[:2]
+    if type(tx) is Zero and type(tu) is Zero:
+        return [out], [Zero(_aval(out))]
+    return [out], [bind(ops.dynamic_update_slice, instantiate(tx), instantiate(tu), *idx)]
+
+
+JVP[ops.dynamic_update_slice] = _dynamic_update_slice_jvp
+
+
+def _gather_jvp(primals, tangents, **params):
+    x, idx = primals
+    out = bind(ops.gather, x, idx, **params)
+    t = tangents[0]
+    if type(t) is Zero:
+        return [out], [Zero(_aval(out))]
+    return [out], [bind(ops.gather, t, idx, **params)]
+
+
+JVP[ops.gather] = _gather_jvp
+
+
+def _scatter_linear_jvp(name):
+    prim = ops.scatter[name]
+
+    def rule(primals, tangents, **params):
+        x, idx, u = primals
+        out = bind(prim, x, idx, u, **params)
+        tx, _, tu = tangents
+        if type(tx) is Zero and type(tu) is Zero:
+            return [out], [Zero(_aval(out))]
+        return [out], [bind(prim, instantiate(tx), idx, instantiate(tu), **params)]
+    JVP[prim] = rule
+
+
+_scatter_linear_jvp("scatter_add")
+_scatter_linear_jvp("scatter")   # exact when the scattered indices are unique
+
+
+def _scatter_mul_jvp(primals, tangents, **params):
+    x, idx, u = primals
+    prim = ops.scatter["scatter_mul"]
+    out = bind(prim, x, idx, u, **params)
+    tx, _, tu = tangents
+    res = None
+    if type(tx) is not Zero:
+        res = bind(prim, tx, idx, u, **params)
+    if type(tu) is not Zero:
+        if not params.get("unique_indices"):
+            _nondiff("scatter_mul", " with respect to its updates unless unique_indices=True")
+        # out[j] = x[j] * u[i]: d out = x * scatter(0, tu)
+        placed = bind(ops.scatter["scatter"], _zeros(_aval(x)), idx, tu, **params)
+        res = _add(res, M(x, placed))
+    return [out], [res]
+
+
+JVP[ops.scatter["scatter_mul"]] = _scatter_mul_jvp
+
+
+def _scatter_minmax_jvp(name):
+    prim = ops.scatter[name]
+
+    def rule(primals, tangents, **params):
+        x, idx, u = primals
+        out = bind(prim, x, idx, u, **params)
+        tx, _, tu = tangents
+        # where the result kept the operand, its tangent; elsewhere the scattered update's
+        from_u = bind(ops.scatter["scatter"], _zeros(_aval(x)), idx, instantiate(tu), **params)
+        kept = lax.eq(out, x)
+        return [out], [bind(ops.select_n, kept, from_u, instantiate(tx))]
+    JVP[prim] = rule
+
+
+_scatter_minmax_jvp("scatter_min")
+_scatter_minmax_jvp("scatter_max")
+
+
+# reductions ------------------------------------------------------------------------------------------
+
+def _reduce_sum_jvp(primals, tangents, *, axes):
+    return [bind(ops.reduce["reduce_sum"], primals[0], axes=axes)], \
+        [bind(ops.reduce["reduce_sum"], tangents[0], axes=axes)]
+
+
+JVP[ops.reduce["reduce_sum"]] = _reduce_sum_jvp
+
+
+def _keep_dims_bcast(y, in_shape, axes):
+    """Broadcast a reduced value back to the operand's shape."""
+    kept = tuple(d for d in range(len(in_shape)) if d not in axes)
+    return bind(ops.broadcast_in_dim, y, shape=tuple(in_shape), broadcast_dimensions=kept) \
+        if _aval(y).shape != tuple(in_shape) else y
+
+
+def _reduce_chooser_jvp(name):
+    prim = ops.reduce[name]
+
+    def rule(primals, tangents, *, axes):
+        x, = primals
+        t, = tangents
+        out = bind(prim, x, axes=axes)
+        shape = _aval(x).shape
+        loc = lax.eq(x, _keep_dims_bcast(out, shape, axes))
+        dt = _aval(x).dtype
+        locf = bind(ops.convert_element_type, loc, new_dtype=dt, weak_type=False)
+        counts = lax.reduce_sum(locf, axes)
+        return [out], [D(lax.reduce_sum(M(t, locf), axes), counts)]
+    JVP[prim] = rule
+
+
+_reduce_chooser_jvp("reduce_max")
+_reduce_chooser_jvp("reduce_min")
+
+
+def _reduce_prod_jvp(primals, tangents, *, axes):
+    """d prod = sum_i t_i * prod_{j != i} x_j, exact when some x_j are 0."""
+    x, = primals
+    t, = tangents
+    out = bind(ops.reduce["reduce_prod"], x, axes=axes)
+    a = _aval(x)
+    kept = [d for d in range(a.ndim) if d not in axes]
+    perm = kept + list(axes)
+    n = int(np.prod([a.shape[d] for d in axes], dtype=np.int64))
+    kshape = [a.shape[d] for d in kept]
+    xf = lax.reshape(lax.transpose(x, perm), kshape + [n])
+    tf = lax.reshape(lax.transpose(t, perm), kshape + [n])
+    k = len(kshape)
+    big = kshape + [n, n]
+    xb = bind(ops.broadcast_in_dim, xf, shape=tuple(big), broadcast_dimensions=tuple(range(k)) + (k + 1,))
+    diag = lax.eq(lax.broadcasted_iota(np.int32, big, k), lax.broadcasted_iota(np.int32, big, k + 1))
+    others = lax.reduce_prod(lax.select(diag, _bcast(_const(xb, 1.0), big), xb), (k + 1,))
+    return [out], [lax.reduce_sum(M(tf, others), (k,))]
+
+
+JVP[ops.reduce["reduce_prod"]] = _reduce_prod_jvp
+for _n in ("reduce_and", "reduce_or", "reduce_xor", "argmax", "argmin"):
+    JVP[ops.reduce[_n]] = _zero_jvp(ops.reduce[_n])
+
+JVP[ops.reduce_window["reduce_window_sum"]] = _linear_jvp(ops.reduce_window["reduce_window_sum"])
+
+
+def _reduce_window_chooser_jvp(name):
+    prim = ops.reduce_window[name]
+
+    def rule(primals, tangents, *, window_dimensions, window_strides, padding, base_dilation,
+             window_dilation):
+        x, = primals
+        t, = tangents
+        out = bind(prim, x, window_dimensions=window_dimensions, window_strides=window_strides,
+                   padding=padding, base_dilation=base_dilation, window_dilation=window_dilation)
+        oshape = _aval(out).shape
+        a = _aval(x)
+        if 0 in oshape:
+            return [out], [Zero(_aval(out))]
+        init = -np.inf if name == "reduce_window_max" else np.inf
+        if not dtypes.is_float(a.dtype):
+            init = (dtypes.iinfo(a.dtype).min if name == "reduce_window_max"
+                    else dtypes.iinfo(a.dtype).max)
+        cfg = [(lo, hi, bd - 1) for (lo, hi), bd in zip(padding, base_dilation)]
+        xp = lax.pad(x, Literal(np.asarray(init, a.dtype)[()], ShapedArray((), a.dtype)), cfg)
+        tp = lax.pad(t, Literal(np.zeros((), a.dtype)[()], ShapedArray((), a.dtype)), cfg)
+        res = None
+        # window offsets, last first, so the first matching offset wins
+        for off in reversed(list(itertools.product(*[range(w) for w in window_dimensions]))):
+            start = [o * wd for o, wd in zip(off, window_dilation)]
+            limit = [s + (n - 1) * st + 1 for s, n, st in zip(start, oshape, window_strides)]
+            v = lax.slice(xp, start, limit, window_strides)
+            tv = lax.slice(tp, start, limit, window_strides)
+            res = tv if res is None else lax.select(lax.eq(v, out), tv, res)
+        return [out], [res]
+    JVP[prim] = rule
+
+
+_reduce_window_chooser_jvp("reduce_window_max")
+_reduce_window_chooser_jvp("reduce_window_min")
+
+
+# contractions ---------------------------------------------------------------------------------------
+
+def _bilinear_jvp(prim):
+    def rule(primals, tangents, **params):
+        x, y = primals
+        tx, ty = tangents
+        out = bind(prim, x, y, **params)
+        res = None
+        if type(tx) is not Zero:
+            res = bind(prim, tx, y, **params)
+        if type(ty) is not Zero:
+            res = _add(res, bind(prim, x, ty, **params))
+        return [out], [res]
+    return rule
+
+
+JVP[ops.dot_general] = _bilinear_jvp(ops.dot_general)
+JVP[ops.conv_general_dilated] = _bilinear_jvp(ops.conv_general_dilated)
+
+
+def _take_along(t, perm, dimension):
+    """``t`` permuted along ``dimension`` by the integer array ``perm`` (a gather)."""
+    a = _aval(t)
+    nd = a.ndim
+    cols = []
+    for d in range(nd):
+        if d == dimension:
+            c = perm
+        else:
+            c = lax.broadcasted_iota(_aval(perm).dtype, a.shape, d)
+        cols.append(lax.reshape(c, a.shape + (1,)))
+    idx = lax.concatenate(cols, nd) if nd > 1 else cols[0]
+    dn = GatherDimensionNumbers(offset_dims=(), collapsed_slice_dims=tuple(range(nd)),
+                                start_index_map=tuple(range(nd)))
+    return bind(ops.gather, t, idx, dimension_numbers=dn, slice_sizes=(1,) * nd,
+                indices_are_sorted=False, unique_indices=True)
+
+
+def _sort_jvp(primals, tangents, *, dimension, is_stable, num_keys):
+    shape = _aval(primals[0]).shape
+    iota = lax.broadcasted_iota(np.int32, shape, dimension)
+    outs = bind(ops.sort, *primals, iota, dimension=dimension, is_stable=is_stable,
+                num_keys=num_keys)
+    perm = outs[-1]
+    touts = [Zero(_aval(o)) if type(t) is Zero else _take_along(t, perm, dimension)
+             for o, t in zip(outs[:-1], tangents)]
+    return outs[:-1], touts
+
+
+JVP[ops.sort] = _sort_jvp
+
+
+# collectives (named-axis ops) -----------------------------------------------------------------------
+
+def _define_collective_rules():
+    from primitives import collectives as C
+    JVP[C.psum] = _linear_jvp(C.psum)
+    JVP[C.all_gather] = _linear_jvp(C.all_gather)
+    JVP[C.axis_index] = _zero_jvp(C.axis_index)
+
+    def chooser(prim):
+        def rule(primals, tangents, *, axis_name):
+            x, = primals
+            t, = tangents
+            out = bind(prim, x, axis_name=axis_name)
+            locf = bind(ops.convert_element_type, lax.eq(x, out), new_dtype=_aval(x).dtype,
+                        weak_type=False)
+            num = bind(C.psum, M(t, locf), axis_name=axis_name)
+            return [out], [D(num, bind(C.psum, locf, axis_name=axis_name))]
+        return rule
+    JVP[C.pmax] = chooser(C.pmax)
+    JVP[C.pmin] = chooser(C.pmin)
+
+    def psum_t(ct, x, *, axis_name):
+        return [bind(C.psum, ct, axis_name=axis_name)]
+
+    def all_gather_t(ct, x, *, axis_name, axis, tiled, axis_size):
+        total = bind(C.psum, ct, axis_name=axis_name)
+        i = bind(C.axis_index, axis_name=axis_name[:1])
+        a = x.aval
+        if tiled:
+            start = [0] * a.ndim
+            start[axis] = lax.mul(i, np.int32(a.shape[axis]))
+            return [lax.dynamic_slice(total, start, a.shape)]
+        start = [0] * (a.ndim + 1)
+        start[axis] = i
+        sizes = list(a.shape)
+        sizes.insert(axis, 1)
+        return [lax.reshape(lax.dynamic_slice(total, start, sizes), a.shape)]
+    TRANSPOSE[C.psum] = psum_t
+    TRANSPOSE[C.all_gather] = all_gather_t
+
+
+# custom rules -------------------------------------------------------------------------------------
+
+_mode = ["rev"]   # "fwd" while building a jaxpr for forward mode (jvp, linearize)
+
+
+def _custom_jvp_call_jvp(primals, tangents, *, call_jaxpr, jvp, num_consts, name):
+    if any(type(t) is not Zero for t in tangents[:num_consts]):
+        raise TypeError(f"custom_jvp function {name} closes over a value that is being "
+                        f"differentiated; pass it as an argument instead{_where_eqn()}")
+    ps = primals[num_consts:]
+    ts = [instantiate(t) for t in tangents[num_consts:]]
+    outs, touts = jvp(ps, ts)
+    return outs, touts
+
+
+def _custom_vjp_call_jvp(primals, tangents, *, call_jaxpr, fwd, bwd, jvp, num_consts, name):
+    if any(type(t) is not Zero for t in tangents[:num_consts]):
+        raise TypeError(f"custom_vjp function {name} closes over a value that is being "
+                        f"differentiated; pass it as an argument instead{_where_eqn()}")
+    ps = list(primals[num_consts:])
+    ts = list(tangents[num_consts:])
+    if _mode[0] == "fwd":
+        if jvp is None:
+            raise TypeError(
+                f"can't apply forward-mode autodiff (jvp, jacfwd, linearize) to the custom_vjp "
+                f"function {name}{_where_eqn()}: it only has a reverse-mode rule. Give it a "
+                f"forward rule too with {name}.defjvp(jvp_fn) (an xform extension), or use "
+                f"reverse mode (grad, vjp, jacrev)")
+        return jvp(ps, [instantiate(t) for t in ts])
+    outs, res = fwd(ps)
+    mask = tuple(type(t) is not Zero for t in ts)
+    lin = [t for t in ts if type(t) is not Zero]
+    out_avals = tuple(_aval(o) for o in outs)
+    touts = bind(custom_ops.custom_vjp_lin, *res, *lin, bwd=bwd, num_res=len(res),
+                 lin_mask=mask, out_avals=out_avals, name=name)
+    return list(outs), list(touts)
+
+
+JVP[custom_ops.custom_jvp_call] = _custom_jvp_call_jvp
+JVP[custom_ops.custom_vjp_call] = _custom_vjp_call_jvp
+
+
+def _custom_vjp_lin_jvp(primals, tangents, **params):
+    raise TypeError(f"the linearized custom_vjp function {params['name']} cannot be "
+                    f"differentiated again in forward mode{_where_eqn()}")
+
+
+JVP[custom_ops.custom_vjp_lin] = _custom_vjp_lin_jvp
+
+
+# --- the transpose rules ---------------------------------------------------------------------------
+# rule(ct, *args, **params) -> one cotangent (or None) per argument.  A linear argument is
+# a ``LinearIn`` (its value is unknown: it is what we transpose with respect to).
+TRANSPOSE: dict = {}
+
+
+class LinearIn:
+    __slots__ = ("aval",)
+
+    def __init__(self, aval):
+        self.aval = aval
+
+
+def _lin(x):
+    return type(x) is LinearIn
+
+
+def _neg_t(ct, x):
+    return [NEG(ct)]
+
+
+def _add_t(ct, x, y):
+    return [_unbroadcast(ct, x.aval) if _lin(x) else None,
+            _unbroadcast(ct, y.aval) if _lin(y) else None]
+
+
+def _sub_t(ct, x, y):
+    return [_unbroadcast(ct, x.aval) if _lin(x) else None,
+            _unbroadcast(NEG(ct), y.aval) if _lin(y) else None]
+
+
+def _mul_t(ct, x, y):
+    if _lin(x) and _lin(y):
+        raise TypeError("mul of two tangents is not linear")
+    if _lin(x):
+        return [_unbroadcast(M(ct, y), x.aval), None]
+    return [None, _unbroadcast(M(x, ct), y.aval)]
+
+
+def _div_t(ct, x, y):
+    assert _lin(x) and not _lin(y)
+    return [_unbroadcast(D(ct, y), x.aval), None]
+
+
+TRANSPOSE[ops.unary["neg"]] = _neg_t
+TRANSPOSE[ops.binary["add"]] = _add_t
+TRANSPOSE[ops.binary["sub"]] = _sub_t
+TRANSPOSE[ops.binary["mul"]] = _mul_t
+TRANSPOSE[ops.binary["div"]] = _div_t
+TRANSPOSE[ops.unary["real"]] = lambda ct, x: [lax.complex(ct, _zeros(_aval(ct)))]
+TRANSPOSE[ops.unary["imag"]] = lambda ct, x: [lax.complex(_zeros(_aval(ct)), NEG(ct))]
+TRANSPOSE[ops.unary["conj"]] = lambda ct, x: [lax.conj(ct)]
+
+
+def _complex_t(ct, x, y):
+    return [_unbroadcast(lax.real(ct), x.aval) if _lin(x) else None,
+            _unbroadcast(NEG(lax.imag(ct)), y.aval) if _lin(y) else None]
+
+
+TRANSPOSE[ops.binary["complex"]] = _complex_t
+
+
+def _convert_t(ct, x, *, new_dtype, weak_type=False):
+    a = x.aval
+    return [bind(ops.convert_element_type, ct, new_dtype=a.dtype, weak_type=a.weak_type)]
+
+
+TRANSPOSE[ops.convert_element_type] = _convert_t
+
+
+def _select_n_t(ct, pred, *cases):
+    assert not _lin(pred)
+    out = [None]
+    z = None
+    for i, c in enumerate(cases):
+        if not _lin(c):
+            out.append(None)
+            continue
+        if z is None:
+            z = _zeros(_aval(ct))
+        args = [z] * len(cases)
+        args[i] = ct
+        out.append(bind(ops.select_n, pred, *args))
+    return out
+
+
+TRANSPOSE[ops.select_n] = _select_n_t
+
+
+def _reduce_sum_t(ct, x, *, axes):
+    return [_keep_dims_bcast(ct, x.aval.shape, axes)]
+
+
+TRANSPOSE[ops.reduce["reduce_sum"]] = _reduce_sum_t
+
+
+def _broadcast_in_dim_t(ct, x, *, shape, broadcast_dimensions):
+    in_shape = x.aval.shape
+    unit = [i for i, n in enumerate(in_shape) if n == 1 and shape[broadcast_dimensions[i]] != 1]
+    keep = {d for i, d in enumerate(broadcast_dimensions) if i not in unit}
+    sum_dims = tuple(d for d in range(len(shape)) if d not in keep)
+    r = lax.reduce_sum(ct, sum_dims) if sum_dims else ct
+    return [lax.reshape(r, in_shape)]
+
+
+TRANSPOSE[ops.broadcast_in_dim] = _broadcast_in_dim_t
+TRANSPOSE[ops.reshape] = lambda ct, x, *, new_sizes: [lax.reshape(ct, x.aval.shape)]
+TRANSPOSE[ops.transpose] = lambda ct, x, *, permutation: [
+    lax.transpose(ct, tuple(int(i) for i in np.argsort(permutation)))]
+TRANSPOSE[ops.rev] = lambda ct, x, *, dimensions: [lax.rev(ct, dimensions)]
+
+
+def _slice_t(ct, x, *, start_indices, limit_indices, strides):
+    in_shape = x.aval.shape
+    strides = strides or (1,) * len(in_shape)
+    out_shape = _aval(ct).shape
+    if 0 in out_shape:
+        return [_zeros(x.aval)]
+    cfg = []
+    for n, lo, m, st in zip(in_shape, start_indices, out_shape, strides):
+        real_hi = lo + (m - 1) * st + 1
+        cfg.append((lo, n - real_hi, st - 1))
+    zero = Literal(np.zeros((), x.aval.dtype)[()], ShapedArray((), x.aval.dtype))
+    return [bind(ops.pad, ct, zero, padding_config=tuple(cfg))]
+
+
+TRANSPOSE[ops.slice] = _slice_t
+
+
+def _pad_t(ct, x, v, *, padding_config):
+    a = _aval(ct)
+    lo, hi, interior = zip(*padding_config) if padding_config else ((), (), ())
+    zero = Literal(np.zeros((), a.dtype)[()], ShapedArray((), a.dtype))
+    unpadded = bind(ops.pad, ct, zero,
+                    padding_config=tuple((-l, -h, 0) for l, h in zip(lo, hi)))
+    ua = _aval(unpadded)
+    t_x = lax.slice(unpadded, (0,) * ua.ndim, ua.shape, tuple(i + 1 for i in interior))
+    t_v = None
+    if _lin(v):
+        all_axes = tuple(range(a.ndim))
+        t_v = S(lax.reduce_sum(ct, all_axes), lax.reduce_sum(t_x, all_axes)) if a.ndim else \
+            S(ct, t_x)
+    return [t_x if _lin(x) else None, t_v]
+
+
+TRANSPOSE[ops.pad] = _pad_t
+
+
+def _concatenate_t(ct, *xs, dimension):
+    out = []
+    start = 0
+    a = _aval(ct)
+    for x in xs:
+        n = x.aval.shape[dimension]
+        if _lin(x):
+            lo = [0] * a.ndim
+            hi = list(a.shape)
+            lo[dimension], hi[dimension] = start, start + n
+            out.append(lax.slice(ct, lo, hi))
+        else:
+            out.append(None)
+        start += n
+    return out
+
+
+TRANSPOSE[ops.concatenate] = _concatenate_t
+
+
+def _dynamic_slice_t(ct, x, *idx, slice_sizes):
+    return [bind(ops.dynamic_update_slice, _zeros(x.aval), ct, *idx)] + [None] * len(idx)
+
+
+def _dynamic_update_slice_t(ct, x, u, *idx):
+    ua = u.aval if _lin(u) else _aval(u)
+    ct_x = bind(ops.dynamic_update_slice, ct, _zeros(ua), *idx) if _lin(x) else None
+    ct_u = bind(ops.dynamic_slice, ct, *idx, slice_sizes=ua.shape) if _lin(u) else None
+    return [ct_x, ct_u] + [None] * len(idx)
+
+
+TRANSPOSE[ops.dynamic_slice] = _dynamic_slice_t
+TRANSPOSE[ops.dynamic_update_slice] = _dynamic_update_slice_t
+
+
+def _index_bounds(idx, operand_shape, sizes, index_map):
+    """(clamped indices, in-bounds mask over the batch of index vectors)."""
+    ia = _aval(idx)
+    ub = np.asarray([operand_shape[d] - sizes[d] for d in index_map], ia.dtype)
+    ubb = bind(ops.broadcast_in_dim, ub, shape=ia.shape, broadcast_dimensions=(ia.ndim - 1,))
+    zero = Literal(np.zeros((), ia.dtype)[()], ShapedArray((), ia.dtype))
+    clamped = lax.max(lax.min(idx, ubb), _bcast(zero, ia.shape))
+    inb = lax.reduce_and(lax.bitwise_and(lax.ge(idx, _bcast(zero, ia.shape)), lax.le(idx, ubb)),
+                         (ia.ndim - 1,))
+    return clamped, inb
+
+
+def _gather_t(ct, x, idx, *, dimension_numbers, slice_sizes, indices_are_sorted=False,
+              unique_indices=False):
+    dn = dimension_numbers
+    a = x.aval
+    # gather clamps out-of-bounds starts, scatter drops them: clamp explicitly first
+    clamped, _ = _index_bounds(idx, a.shape, slice_sizes, dn.start_index_map)
+    sdn = ScatterDimensionNumbers(
+        update_window_dims=dn.offset_dims, inserted_window_dims=dn.collapsed_slice_dims,
+        scatter_dims_to_operand_dims=dn.start_index_map,
+        operand_batching_dims=dn.operand_batching_dims,
+        scatter_indices_batching_dims=dn.start_indices_batching_dims)
+    return [bind(ops.scatter["scatter_add"], _zeros(a), clamped, ct, dimension_numbers=sdn,
+                 indices_are_sorted=indices_are_sorted, unique_indices=unique_indices), None]
+
+
+TRANSPOSE[ops.gather] = _gather_t
+
+
+def _scatter_gather(ct, idx, u_aval, x_shape, dn, **params):
+    """Cotangent of a scatter's updates: gather ``ct`` at the scattered windows,
+    zero where the update was dropped (out of bounds)."""
+    sizes = []
+    pos = 0
+    for d in range(len(x_shape)):
+        if d in dn.inserted_window_dims or d in dn.operand_batching_dims:
+            sizes.append(1)
+        else:
+            sizes.append(u_aval.shape[dn.update_window_dims[pos]])
+            pos += 1
+    gdn = GatherDimensionNumbers(
+        offset_dims=dn.update_window_dims, collapsed_slice_dims=dn.inserted_window_dims,
+        start_index_map=dn.scatter_dims_to_operand_dims,
+        operand_batching_dims=dn.operand_batching_dims,
+        start_indices_batching_dims=dn.scatter_indices_batching_dims)
+    g = bind(ops.gather, ct, idx, dimension_numbers=gdn, slice_sizes=tuple(sizes),
+             indices_are_sorted=params.get("indices_are_sorted", False),
+             unique_indices=params.get("unique_indices", False))
+    _, inb = _index_bounds(idx, x_shape, sizes, dn.scatter_dims_to_operand_dims)
+    batch_dims = tuple(d for d in range(u_aval.ndim) if d not in dn.update_window_dims)
+    mask = bind(ops.broadcast_in_dim, inb, shape=u_aval.shape, broadcast_dimensions=batch_dims)
+    return bind(ops.select_n, mask, _zeros(u_aval), g)
+
+
+def _scatter_add_t(ct, x, idx, u, *, dimension_numbers, **params):
+    ct_x = ct if _lin(x) else None
+    ct_u = None
+    if _lin(u):
+        ct_u = _scatter_gather(ct, idx, u.aval, _aval(ct).shape, dimension_numbers, **params)
+    return [ct_x, None, ct_u]
+
+
+def _scatter_t(ct, x, idx, u, *, dimension_numbers, **params):
+    ua = u.aval if _lin(u) else _aval(u)
+    ct_x = bind(ops.scatter["scatter"], ct, idx, _zeros(ua), dimension_numbers=dimension_numbers,
+                **params) if _lin(x) else None
+    ct_u = _scatter_gather(ct, idx, ua, _aval(ct).shape, dimension_numbers, **params) \
+        if _lin(u) else None
+    return [ct_x, None, ct_u]
+
+
+def _scatter_mul_t(ct, x, idx, u, *, dimension_numbers, **params):
+    if _lin(u):
+        raise TypeError("scatter_mul is not linear in its updates")
+    return [bind(ops.scatter["scatter_mul"], ct, idx, u, dimension_numbers=dimension_numbers,
+                 **params), None, None]
+
+
+TRANSPOSE[ops.scatter["scatter_add"]] = _scatter_add_t
+TRANSPOSE[ops.scatter["scatter"]] = _scatter_t
+TRANSPOSE[ops.scatter["scatter_mul"]] = _scatter_mul_t
+
+
+def _dilate_shape(shape, dil):
+    return [0 if d == 0 else 1 + r * (d - 1) for d, r in zip(shape, dil)]
+
+
+def _conv_vjp_lhs_padding(in_shape, window_dimensions, window_strides, out_shape, padding,
+                          lhs_dilation, rhs_dilation):
+    lhs_d = _dilate_shape(in_shape, lhs_dilation)
+    rhs_d = _dilate_shape(window_dimensions, rhs_dilation)
+    out_d = _dilate_shape(out_shape, window_strides)
+    before = [r - lo - 1 for r, (lo, _) in zip(rhs_d, padding)]
+    after = [l + r - 1 - o - b for l, r, o, b in zip(lhs_d, rhs_d, out_d, before)]
+    return list(zip(before, after))
+
+
+def _conv_vjp_rhs_padding(in_shape, window_dimensions, window_strides, out_shape, padding,
+                          lhs_dilation, rhs_dilation):
+    if not in_shape:
+        return []
+    lhs_d = _dilate_shape(in_shape, lhs_dilation)
+    rhs_d = _dilate_shape(window_dimensions, rhs_dilation)
+    out_d = _dilate_shape(out_shape, window_strides)
+    lo = [p[0] for p in padding]
+    hi = [o - l + (r - p - 1) for o, l, r, p in zip(out_d, lhs_d, rhs_d, lo)]
+    return list(zip(lo, hi))
+
+
+def _reduce_window_sum_t(ct, x, *, window_dimensions, window_strides, padding, base_dilation,
+                         window_dilation):
+    in_shape = x.aval.shape
+    pads = _conv_vjp_lhs_padding(in_shape, window_dimensions, window_strides, _aval(ct).shape,
+                                 padding, base_dilation, window_dilation)
+    cfg = [(lo, hi, st - 1) for (lo, hi), st in zip(pads, window_strides)]
+    zero = Literal(np.zeros((), x.aval.dtype)[()], ShapedArray((), x.aval.dtype))
+    padded = bind(ops.pad, ct, zero, padding_config=tuple(cfg))
+    n = len(in_shape)
+    r = bind(ops.reduce_window["reduce_window_sum"], padded,
+             window_dimensions=tuple(window_dimensions), window_strides=tuple(base_dilation),
+             padding=((0, 0),) * n, base_dilation=(1,) * n, window_dilation=tuple(window_dilation))
+    assert _aval(r).shape == tuple(in_shape), (_aval(r).shape, in_shape)
+    return [r]
+
+
+TRANSPOSE[ops.reduce_window["reduce_window_sum"]] = _reduce_window_sum_t
+
+
+def _ranges_like(*xs):
+    start = 0
+    for x in xs:
+        yield list(range(start, start + len(x)))
+        start += len(x)
+
+
+def _remaining(original, *removed):
+    rm = set(itertools.chain(*removed))
+    return [i for i in original if i not in rm]
+
+
+def _dot_t_lhs(g, x_aval, y, *, dimension_numbers, preferred_element_type, swap_ans=False):
+    (x_contract, y_contract), (x_batch, y_batch) = dimension_numbers
+    x_ndim = x_aval.ndim
+    y_ndim = _aval(y).ndim
+    x_kept = _remaining(range(x_ndim), x_contract, x_batch)
+    y_kept = _remaining(range(y_ndim), y_contract, y_batch)
+    if swap_ans:
+        ans_batch, ans_y, _ = _ranges_like(x_batch, y_kept, x_kept)
+    else:
+        ans_batch, _, ans_y = _ranges_like(x_batch, x_kept, y_kept)
+    dims = ((tuple(ans_y), tuple(y_kept)), (tuple(ans_batch), tuple(y_batch)))
+    x_contract_sorted_by_y = list(np.take(x_contract, np.argsort(y_contract))) if x_contract else []
+    unsorted = list(x_batch) + x_kept + [int(i) for i in x_contract_sorted_by_y]
+    out_axes = tuple(int(i) for i in np.argsort(unsorted))
+    r = bind(ops.dot_general, g, y, dimension_numbers=dims, precision=None,
+             preferred_element_type=preferred_element_type)
+    r = lax.transpose(r, out_axes)
+    if _aval(r).dtype != x_aval.dtype:
+        r = bind(ops.convert_element_type, r, new_dtype=x_aval.dtype, weak_type=x_aval.weak_type)
+    return r
+
+
+def _dot_general_t(ct, x, y, *, dimension_numbers, precision=None, preferred_element_type=None):
+    (xc, yc), (xb, yb) = dimension_numbers
+    if _lin(x) and _lin(y):
+        raise TypeError("dot_general of two tangents is not linear")
+    if _lin(x):
+        return [_dot_t_lhs(ct, x.aval, y, dimension_numbers=dimension_numbers,
+                           preferred_element_type=preferred_element_type), None]
+    swapped = ((yc, xc), (yb, xb))
+    return [None, _dot_t_lhs(ct, y.aval, x, dimension_numbers=swapped,
+                             preferred_element_type=preferred_element_type, swap_ans=True)]
+
+
+TRANSPOSE[ops.dot_general] = _dot_general_t
+
+
+def _reshape_axis_into(src, dst, x):
+    shape = list(_aval(x).shape)
+    perm = [i for i in range(len(shape)) if i != src]
+    perm.insert(dst, src)
+    new_shape = [n for i, n in enumerate(shape) if i != src]
+    new_shape[dst] *= shape[src]
+    return lax.reshape(x, new_shape, perm)
+
+
+def _reshape_axis_out_of(src, size1, x):
+    shape = list(_aval(x).shape)
+    size2, ragged = divmod(shape[src], size1)
+    assert not ragged
+    shape[src:src + 1] = [size1, size2]
+    return lax.reshape(x, shape)
+
+
+def _conv_t(ct, lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
+            dimension_numbers, feature_group_count=1, batch_group_count=1, precision=None,
+            preferred_element_type=None):
+    dn = dimension_numbers
+    lhs_spec, rhs_spec, out_spec = dn
+    g_shape = _aval(ct).shape
+    if _lin(lhs) and _lin(rhs):
+        raise TypeError("conv_general_dilated of two tangents is not linear")
+    if _lin(lhs):
+        lhs_shape = lhs.aval.shape
+        rhs_shape = _aval(rhs).shape
+        t_rhs_spec = (rhs_spec[1], rhs_spec[0]) + tuple(rhs_spec[2:])
+        fgc = feature_group_count
+        r = rhs
+        if feature_group_count > 1:
+            r = _reshape_axis_out_of(rhs_spec[0], feature_group_count, r)
+            r = _reshape_axis_into(rhs_spec[0], rhs_spec[1], r)
+        elif batch_group_count > 1:
+            r = _reshape_axis_out_of(rhs_spec[0], batch_group_count, r)
+            r = _reshape_axis_into(rhs_spec[0], rhs_spec[1], r)
+            fgc = batch_group_count
+        trans_dn = ConvDimensionNumbers(tuple(out_spec), t_rhs_spec, tuple(lhs_spec))
+        pads = _conv_vjp_lhs_padding(
+            [lhs_shape[d] for d in lhs_spec[2:]], [rhs_shape[d] for d in rhs_spec[2:]],
+            window_strides, [g_shape[d] for d in out_spec[2:]], padding, lhs_dilation,
+            rhs_dilation)
+        revd = lax.rev(r, tuple(rhs_spec[2:]))
+        out = bind(ops.conv_general_dilated, ct, revd, window_strides=tuple(lhs_dilation),
+                   padding=tuple((int(a), int(b)) for a, b in pads),
+                   lhs_dilation=tuple(window_strides), rhs_dilation=tuple(rhs_dilation),
+                   dimension_numbers=trans_dn, feature_group_count=fgc, batch_group_count=1,
+                   precision=None, preferred_element_type=preferred_element_type)
+        if batch_group_count > 1:
+            out = _reshape_axis_out_of(lhs_spec[1], batch_group_count, out)
+            out = _reshape_axis_into(lhs_spec[1], lhs_spec[0], out)
+        if _aval(out).dtype != lhs.aval.dtype:
+            out = bind(ops.convert_element_type, out, new_dtype=lhs.aval.dtype, weak_type=False)
+        return [out, None]
+    lhs_shape = _aval(lhs).shape
+    rhs_shape = rhs.aval.shape
+    tr = lambda s: (s[1], s[0]) + tuple(s[2:])
+    fgc, bgc = feature_group_count, batch_group_count
+    if bgc > 1:
+        fgc, bgc = bgc, 1
+    elif fgc > 1:
+        fgc, bgc = 1, fgc
+    trans_dn = ConvDimensionNumbers(tr(lhs_spec), tr(out_spec), tr(rhs_spec))
+    pads = _conv_vjp_rhs_padding(
+        [lhs_shape[d] for d in lhs_spec[2:]], [rhs_shape[d] for d in rhs_spec[2:]],
+        window_strides, [g_shape[d] for d in out_spec[2:]], padding, lhs_dilation, rhs_dilation)
+    out = bind(ops.conv_general_dilated, lhs, ct, window_strides=tuple(rhs_dilation),
+               padding=tuple((int(a), int(b)) for a, b in pads),
+               lhs_dilation=tuple(lhs_dilation), rhs_dilation=tuple(window_strides),
+               dimension_numbers=trans_dn, feature_group_count=fgc, batch_group_count=bgc,
+               precision=None, preferred_element_type=preferred_element_type)
+    if _aval(out).dtype != rhs.aval.dtype:
+        out = bind(ops.convert_element_type, out, new_dtype=rhs.aval.dtype, weak_type=False)
+    return [None, out]
+
+
+TRANSPOSE[ops.conv_general_dilated] = _conv_t
+
+
+def _custom_vjp_lin_t(cts, *args, bwd, num_res, lin_mask, out_avals, name):
+    res = args[:num_res]
+    cts = [instantiate(c, a) for c, a in zip(cts, out_avals)]
+    cts_in = bwd(list(res), cts)
+    out = [None] * num_res
+    for m, c in zip(lin_mask, cts_in):
+        if m:
+            out.append(c)
+    return out
+
+
+TRANSPOSE[custom_ops.custom_vjp_lin] = _custom_vjp_lin_t
+_define_collective_rules()
+
+# which meta-operators are linear in (some of) their operands: exactly those with a
+# transpose rule
+LINEAR = frozenset(TRANSPOSE)
+
+
+# --- the JVP rewrite ---------------------------------------------------------------------------------
+
+def jvp_jaxpr(closed: ClosedJaxpr, nonzeros, instantiate_out=True, mode="rev", primal_map=None):
+    """Rewrite ``closed`` into a jaxpr ``(primals..., nonzero tangents...) ->
+    (primal outs..., tangent outs...)``.
+
+    ``nonzeros[i]`` says whether input ``i`` has a tangent.  With ``instantiate_out``
+    every output has a tangent (zeros materialised); otherwise only outputs whose
+    tangent is not symbolically zero do.  Returns ``(jaxpr, out_nonzeros)``.
+    ``primal_map``, if a dict, receives ``original var -> new primal var``.
+    """
+    jaxpr = closed.jaxpr
+    b = Builder()
+    prev_mode = _mode[0]
+    _mode[0] = mode
+    try:
+        with trace_scope(b):
+            primals = [b.new_arg(v.aval) for v in jaxpr.invars]
+            tangents = [b.new_arg(tangent_aval(v.aval)) if nz else Zero(tangent_aval(v.aval))
+                        for v, nz in zip(jaxpr.invars, nonzeros)]
+            outs, touts = _jvp_eval(jaxpr, closed.consts, primals, tangents, primal_map)
+            if instantiate_out is True:
+                instantiate_out = [True] * len(touts)
+            elif instantiate_out is False:
+                instantiate_out = [False] * len(touts)
+            out_nz = []
+            final_t = []
+            for t, o, inst in zip(touts, jaxpr.outvars, instantiate_out):
+                if type(t) is Zero:
+                    if inst:
+                        final_t.append(_zeros(t.aval))
+                        out_nz.append(True)
+                    else:
+                        out_nz.append(False)
+                else:
+                    final_t.append(t)
+                    out_nz.append(True)
+            result = b.to_jaxpr(list(outs) + final_t)
+    finally:
+        _mode[0] = prev_mode
+    # invars: drop tangent inputs that were zero (never created)
+    return result, out_nz
+
+
+def _jvp_eval(jaxpr: Jaxpr, consts, primals, tangents, primal_map=None):
+    penv: dict = {}
+    tenv: dict = {}
+
+    def readp(a):
+        return a if type(a) is Literal else penv[a]
+
+    def readt(a):
+        return Zero(a.aval) if type(a) is Literal else tenv[a]
+
+    for v, c in zip(jaxpr.constvars, consts):
+        penv[v] = c
+        tenv[v] = Zero(v.aval)
+    for v, p, t in zip(jaxpr.invars, primals, tangents):
+        penv[v] = p
+        tenv[v] = t if _is_diff_dtype(v.aval.dtype) else Zero(v.aval)
+    for eqn in jaxpr.eqns:
+        ps = [readp(a) for a in eqn.invars]
+        ts = [readt(a) for a in eqn.invars]
+        prim = eqn.prim
+        if all(type(t) is Zero for t in ts):
+            outs = bind(prim, *ps, **eqn.params)
+            outs = outs if prim.multiple_results else [outs]
+            touts = [Zero(v.aval) for v in eqn.outvars]
+        else:
+            rule = JVP.get(prim)
+            if rule is None:
+                raise NonDifferentiableError(
+                    f"no differentiation rule for meta-operator {prim.name!r}"
+                    f"{' (at ' + str(eqn.source) + ')' if eqn.source else ''}")
+            _current_eqn[0] = eqn
+            try:
+                outs, touts = rule(ps, ts, **eqn.params)
+            finally:
+                _current_eqn[0] = None
+        for v, o, t in zip(eqn.outvars, outs, touts):
+            penv[v] = o
+            if type(t) is not Zero and not _is_diff_dtype(v.aval.dtype):
+                t = Zero(v.aval)
+            tenv[v] = t
+            if primal_map is not None and type(o) is Tracer:
+                primal_map[v] = o.var
+    return [readp(a) for a in jaxpr.outvars], [readt(a) for a in jaxpr.outvars]
+
+
+# --- partial evaluation: split the JVP into its primal and linear parts -------------------------
+
+# prim -> rule(eqn, unknowns: list[bool]) -> (known eqns, unknown eqns).  Only for
+# meta-operators holding sub-jaxprs (control flow), whose one equation may have to be split
+# into a primal and a linear equation; residuals are found automatically (variables
+# defined by known equations and read by unknown ones).
+PARTIAL_EVAL: dict = {}
+
+def partial_eval(J: ClosedJaxpr, n_known_in: int):
+    """Split ``J`` (inputs: ``n_known_in`` known ones, then unknown ones) into
+
+    * ``K`` (ClosedJaxpr): known inputs -> known outputs ... + residuals
+    * ``L`` (Jaxpr): residuals + unknown inputs -> every output of ``J`` that is unknown
+      (or is computed by unknown equations)
+
+    Returns ``(K, L, n_res, out_known)``: ``out_known[i]`` says whether output ``i``
+    of ``J`` is an output of ``K`` (otherwise it is an output of ``L``).  An equation
+    is unknown iff it depends on an unknown input.
+    """
+    j = J.jaxpr
+    known = set(j.constvars) | set(j.invars[:n_known_in])
+    k_eqns, l_eqns = [], []
+    for eqn in j.eqns:
+        if all(type(a) is Literal or a in known for a in eqn.invars):
+            k_eqns.append(eqn)
+            known.update(eqn.outvars)
+        elif eqn.prim in PARTIAL_EVAL:
+            # e.g. a loop whose body is part primal, part linear: the rule splits it
+            unknowns = [not (type(a) is Literal or a in known) for a in eqn.invars]
+            ks, us = PARTIAL_EVAL[eqn.prim](eqn, unknowns)
+            k_eqns.extend(ks)
+            for e in ks:
+                known.update(e.outvars)
+            l_eqns.extend(us)
+        else:
+            l_eqns.append(eqn)
+    out_known = [type(a) is Literal or a in known for a in j.outvars]
+    l_outs = [a for a, k in zip(j.outvars, out_known) if not k]
+    L0 = passes.dce(Jaxpr([], j.invars[n_known_in:], l_eqns, l_outs))
+    res, seen = [], set()
+    for eqn in L0.eqns:
+        for a in eqn.invars:
+            if type(a) is Var and a in known and a not in seen:
+                seen.add(a)
+                res.append(a)
+    for a in L0.outvars:
+        if type(a) is Var and a in known and a not in seen:
+            seen.add(a)
+            res.append(a)
+    k_outs = [a for a, k in zip(j.outvars, out_known) if k] + res
+    K = passes.dce(Jaxpr(j.constvars, j.invars[:n_known_in], k_eqns, k_outs))
+    K = ClosedJaxpr(K, J.consts)
+    L = Jaxpr([], res + list(j.invars[n_known_in:]), L0.eqns, L0.outvars)
+    return K, L, len(res), out_known
+
+
+# --- transposition ------------------------------------------------------------------------------
+
+def backward_pass(L: Jaxpr, n_res: int, res_vals, cts):
+    """Cotangents of the linear inputs of ``L`` given cotangents of its outputs
+    (``None``/``Zero`` = zero).  Binds into the current trace."""
+    lin = set(L.invars[n_res:])
+    env: dict = {}
+
+    def read(a):
+        return a if type(a) is Literal else env[a]
+
+    for v, x in zip(L.invars[:n_res], res_vals):
+        env[v] = x
+    lin_eqns = []
+    for eqn in L.eqns:
+        if any(type(a) is Var and a in lin for a in eqn.invars):
+            lin.update(eqn.outvars)
+            lin_eqns.append(eqn)
+        else:
+            outs = bind(eqn.prim, *[read(a) for a in eqn.invars], **eqn.params)
+            outs = outs if eqn.prim.multiple_results else [outs]
+            for v, o in zip(eqn.outvars, outs):
+                env[v] = o
+    ct_env: dict = {}
+    for v, ct in zip(L.outvars, cts):
+        if type(v) is Var and v in lin and ct is not None and type(ct) is not Zero:
+            ct_env[v] = _add(ct_env.get(v), ct)
+    for eqn in reversed(lin_eqns):
+        cts_out = [ct_env.pop(v, None) for v in eqn.outvars]
+        if all(c is None for c in cts_out):
+            continue
+        rule = TRANSPOSE.get(eqn.prim)
+        if rule is None:
+            raise NonDifferentiableError(
+                f"internal error: the linear part of a derivative contains the non-linear "
+                f"meta-operator {eqn.prim.name!r}"
+                f"{' (at ' + str(eqn.source) + ')' if eqn.source else ''}")
+        args = [LinearIn(a.aval) if type(a) is Var and a in lin else read(a)
+                for a in eqn.invars]
+        if eqn.prim.multiple_results:
+            ct_arg = cts_out
+        else:
+            ct_arg = cts_out[0]
+        _current_eqn[0] = eqn
+        try:
+            cts_in = rule(ct_arg, *args, **eqn.params)
+        finally:
+            _current_eqn[0] = None
+        for a, c in zip(eqn.invars, cts_in):
+            if c is not None and type(c) is not Zero and type(a) is Var and a in lin:
+                ct_env[a] = _add(ct_env.get(a), c)
+    return [ct_env.get(v) for v in L.invars[n_res:]]
+
+
+def transpose_linear(L: Jaxpr, n_res: int, ct_in) -> ClosedJaxpr:
+    """The transpose of ``L`` as a jaxpr ``(residuals..., cts...) -> cts of L's linear
+    inputs``.  ``ct_in[i]`` is an aval (a jaxpr input) or a Literal (a fixed
+    cotangent, e.g. 1.0 for ``grad``)."""
+    b = Builder()
+    with trace_scope(b):
+        res = [b.new_arg(v.aval) for v in L.invars[:n_res]]
+        cts = [c if type(c) is Literal else b.new_arg(c) for c in ct_in]
+        outs = backward_pass(L, n_res, res, cts)
+        outs = [instantiate(o, v.aval) for o, v in zip(outs, L.invars[n_res:])]
+        T = b.to_jaxpr(outs)
+    return passes.simplify(T)
+
+
+# --- tracing user functions ------------------------------------------------------------------------
+
+class _RecordingBuilder(Builder):
+    """A Builder that remembers the concrete value of every variable it made."""
+
+    def __init__(self, concrete):
+        super().__init__(concrete)
+        self.vals: dict = {}
+
+    def new_arg(self, aval, val=None):
+        t = super().new_arg(aval, val)
+        if t.val is not None:
+            self.vals[t.var] = t.val
+        return t
+
+    def add_eqn(self, prim, args, params):
+        outs = super().add_eqn(prim, args, params)
+        if self.concrete:
+            for o in outs:
+                if o.val is not None:
+                    self.vals[o.var] = o.val
+        return outs
+
+
+def add_eqn_with_values(prim, args, params, out_vals):
+    """Bind ``prim`` into the current trace, giving its outputs known values
+    (when a concrete trace already computed them) instead of running it."""
+    b = core.find_builder()
+    if b is None or not b.concrete or out_vals is None or \
+            any(Builder.value_of(a) is None for a in args if type(a) is Tracer):
+        return bind(prim, *args, **params)
+    invars = [b.atom(a) for a in args]
+    out_avals = prim.abstract_eval(*[a.aval for a in invars], **params)
+    outvars = [Var(a) for a in out_avals]
+    b.eqns.append(Eqn(prim, invars, outvars, params, core.user_frame()))
+    outs = [Tracer(b, v, val) for v, val in zip(outvars, out_vals)]
+    if isinstance(b, _RecordingBuilder):
+        for o in outs:
+            b.vals[o.var] = o.val
+    return outs
+
+
+def _value(x):
+    t = type(x)
+    if t is Tracer:
+        return x.val
+    return x
+
+
+def _prep_leaf(x, what):
+    """(leaf as an operand, its aval, its concrete value or None)."""
+    from .api import _leaf_aval
+    aval = _leaf_aval(x, what)
+    if isinstance(x, (np.ndarray, np.generic)) and not isinstance(x, Tracer):
+        x = core.array_from_numpy(np.asarray(x))
+        aval = x.aval
+    val = _value(x)
+    if val is not None and type(val) in (int, float, complex, bool):
+        val = core.array_from_numpy(np.asarray(val, aval.dtype), weak_type=aval.weak_type)
+    return x, aval, val
+
+
+def trace_flat(fun, leaves, avals, vals):
+    """Trace ``fun(*leaf_tracers) -> flat outputs`` (concrete when every value is known).
+    Returns (ClosedJaxpr, out extra, recorded values or None)."""
+    concrete = all(v is not None for v in vals)
+    b = _RecordingBuilder(concrete)
+    with trace_scope(b):
+        tracers = [b.new_arg(a, v if concrete else None) for a, v in zip(avals, vals)]
+        outs, extra = fun(*tracers)
+        for i, o in enumerate(outs):
+            if not isinstance(o, (Tracer, np.ndarray, np.generic, int, float, complex, bool)) \
+                    and type(o) not in core._ARRAY_TYPES:
+                raise TypeError(f"the differentiated function returned a {type(o).__name__} "
+                                f"({o!r:.60}) at output {i}; outputs must be arrays or scalars")
+        closed = b.to_jaxpr(list(outs))
+    return closed, extra, (b.vals if concrete else None)
+
+
+def _seed_env(primal_map, vals):
+    if vals is None or primal_map is None or core._stack:
+        return None
+    env = {}
+    for v, nv in primal_map.items():
+        x = vals.get(v)
+        if x is not None:
+            env[nv] = x
+    return env
+
+
+# --- linearization: the shared core of jvp/vjp/linearize -------------------------------------
+
+class _Linearized:
+    """Result of tracing + JVP + partial evaluation of a flat function."""
+
+    __slots__ = ("primal_outs", "residuals", "L", "n_res", "out_nz", "in_avals",
+                 "lin_leaves", "extra", "out_avals", "n_lin")
+
+
+def _as_array(x, aval):
+    """Outputs of eval_jaxpr that are Literal values become arrays."""
+    if type(x) is Tracer or type(x) in core._ARRAY_TYPES:
+        return x
+    return core.array_from_numpy(np.asarray(x, aval.dtype), weak_type=aval.weak_type)
+
+
+def _linearize_flat(fun, leaves, diff_mask, mode):
+    """Trace ``fun`` (flat leaves -> (flat outs, (n_lin, extra))) at ``leaves``,
+    differentiate with respect to the leaves in ``diff_mask`` and evaluate the primal
+    part now (into the current trace).  Only the first ``n_lin`` outputs get tangents
+    (the others are auxiliary)."""
+    prepped = [_prep_leaf(x, f"argument {i}") for i, x in enumerate(leaves)]
+    leaves = [p[0] for p in prepped]
+    avals = [p[1] for p in prepped]
+    vals = [p[2] for p in prepped]
+    closed, (n_lin, extra), recorded = trace_flat(fun, leaves, avals, vals)
+    n_out = len(closed.jaxpr.outvars)
+    nonzeros = [bool(m) and _is_diff_dtype(a.dtype) for m, a in zip(diff_mask, avals)]
+    pmap: dict = {}
+    J, out_nz = jvp_jaxpr(closed, nonzeros, instantiate_out=False, mode=mode, primal_map=pmap)
+    j = J.jaxpr
+    t_outs = iter(j.outvars[n_out:])
+    kept_t, lin_nz = [], []
+    for i, nz in enumerate(out_nz):
+        if nz:
+            v = next(t_outs)
+            if i < n_lin:
+                kept_t.append(v)
+        lin_nz.append(nz and i < n_lin)
+    J = ClosedJaxpr(Jaxpr(j.constvars, j.invars, j.eqns, j.outvars[:n_out] + kept_t), J.consts)
+    K, L, n_res, out_known = partial_eval(J, len(avals))
+    assert all(out_known[:n_out]), "a primal output depends on a tangent"
+    env = _seed_env(pmap, recorded)
+    kouts = eval_jaxpr(K.jaxpr, K.consts, leaves, env)
+    n_known_t = sum(out_known[n_out:])
+    r = _Linearized()
+    r.out_avals = closed.jaxpr.out_avals
+    r.primal_outs = [_as_array(x, a) for x, a in zip(kouts[:n_out], r.out_avals)]
+    r.residuals = kouts[n_out + n_known_t:]
+    r.L = L
+    r.n_res = n_res
+    # a tangent output that does not depend on any tangent is zero: L has no output for it
+    known_iter = iter(out_known[n_out:])
+    r.out_nz = [nz and not next(known_iter) if nz else False for nz in lin_nz]
+    r.in_avals = avals
+    r.lin_leaves = [i for i, nz in enumerate(nonzeros) if nz]
+    r.extra = extra
+    r.n_lin = n_lin
+    return r
+
+
+def _zeros_value(aval):
+    if not _is_diff_dtype(aval.dtype):
+        return np.zeros(aval.shape, float0)
+    return core.array_from_numpy(np.zeros(aval.shape, aval.dtype), weak_type=aval.weak_type)
+
+
+def _leaf_aval_any(x):
+    if isinstance(x, (int, float, complex, bool)):
+        return core.aval_of_scalar(x)
+    return lax.aval(x)
+
+
+# --- public API -------------------------------------------------------------------------------------
+
+def _check_argnums(fname, argnums, nargs):
+    single = isinstance(argnums, int)
+    nums = (argnums,) if single else tuple(argnums)
+    for a in nums:
+        if not isinstance(a, int):
+            raise TypeError(f"{fname}: argnums must be an int or a tuple of ints, got {argnums!r}")
+        if not -nargs <= a < nargs:
+            raise ValueError(f"{fname}: argnums={argnums!r} refers to argument {a}, but the "
+                             f"function was called with only {nargs} positional argument"
+                             f"{'s' if nargs != 1 else ''}")
+    return single, tuple(a % nargs for a in nums)
+
+
+def _fun_name(f):
+    return getattr(f, "__name__", type(f).__name__)
+
+
+def _check_inexact(fname, leaves, argnums_desc, allow_int=False):
+    from .api import _leaf_aval
+    for x in leaves:
+        a = _leaf_aval(x, fname)
+        if not _is_diff_dtype(a.dtype) and not allow_int:
+            raise TypeError(
+                f"{fname} requires real- or complex-valued inputs (input dtype that is a "
+                f"sub-dtype of np.inexact), but got {a.dtype.name} for {argnums_desc}. If you "
+                f"want to use integer-valued inputs, use vjp or set allow_int to True.")
+
+
+def _split_aux(fname, fun, out, has_aux):
+    if not has_aux:
+        return out, [], None
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise TypeError(f"{fname}(..., has_aux=True): {_fun_name(fun)} must return a pair "
+                        f"(output, aux), got {type(out).__name__}"
+                        f"{' of length ' + str(len(out)) if isinstance(out, (tuple, list)) else ''}")
+    out, aux = out
+    aux_leaves, aux_tree = tree_flatten(aux)
+    return out, aux_leaves, aux_tree
+
+
+def vjp(fun, *primals, has_aux=False):
+    """``(primal_out, vjp_fn)`` or ``(primal_out, vjp_fn, aux)``; ``vjp_fn(ct)`` returns a
+    tuple with one cotangent per primal."""
+    leaves, in_tree = tree_flatten(primals)
+
+    def flat(*xs):
+        out = fun(*tree_unflatten(in_tree, xs))
+        out, aux_leaves, aux_tree = _split_aux("vjp", fun, out, has_aux)
+        o_leaves, o_tree = tree_flatten(out)
+        return list(o_leaves) + list(aux_leaves), (len(o_leaves), (o_tree, aux_tree))
+
+    r = _linearize_flat(flat, leaves, [True] * len(leaves), "rev")
+    n = r.n_lin
+    o_tree, aux_tree = r.extra
+    out = tree_unflatten(o_tree, r.primal_outs[:n])
+    cache = {}
+
+    def vjp_fn(ct):
+        ct_leaves, ct_tree = tree_flatten(ct)
+        if ct_tree != o_tree:
+            raise TypeError(f"vjp: the cotangent has structure {ct_tree}, but the primal "
+                            f"output has structure {o_tree}")
+        cts = []
+        for i, (c, a) in enumerate(zip(ct_leaves, r.out_avals[:n])):
+            ca = _leaf_aval_any(c)
+            if ca.shape != a.shape:
+                raise TypeError(f"vjp: cotangent of shape {ca.shape} given for an output of "
+                                f"shape {a.shape}")
+            if r.out_nz[i]:
+                if not isinstance(c, Tracer) and type(c) not in core._ARRAY_TYPES:
+                    c = core.array_from_numpy(np.asarray(c, a.dtype))
+                cts.append(c)
+        T = cache.get("T")
+        if T is None:
+            T = cache["T"] = transpose_linear(r.L, r.n_res, [v.aval for v in r.L.outvars])
+        in_cts = eval_jaxpr(T.jaxpr, T.consts, list(r.residuals) + cts)
+        by_leaf = dict(zip(r.lin_leaves, in_cts))
+        full = [_as_array(by_leaf[i], a) if i in by_leaf else _zeros_value(a)
+                for i, a in enumerate(r.in_avals)]
+        return tree_unflatten(in_tree, full)
+
+    if has_aux:
+        return out, vjp_fn, tree_unflatten(aux_tree, r.primal_outs[n:])
+    return out, vjp_fn
+
+
+def _grad_core(fname, fun, argnums, has_aux, args, kwargs, allow_int=False):
+    single, nums = _check_argnums(fname, argnums, len(args))
+    d_leaves, d_tree = tree_flatten(tuple(args[i] for i in nums))
+    _check_inexact(fname, d_leaves, f"argnums={argnums!r}", allow_int)
+    # only the differentiated arguments are traced; the others are closed over as they are
+    # (as in JAX: a static int stays a Python int)
+    leaves, in_tree = d_leaves, d_tree
+
+    def call(dyn_vals):
+        full = list(args)
+        for i, v in zip(nums, dyn_vals):
+            full[i] = v
+        return fun(*full, **kwargs)
+
+    def flat(*xs):
+        out = call(tree_unflatten(in_tree, xs))
+        out, aux_leaves, aux_tree = _split_aux(fname, fun, out, has_aux)
+        o_leaves, o_tree = tree_flatten(out)
+        if len(o_leaves) != 1 or o_tree != LEAF:
+            raise TypeError(f"{fname} requires a scalar output, but {_fun_name(fun)} returned "
+                            f"a {type(out).__name__} with structure {o_tree}")
+        o = o_leaves[0]
+        oa = _leaf_aval_any(o)
+        if oa.shape != ():
+            raise TypeError(f"{fname} requires a scalar output, but {_fun_name(fun)} returned "
+                            f"an array of shape {oa.shape} ({oa.str_short()}); use vjp or "
+                            f"jacrev for non-scalar outputs")
+        if not _is_diff_dtype(oa.dtype):
+            raise TypeError(f"{fname} requires a real- or complex-valued output, but "
+                            f"{_fun_name(fun)} returned {oa.str_short()}")
+        return [o] + list(aux_leaves), (1, aux_tree)
+
+    r = _linearize_flat(flat, leaves, [True] * len(leaves), "rev")
+    value = r.primal_outs[0]
+    aux = tree_unflatten(r.extra, r.primal_outs[1:]) if has_aux else None
+    oa = r.out_avals[0]
+    if r.out_nz[0]:
+        one = Literal(np.ones((), oa.dtype)[()], ShapedArray((), oa.dtype, oa.weak_type))
+        T = transpose_linear(r.L, r.n_res, [one])
+        cts = eval_jaxpr(T.jaxpr, T.consts, list(r.residuals))
+    else:
+        cts = [None] * len(r.lin_leaves)
+    by_leaf = dict(zip(r.lin_leaves, cts))
+    grads_flat = []
+    for i, a in enumerate(r.in_avals):
+        g = by_leaf.get(i)
+        grads_flat.append(_zeros_value(a) if g is None else _as_array(g, a))
+    g_tree = tree_unflatten(d_tree, grads_flat)
+    return value, (g_tree[0] if single else g_tree), aux
+
+
+def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False,
+                   reduce_axes=()):
+    """``(f(*args), df/dargs)`` (and ``aux`` with ``has_aux``: ``((value, aux), grad)``)."""
+    _check_argnums_static(argnums)
+
+    @functools.wraps(fun)
+    def vg(*args, **kwargs):
+        value, g, aux = _grad_core("value_and_grad", fun, argnums, has_aux, args, kwargs,
+                                   allow_int)
+        if has_aux:
+            return (value, aux), g
+        return value, g
+    return vg
+
+
+def grad(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False, reduce_axes=()):
+    """The gradient of scalar-valued ``fun`` with respect to argument(s) ``argnums``."""
+    _check_argnums_static(argnums)
+
+    @functools.wraps(fun)
+    def g(*args, **kwargs):
+        value, gr, aux = _grad_core("grad", fun, argnums, has_aux, args, kwargs, allow_int)
+        return (gr, aux) if has_aux else gr
+    return g
+
+
+def _check_argnums_static(argnums):
+    if isinstance(argnums, int):
+        return
+    if not isinstance(argnums, (tuple, list)) or not all(isinstance(a, int) for a in argnums):
+        raise TypeError(f"argnums must be an int or a tuple of ints, got {argnums!r}")
+
+
+def _jvp_flat(fun, primals, tangents, has_aux, mode="fwd"):
+    p_leaves, p_tree = tree_flatten(tuple(primals))
+    t_leaves, t_tree = tree_flatten(tuple(tangents))
+    if p_tree != t_tree:
+        raise TypeError(f"jvp: primal and tangent arguments must have the same tree structure; "
+                        f"got {p_tree} and {t_tree}")
+    prepped = [_prep_leaf(x, f"jvp primal {i}") for i, x in enumerate(p_leaves)]
+    leaves = [p[0] for p in prepped]
+    avals = [p[1] for p in prepped]
+    vals = [p[2] for p in prepped]
+    for p, t, a in zip(p_leaves, t_leaves, avals):
+        ta = np.dtype(float0) if getattr(t, "dtype", None) == float0 else \
+            (core.aval_of_scalar(t).dtype if isinstance(t, (int, float, complex, bool))
+             else lax.aval(t).dtype)
+        tshape = np.shape(t) if isinstance(t, (np.ndarray, np.generic, int, float)) else \
+            lax.aval(t).shape
+        if tuple(tshape) != a.shape:
+            raise ValueError(f"jvp: primal and tangent shapes must match, got primal "
+                             f"{a.str_short()} and tangent of shape {tuple(tshape)}")
+        if _is_diff_dtype(a.dtype):
+            if ta != a.dtype and not (isinstance(t, (int, float))):
+                raise TypeError(f"jvp: the tangent of a {a.dtype.name} primal must have dtype "
+                                f"{a.dtype.name}, got {ta}")
+        elif ta != float0 and not (isinstance(t, np.ndarray) and t.dtype == float0):
+            raise TypeError(f"jvp: the tangent of an integer or boolean primal ({a.str_short()}) "
+                            f"must have dtype float0, got {ta}")
+    def flat(*xs):
+        out = fun(*tree_unflatten(p_tree, xs))
+        out, aux_leaves, aux_tree = _split_aux("jvp", fun, out, has_aux)
+        o_leaves, o_tree = tree_flatten(out)
+        return list(o_leaves) + list(aux_leaves), (len(o_leaves), (o_tree, aux_tree))
+
+    closed, (n, extra), recorded = trace_flat(flat, leaves, avals, vals)
+    nonzeros = [_is_diff_dtype(a.dtype) for a in avals]
+    pmap: dict = {}
+    n_all = len(closed.jaxpr.outvars)
+    J, out_nz = jvp_jaxpr(closed, nonzeros, instantiate_out=[i < n for i in range(n_all)],
+                          mode=mode, primal_map=pmap)
+    tans = []
+    for t, a, nz in zip(t_leaves, avals, nonzeros):
+        if nz:
+            if isinstance(t, (int, float)):
+                t = np.asarray(t, a.dtype)
+            if isinstance(t, np.ndarray):
+                t = core.array_from_numpy(t)
+            tans.append(t)
+    env = _seed_env(pmap, recorded)
+    outs = eval_jaxpr(J.jaxpr, J.consts, list(leaves) + tans, env)
+    out_avals = closed.jaxpr.out_avals
+    prim_outs = [_as_array(x, a) for x, a in zip(outs[:n_all], out_avals)]
+    t_outs = [_as_array(x, a) for x, a in zip(outs[n_all:], out_avals)]
+    o_tree, aux_tree = extra
+    touts = []
+    for i in range(n):
+        a = out_avals[i]
+        t = t_outs[i]
+        if not _is_diff_dtype(a.dtype):
+            t = np.zeros(a.shape, float0)
+        touts.append(t)
+    res = (tree_unflatten(o_tree, prim_outs[:n]), tree_unflatten(o_tree, touts))
+    if has_aux:
+        return res + (tree_unflatten(aux_tree, prim_outs[n:]),)
+    return res
+
+
+def jvp(fun, primals, tangents, has_aux=False):
+    """``(fun(*primals), d fun(primals) . tangents)``; forward mode."""
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("jvp: primals and tangents must be tuples or lists, got "
+                        f"{type(primals).__name__} and {type(tangents).__name__}")
+    if len(primals) != len(tangents):
+        raise TypeError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    return _jvp_flat(fun, primals, tangents, has_aux)
+
+
+def linearize(fun, *primals, has_aux=False):
+    """``(fun(*primals), f_jvp)``: the primal computation now, the linear one for later."""
+    leaves, in_tree = tree_flatten(tuple(primals))
+
+    def flat(*xs):
+        out = fun(*tree_unflatten(in_tree, xs))
+        out, aux_leaves, aux_tree = _split_aux("linearize", fun, out, has_aux)
+        o_leaves, o_tree = tree_flatten(out)
+        return list(o_leaves) + list(aux_leaves), (len(o_leaves), (o_tree, aux_tree))
+
+    r = _linearize_flat(flat, leaves, [True] * len(leaves), "fwd")
+    n = r.n_lin
+    o_tree, aux_tree = r.extra
+    leaf_avals = r.in_avals
+    nonzeros = [_is_diff_dtype(a.dtype) for a in leaf_avals]
+    out = tree_unflatten(o_tree, r.primal_outs[:n])
+
+    def f_jvp(*tangents):
+        t_leaves, t_tree = tree_flatten(tuple(tangents))
+        if t_tree != in_tree:
+            raise TypeError(f"linearize: tangents must have the structure of the primals "
+                            f"({in_tree}), got {t_tree}")
+        ts = []
+        for t, a, nz in zip(t_leaves, leaf_avals, nonzeros):
+            if nz:
+                if isinstance(t, (int, float, np.ndarray, np.generic)):
+                    t = core.array_from_numpy(np.asarray(t, a.dtype))
+                ts.append(t)
+        louts = eval_jaxpr(r.L, [], list(r.residuals) + ts)
+        it = iter(louts)
+        touts = []
+        for i in range(n):
+            a = r.out_avals[i]
+            touts.append(_as_array(next(it), a) if r.out_nz[i] else _zeros_value(a))
+        return tree_unflatten(o_tree, touts)
+
+    if has_aux:
+        return out, f_jvp, tree_unflatten(aux_tree, r.primal_outs[n:])
+    return out, f_jvp
+
+
+# --- Jacobians and Hessians ----------------------------------------------------------------
+
+def _map_over_basis(fn, basis):
+    """Stack ``fn(basis[i])`` over the rows of ``basis`` (a NumPy (n, m) array).
+
+    The one place that maps a function over basis vectors: replace the loop with
+    ``vmap(fn)(basis)`` once batching exists.  Returns the pytree of ``fn``'s
+    output with every leaf stacked along a new leading axis."""
+    from . import numpy as jnp
+    from .tree_util import tree_map
+    outs = [fn(basis[i]) for i in range(basis.shape[0])]
+    if not outs:
+        raise ValueError("cannot take a Jacobian with respect to an input with no elements")
+    return tree_map(lambda *xs: jnp.stack(xs), *outs)
+
+
+def _std_basis(avals):
+    n = sum(a.size for a in avals)
+    dt = dtypes.canonicalize(np.result_type(*[a.dtype for a in avals]))
+    return np.eye(n, dtype=dt)
+
+
+def _split_flat(vec, avals):
+    """Split a flat vector into leaves of the given avals."""
+    from . import numpy as jnp
+    out, off = [], 0
+    for a in avals:
+        piece = vec[off:off + a.size]
+        out.append(jnp.reshape(jnp.asarray(piece, a.dtype), a.shape))
+        off += a.size
+    return out
+
+
+def _dyn_args(fname, args, argnums):
+    single, nums = _check_argnums(fname, argnums, len(args))
+    return single, nums
+
+
+def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
+    """Jacobian by forward mode: one JVP per input element (stacked by ``_map_over_basis``)."""
+    _check_argnums_static(argnums)
+
+    def jacfun(*args, **kwargs):
+        from . import numpy as jnp
+        single, nums = _dyn_args("jacfwd", args, argnums)
+        dyn = tuple(args[i] for i in nums)
+        d_leaves, d_tree = tree_flatten(dyn)
+        _check_inexact("jacfwd", d_leaves, f"argnums={argnums!r}")
+
+        def f_dyn(*dyn_vals):
+            full = list(args)
+            for i, v in zip(nums, dyn_vals):
+                full[i] = v
+            return fun(*full, **kwargs)
+        if has_aux:
+            out, f_jvp, aux = linearize(f_dyn, *dyn, has_aux=True)
+        else:
+            out, f_jvp = linearize(f_dyn, *dyn)
+            aux = None
+        in_avals = [_prep_leaf(x, "jacfwd input")[1] for x in d_leaves]
+        basis = _std_basis(in_avals)
+
+        def push(vec):
+            ts = _split_flat(vec, in_avals)
+            return f_jvp(*tree_unflatten(d_tree, ts))
+        stacked = _map_over_basis(push, basis)
+        o_leaves, o_tree = tree_flatten(out)
+        s_leaves = tree_flatten(stacked)[0]
+        jac_leaves = []
+        for o, s in zip(o_leaves, s_leaves):
+            oshape = tuple(np.shape(o)) if not hasattr(o, "shape") else tuple(o.shape)
+            per_in, off = [], 0
+            for a in in_avals:
+                piece = s[off:off + a.size]            # (size_in, *oshape)
+                piece = jnp.moveaxis(piece, 0, -1)     # (*oshape, size_in)
+                per_in.append(jnp.reshape(piece, oshape + a.shape))
+                off += a.size
+            t = tree_unflatten(d_tree, per_in)
+            jac_leaves.append(t[0] if single else t)
+        jac = tree_unflatten(o_tree, jac_leaves)
+        return (jac, aux) if has_aux else jac
+    return jacfun
+
+
+def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
+    """Jacobian by reverse mode: one VJP per output element (stacked by ``_map_over_basis``)."""
+    _check_argnums_static(argnums)
+
+    def jacfun(*args, **kwargs):
+        from . import numpy as jnp
+        single, nums = _dyn_args("jacrev", args, argnums)
+        dyn = tuple(args[i] for i in nums)
+        d_leaves, d_tree = tree_flatten(dyn)
+        _check_inexact("jacrev", d_leaves, f"argnums={argnums!r}", allow_int)
+
+        def f_dyn(*dyn_vals):
+            full = list(args)
+            for i, v in zip(nums, dyn_vals):
+                full[i] = v
+            return fun(*full, **kwargs)
+        if has_aux:
+            out, pullback, aux = vjp(f_dyn, *dyn, has_aux=True)
+        else:
+            out, pullback = vjp(f_dyn, *dyn)
+            aux = None
+        o_leaves, o_tree = tree_flatten(out)
+        out_avals = [lax.aval(o) if not isinstance(o, (int, float, complex, bool)) else
+                     core.aval_of_scalar(o) for o in o_leaves]
+        for a in out_avals:
+            if not _is_diff_dtype(a.dtype):
+                raise TypeError(f"jacrev requires real- or complex-valued outputs, got "
+                                f"{a.str_short()}")
+        basis = _std_basis(out_avals)
+
+        def pull(vec):
+            cts = _split_flat(vec, out_avals)
+            return pullback(tree_unflatten(o_tree, cts))
+        stacked = _map_over_basis(pull, basis)      # pytree of dyn args, leaves (n_out, *in)
+        s_leaves = tree_flatten(stacked)[0]
+        in_avals = [_prep_leaf(x, "jacrev input")[1] for x in d_leaves]
+        jac_leaves = []
+        off = 0
+        for a_out in out_avals:
+            per_in = []
+            for s, a_in in zip(s_leaves, in_avals):
+                piece = s[off:off + a_out.size]
+                per_in.append(jnp.reshape(piece, a_out.shape + a_in.shape))
+            off += a_out.size
+            t = tree_unflatten(d_tree, per_in)
+            jac_leaves.append(t[0] if single else t)
+        jac = tree_unflatten(o_tree, jac_leaves)
+        return (jac, aux) if has_aux else jac
+    return jacfun
+
+
+def hessian(fun, argnums=0, has_aux=False, holomorphic=False):
+    """``jacfwd(jacrev(fun))``."""
+    return jacfwd(jacrev(fun, argnums, has_aux=has_aux), argnums, has_aux=has_aux)
+
+
+def stop_gradient(x):
+    return lax.stop_gradient(x)
