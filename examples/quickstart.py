@@ -1,4 +1,4 @@
-"""xform in one minute: NumPy-style code, its IR, eager execution and jit."""
+"""xform in one minute: NumPy-style code, its IR, grad, vmap and jit."""
 import xform
 import xform.numpy as jnp
 
@@ -20,10 +20,16 @@ print("eager loss:", loss(w, b, x, y))
 print("\nthe IR of loss (a jaxpr):")
 print(xform.make_jaxpr(loss)(w, b, x, y))
 
-fast_loss = xform.jit(loss)
-print("\njit loss:  ", fast_loss(w, b, x, y))
+grad_w = xform.grad(loss)(w, b, x, y)
+print("\nd loss / d w:\n", grad_w)
+
+per_example = xform.vmap(loss, in_axes=(None, None, 0, 0))(w, b, x[:, None], y[:, None])
+print("\nper-example losses (vmap):", per_example)
+
+fast_step = xform.jit(lambda w: w - 0.1 * xform.grad(loss)(w, b, x, y))
+print("\none jitted gradient step:\n", fast_step(w))
 print("\nStableHLO handed to XLA (first lines):")
-print("\n".join(fast_loss.lower(w, b, x, y).as_text().splitlines()[:6]))
+print("\n".join(xform.jit(loss).lower(w, b, x, y).as_text().splitlines()[:4]))
 
 try:
     jnp.ones((3, 4)) @ jnp.ones((5, 6))
