@@ -1322,7 +1322,7 @@ def _jvp_eval(jaxpr: Jaxpr, consts, primals, tangents, primal_map=None):
 # defined by known equations and read by unknown ones).
 PARTIAL_EVAL: dict = {}
 
-def partial_eval(J: ClosedJaxpr, n_known_in: int):
+def partial_eval(J: ClosedJaxpr, n_known_in: int, force_unknown_outs=None):
     """Split ``J`` (inputs: ``n_known_in`` known ones, then unknown ones) into
 
     * ``K`` (ClosedJaxpr): known inputs -> known outputs ... + residuals
@@ -1351,6 +1351,8 @@ def partial_eval(J: ClosedJaxpr, n_known_in: int):
         else:
             l_eqns.append(eqn)
     out_known = [type(a) is Literal or a in known for a in j.outvars]
+    if force_unknown_outs is not None:   # outputs that L must return even if known
+        out_known = [k and not f for k, f in zip(out_known, force_unknown_outs)]
     l_outs = [a for a, k in zip(j.outvars, out_known) if not k]
     L0 = passes.dce(Jaxpr([], j.invars[n_known_in:], l_eqns, l_outs))
     res, seen = [], set()
@@ -1892,17 +1894,43 @@ def linearize(fun, *primals, has_aux=False):
 # --- Jacobians and Hessians ----------------------------------------------------------------
 
 def _map_over_basis(fn, basis):
-    """Stack ``fn(basis[i])`` over the rows of ``basis`` (a NumPy (n, m) array).
-
-    The one place that maps a function over basis vectors: replace the loop with
-    ``vmap(fn)(basis)`` once batching exists.  Returns the pytree of ``fn``'s
-    output with every leaf stacked along a new leading axis."""
+    """Stack ``fn(basis[i])`` over the rows of ``basis`` (a NumPy (n, m) array) with one
+    ``vmap``: the per-basis-vector JVP/VJP is written once in the IR, with a batch
+    dimension, rather than once per basis vector.  Returns the pytree of ``fn``'s output
+    with every leaf stacked along a new leading axis."""
     from . import numpy as jnp
+    from .batching import vmap
     from .tree_util import tree_map
-    outs = [fn(basis[i]) for i in range(basis.shape[0])]
-    if not outs:
+    if basis.shape[0] == 0:
         raise ValueError("cannot take a Jacobian with respect to an input with no elements")
-    return tree_map(lambda *xs: jnp.stack(xs), *outs)
+    n = basis.shape[0]
+
+    def fn_(vec):
+        # float0 leaves (cotangents of integer inputs) cannot be batched: replace them by
+        # a marker and rebuild them after the vmap
+        out = fn(vec)
+        return tree_map(lambda x: _F0Leaf(np.shape(x)) if getattr(x, "dtype", None) == float0
+                        else x, out)
+    marks = {}
+
+    def strip(vec):
+        out = fn_(vec)
+        leaves, tree = tree_flatten(out, is_leaf=lambda x: isinstance(x, _F0Leaf))
+        marks["tree"] = tree
+        marks["f0"] = {i: x.shape for i, x in enumerate(leaves) if isinstance(x, _F0Leaf)}
+        return [x for x in leaves if not isinstance(x, _F0Leaf)]
+    arrs = vmap(strip)(jnp.asarray(basis))
+    it = iter(arrs)
+    leaves = [np.zeros((n,) + marks["f0"][i], float0) if i in marks["f0"] else next(it)
+              for i in range(marks["tree"].num_leaves)]
+    return tree_unflatten(marks["tree"], leaves)
+
+
+class _F0Leaf:
+    __slots__ = ("shape",)
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
 
 
 def _std_basis(avals):
@@ -2015,7 +2043,8 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
             per_in = []
             for s, a_in in zip(s_leaves, in_avals):
                 piece = s[off:off + a_out.size]
-                per_in.append(jnp.reshape(piece, a_out.shape + a_in.shape))
+                reshape = np.reshape if getattr(piece, "dtype", None) == float0 else jnp.reshape
+                per_in.append(reshape(piece, a_out.shape + a_in.shape))
             off += a_out.size
             t = tree_unflatten(d_tree, per_in)
             jac_leaves.append(t[0] if single else t)
@@ -2031,3 +2060,410 @@ def hessian(fun, argnums=0, has_aux=False, holomorphic=False):
 
 def stop_gradient(x):
     return lax.stop_gradient(x)
+
+
+# --- control flow: cond / while / scan ------------------------------------------------------------
+# JVP rules re-emit the control-flow op with JVP'd sub-jaxprs (loop carries get a tangent
+# where a fixpoint says one can be nonzero).  Reverse mode: PARTIAL_EVAL splits a cond/scan
+# equation into a known (primal) one that also returns residuals -- for scan, stacked per
+# iteration as extra ys -- and an unknown (linear) one; TRANSPOSE of a linear cond is a cond
+# of transposed branches, of a linear scan a reverse scan of the transposed body.
+
+from primitives import control as _control   # noqa: E402
+
+
+def _hoisted(closed: ClosedJaxpr):
+    from .control_flow import hoist_consts
+    return hoist_consts(closed)
+
+
+def _permute(closed: ClosedJaxpr, in_perm=None, out_perm=None) -> ClosedJaxpr:
+    """``closed`` with inputs/outputs reordered (``perm[k]`` = old index of new slot k)."""
+    j = closed.jaxpr
+    ins = list(j.invars) if in_perm is None else [j.invars[i] for i in in_perm]
+    outs = list(j.outvars) if out_perm is None else [j.outvars[i] for i in out_perm]
+    return ClosedJaxpr(Jaxpr(j.constvars, ins, j.eqns, outs), closed.consts)
+
+
+def _trace_jaxpr(fn, avals) -> ClosedJaxpr:
+    b = Builder()
+    with trace_scope(b):
+        args = [b.new_arg(a) for a in avals]
+        outs = fn(*args)
+        closed = b.to_jaxpr(list(outs))
+    return passes.simplify(closed)
+
+
+def _jvp_sub(closed, nonzeros, instantiate_out):
+    """JVP of a consts-free sub-jaxpr; returns (ClosedJaxpr with consts hoisted, consts,
+    out_nonzeros).  Inputs: primals, nonzero tangents; outputs: primals, nonzero tangents."""
+    nonzeros = [bool(n) and _is_diff_dtype(a.dtype) for n, a in zip(nonzeros, closed.in_avals)]
+    J, out_nz = jvp_jaxpr(closed, nonzeros, instantiate_out=instantiate_out, mode=_mode[0])
+    J, consts = _hoisted(J)
+    return J, consts, out_nz, nonzeros
+
+
+def _carry_nz_fixpoint(body, n_before, nz_before, carry_nz, nz_after, n_carry_out):
+    carry_nz = [bool(n) and _is_diff_dtype(a.dtype)
+                for n, a in zip(carry_nz, body.in_avals[n_before:n_before + len(carry_nz)])]
+    while True:
+        _, out_nz = jvp_jaxpr(body, list(nz_before) + carry_nz + list(nz_after),
+                              instantiate_out=False, mode=_mode[0])
+        new = [a or b for a, b in zip(carry_nz, out_nz[:n_carry_out])]
+        if new == carry_nz:
+            return carry_nz
+        carry_nz = new
+
+
+def _nz(ts):
+    return [type(t) is not Zero for t in ts]
+
+
+def _cond_jvp(primals, tangents, *, branches):
+    index, ops = primals[0], primals[1:]
+    ts = tangents[1:]
+    nz = [n and _is_diff_dtype(_aval(p).dtype) for n, p in zip(_nz(ts), ops)]
+    out_nz = [False] * len(branches[0].out_avals)
+    for br in branches:
+        _, o = jvp_jaxpr(br, nz, instantiate_out=False, mode=_mode[0])
+        out_nz = [a or b for a, b in zip(out_nz, o)]
+    jv = [_jvp_sub(br, nz, out_nz) for br in branches]
+    all_consts = [c for _, cs, _, _ in jv for c in cs]
+    new = []
+    for k, (J, cs, _, _) in enumerate(jv):
+        pre = sum(len(c) for _, c, _, _ in jv[:k])
+        post = sum(len(c) for _, c, _, _ in jv[k + 1:])
+        j = J.jaxpr
+        pad = [Var(_aval(c)) for c in all_consts[:pre]]
+        pad2 = [Var(_aval(c)) for c in all_consts[pre + len(cs):]]
+        assert len(pad2) == post
+        from .control_flow import intern_jaxpr
+        new.append(intern_jaxpr(Jaxpr([], pad + j.invars[:len(cs)] + pad2 + j.invars[len(cs):],
+                                      j.eqns, j.outvars)))
+    tin = [instantiate(t, _aval(p)) for t, p, n in zip(ts, ops, nz) if n]
+    outs = bind(_control.cond, index, *all_consts, *ops, *tin, branches=tuple(new))
+    n = len(out_nz)
+    it = iter(outs[n:])
+    touts = [next(it) if o else Zero(a) for o, a in zip(out_nz, branches[0].out_avals)]
+    return outs[:n], touts
+
+
+JVP[_control.cond] = _cond_jvp
+
+
+def _scan_jvp(primals, tangents, *, jaxpr, length, reverse, num_consts, num_carry, unroll):
+    nc, nk = num_consts, num_carry
+    nz = [n and _is_diff_dtype(_aval(p).dtype) for n, p in zip(_nz(tangents), primals)]
+    c_nz, k_nz, x_nz = nz[:nc], nz[nc:nc + nk], nz[nc + nk:]
+    k_nz = _carry_nz_fixpoint(jaxpr, nc, c_nz, k_nz, x_nz, nk)
+    n_ys = len(jaxpr.out_avals) - nk
+    J, consts, out_nz, in_nz = _jvp_sub(jaxpr, c_nz + k_nz + x_nz, k_nz + [False] * n_ys)
+    # J: [hoisted consts] + primals (c, k, x) + tangents (c, k, x nonzero) ->
+    #    primal outs (k, y) + tangent outs (k nonzero, y nonzero)
+    nh = len(consts)
+    nx = len(primals) - nc - nk
+    tc, tk, tx = sum(c_nz), sum(k_nz), sum(x_nz)
+    P = nh + nc + nk + nx
+    in_perm = (list(range(nh)) + list(range(nh, nh + nc)) + list(range(P, P + tc))
+               + list(range(nh + nc, nh + nc + nk)) + list(range(P + tc, P + tc + tk))
+               + list(range(nh + nc + nk, P)) + list(range(P + tc + tk, P + tc + tk + tx)))
+    ty = sum(out_nz[nk:])
+    no = nk + n_ys
+    out_perm = (list(range(nk)) + list(range(no, no + tk)) + list(range(nk, no))
+                + list(range(no + tk, no + tk + ty)))
+    from .control_flow import intern_jaxpr
+    Jp = _permute(J, in_perm, out_perm)
+    new = intern_jaxpr(Jp.jaxpr)
+    ps = primals
+    tin = [instantiate(t, _aval(p)) for t, p, n in zip(tangents, ps, in_nz) if n]
+    tcs, tks, txs = tin[:tc], tin[tc:tc + tk], tin[tc + tk:]
+    outs = bind(_control.scan, *consts, *ps[:nc], *tcs, *ps[nc:nc + nk], *tks,
+                *ps[nc + nk:], *txs, jaxpr=new, length=length, reverse=reverse,
+                num_consts=nh + nc + tc, num_carry=nk + tk, unroll=unroll)
+    k_out, tk_out = outs[:nk], outs[nk:nk + tk]
+    y_out, ty_out = outs[nk + tk:nk + tk + n_ys], outs[nk + tk + n_ys:]
+    out_avals = _control.scan.abstract_eval(*[_aval(p) for p in ps], jaxpr=jaxpr,
+                                             length=length, reverse=reverse, num_consts=nc,
+                                             num_carry=nk, unroll=unroll)
+    it_k, it_y = iter(tk_out), iter(ty_out)
+    touts = [next(it_k) if n else Zero(a) for n, a in zip(k_nz, out_avals[:nk])] + \
+        [next(it_y) if n else Zero(a) for n, a in zip(out_nz[nk:], out_avals[nk:])]
+    return list(k_out) + list(y_out), touts
+
+
+JVP[_control.scan] = _scan_jvp
+
+
+def _while_jvp(primals, tangents, *, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts,
+               max_steps=None):
+    ncc, nbc = cond_nconsts, body_nconsts
+    nz = [n and _is_diff_dtype(_aval(p).dtype) for n, p in zip(_nz(tangents), primals)]
+    b_nz, k_nz = nz[ncc:ncc + nbc], nz[ncc + nbc:]
+    nk = len(k_nz)
+    k_nz = _carry_nz_fixpoint(body_jaxpr, nbc, b_nz, k_nz, [], nk)
+    J, consts, out_nz, in_nz = _jvp_sub(body_jaxpr, b_nz + k_nz, k_nz)
+    nh = len(consts)
+    tb, tk = sum(b_nz), sum(k_nz)
+    P = nh + nbc + nk
+    in_perm = (list(range(nh + nbc)) + list(range(P, P + tb)) + list(range(nh + nbc, P))
+               + list(range(P + tb, P + tb + tk)))
+    from .control_flow import intern_jaxpr
+    body_new = intern_jaxpr(_permute(J, in_perm).jaxpr)
+    cj = cond_jaxpr.jaxpr
+    tk_avals = [a for a, n in zip(body_jaxpr.in_avals[nbc:], k_nz) if n]
+    cond_new = intern_jaxpr(Jaxpr([], list(cj.invars) + [Var(a) for a in tk_avals],
+                                  cj.eqns, cj.outvars))
+    cc, bc, carry = primals[:ncc], primals[ncc:ncc + nbc], primals[ncc + nbc:]
+    tin = [instantiate(t, _aval(p)) for t, p, n in zip(tangents[ncc:], primals[ncc:],
+                                                      in_nz) if n]
+    outs = bind(_control.while_, *cc, *consts, *bc, *tin[:tb], *carry, *tin[tb:],
+                cond_jaxpr=cond_new, body_jaxpr=body_new, cond_nconsts=ncc,
+                body_nconsts=nh + nbc + tb, max_steps=max_steps)
+    it = iter(outs[nk:])
+    touts = [next(it) if n else Zero(_aval(o)) for n, o in zip(k_nz, outs[:nk])]
+    return outs[:nk], touts
+
+
+JVP[_control.while_] = _while_jvp
+
+
+# partial evaluation of control flow ---------------------------------------------------------------
+
+def _pe_sub(closed: ClosedJaxpr, unknowns, force_unknown_outs=None):
+    """Partial evaluation of a consts-free sub-jaxpr whose unknown inputs are anywhere:
+    ``K``: known inputs (in order) -> known outputs + residuals; ``L`` (Jaxpr): residuals +
+    unknown inputs (in order) -> unknown outputs."""
+    perm = [i for i, u in enumerate(unknowns) if not u] + [i for i, u in enumerate(unknowns) if u]
+    K, L, n_res, out_known = partial_eval(_permute(closed, perm), sum(not u for u in unknowns),
+                                          force_unknown_outs)
+    if K.consts:
+        raise NotImplementedError("partial evaluation of a control-flow body created consts")
+    return K, L, n_res, out_known
+
+
+def _interned(closed: ClosedJaxpr) -> ClosedJaxpr:
+    from .control_flow import intern_jaxpr
+    if closed.consts:
+        raise NotImplementedError("a control-flow sub-jaxpr built by autodiff has consts")
+    return intern_jaxpr(closed.jaxpr)
+
+
+def _scan_partial_eval(eqn, unknowns):
+    p = eqn.params
+    body, nc, nk = p["jaxpr"], p["num_consts"], p["num_carry"]
+    length = p["length"]
+    if all(unknowns):
+        return [], [eqn]
+    c_uk, k_uk, x_uk = unknowns[:nc], list(unknowns[nc:nc + nk]), unknowns[nc + nk:]
+    n_ys = len(body.out_avals) - nk
+    while True:
+        _, _, _, ok = _pe_sub(body, c_uk + k_uk + x_uk)
+        new = [u or not k for u, k in zip(k_uk, ok[:nk])]
+        if new == k_uk:
+            break
+        k_uk = new
+    uk = c_uk + k_uk + x_uk
+    K, L, n_res, out_known = _pe_sub(body, uk, k_uk + [False] * n_ys)
+    res_avals = [v.aval for v in L.invars[:n_res]]
+    ins = list(eqn.invars)
+    kc = [a for a, u in zip(ins[:nc], c_uk) if not u]
+    kk = [a for a, u in zip(ins[nc:nc + nk], k_uk) if not u]
+    kx = [a for a, u in zip(ins[nc + nk:], x_uk) if not u]
+    res_vars = [Var(ShapedArray((length,) + a.shape, a.dtype, a.weak_type)) for a in res_avals]
+    k_outs = [v for v, k in zip(eqn.outvars, out_known) if k]
+    known = Eqn(_control.scan, kc + kk + kx, k_outs + res_vars,
+                dict(p, jaxpr=_interned(K), num_consts=len(kc), num_carry=len(kk)),
+                eqn.source)
+    uc = [a for a, u in zip(ins[:nc], c_uk) if u]
+    ukk = [a for a, u in zip(ins[nc:nc + nk], k_uk) if u]
+    ux = [a for a, u in zip(ins[nc + nk:], x_uk) if u]
+    li = L.invars
+    nuc, nuk = len(uc), len(ukk)
+    Lp = Jaxpr([], li[n_res:n_res + nuc + nuk] + li[:n_res] + li[n_res + nuc + nuk:],
+               L.eqns, L.outvars)
+    u_outs = [v for v, k in zip(eqn.outvars, out_known) if not k]
+    unknown = Eqn(_control.scan, uc + ukk + res_vars + ux, u_outs,
+                  dict(p, jaxpr=_interned(ClosedJaxpr(Lp, [])), num_consts=nuc, num_carry=nuk),
+                  eqn.source)
+    return [known], [unknown]
+
+
+PARTIAL_EVAL[_control.scan] = _scan_partial_eval
+
+
+def _cond_partial_eval(eqn, unknowns):
+    branches = eqn.params["branches"]
+    if unknowns[0] or all(unknowns[1:]):
+        return [], [eqn]
+    uk = list(unknowns[1:])
+    n_out = len(branches[0].out_avals)
+    out_uk = [False] * n_out
+    for br in branches:
+        _, _, _, ok = _pe_sub(br, uk)
+        out_uk = [a or not b for a, b in zip(out_uk, ok)]
+    pes = [_pe_sub(br, uk, out_uk) for br in branches]
+    all_res = [[v.aval for v in L.invars[:n]] for _, L, n, _ in pes]
+    flat_res = [a for r in all_res for a in r]
+    ops = list(eqn.invars[1:])
+    k_ops = [a for a, u in zip(ops, uk) if not u]
+    u_ops = [a for a, u in zip(ops, uk) if u]
+    k_in_avals = [a.aval for a in k_ops]
+    u_in_avals = [a.aval for a in u_ops]
+    k_br, u_br = [], []
+    for i, (K, L, n, _) in enumerate(pes):
+        def kf(*xs, K=K, i=i):
+            outs = eval_jaxpr(K.jaxpr, [], list(xs))
+            nko = len(outs) - len(all_res[i])
+            res = []
+            for j, r in enumerate(all_res):
+                res += outs[nko:] if j == i else [_zeros(a) for a in r]
+            return outs[:nko] + res
+
+        off = sum(len(r) for r in all_res[:i])
+
+        def uf(*xs, L=L, n=n, off=off):
+            return eval_jaxpr(L, [], list(xs[off:off + n]) + list(xs[len(flat_res):]))
+        k_br.append(_interned(_trace_jaxpr(kf, k_in_avals)))
+        u_br.append(_interned(_trace_jaxpr(uf, flat_res + u_in_avals)))
+    res_vars = [Var(a) for a in flat_res]
+    k_outs = [v for v, u in zip(eqn.outvars, out_uk) if not u]
+    u_outs = [v for v, u in zip(eqn.outvars, out_uk) if u]
+    index = eqn.invars[0]
+    known = Eqn(_control.cond, [index] + k_ops, k_outs + res_vars,
+                dict(branches=tuple(k_br)), eqn.source)
+    unknown = Eqn(_control.cond, [index] + res_vars + u_ops, u_outs,
+                  dict(branches=tuple(u_br)), eqn.source)
+    return [known], [unknown]
+
+
+PARTIAL_EVAL[_control.cond] = _cond_partial_eval
+
+
+# transposition of control flow --------------------------------------------------------------------
+
+def _merge_consts_branches(items):
+    """``items``: (ClosedJaxpr taking own consts + inputs, own consts) per branch ->
+    (branches all taking every branch's consts + inputs, all consts)."""
+    from .control_flow import intern_jaxpr
+    all_consts = [c for _, cs in items for c in cs]
+    new, pre = [], 0
+    for J, cs in items:
+        j = J.jaxpr
+        pad = [Var(_aval(c)) for c in all_consts[:pre]]
+        pad2 = [Var(_aval(c)) for c in all_consts[pre + len(cs):]]
+        new.append(intern_jaxpr(Jaxpr([], pad + j.invars[:len(cs)] + pad2 + j.invars[len(cs):],
+                                      j.eqns, j.outvars)))
+        pre += len(cs)
+    return tuple(new), all_consts
+
+
+def _cond_t(cts, index, *args, branches):
+    if type(index) is LinearIn:
+        raise NonDifferentiableError("internal error: a cond index is linear")
+    lin = [type(a) is LinearIn for a in args]
+    nl = [a for a in args if type(a) is not LinearIn]
+    perm = [i for i, l in enumerate(lin) if not l] + [i for i, l in enumerate(lin) if l]
+    items = []
+    for br in branches:
+        Lb = _permute(br, perm).jaxpr
+        T = transpose_linear(Lb, len(nl), [a for a in br.out_avals])
+        items.append(_hoisted(T))
+    new, consts = _merge_consts_branches(items)
+    cts = [instantiate(c, a) for c, a in zip(cts, branches[0].out_avals)]
+    outs = bind(_control.cond, index, *consts, *nl, *cts, branches=new)
+    it = iter(outs)
+    return [None] + [next(it) if l else None for l in lin]
+
+
+TRANSPOSE[_control.cond] = _cond_t
+
+
+def _scan_t(cts, *args, jaxpr, length, reverse, num_consts, num_carry, unroll):
+    nc, nk = num_consts, num_carry
+    lin = [type(a) is LinearIn for a in args]
+    if not all(lin[nc:nc + nk]):
+        raise NotImplementedError("transpose of a scan with a non-linear carry")
+    c_lin, x_lin = lin[:nc], lin[nc + nk:]
+    nl_c = [a for a, l in zip(args[:nc], c_lin) if not l]
+    nl_x = [a for a, l in zip(args[nc + nk:], x_lin) if not l]
+    nx = len(x_lin)
+    idx_nlc = [i for i, l in enumerate(c_lin) if not l]
+    idx_lc = [i for i, l in enumerate(c_lin) if l]
+    idx_nlx = [nc + nk + i for i, l in enumerate(x_lin) if not l]
+    idx_lx = [nc + nk + i for i, l in enumerate(x_lin) if l]
+    perm = idx_nlc + idx_nlx + idx_lc + list(range(nc, nc + nk)) + idx_lx
+    Lb = _permute(jaxpr, perm).jaxpr
+    T = transpose_linear(Lb, len(nl_c) + len(nl_x), list(jaxpr.out_avals))
+    T, t_consts = _hoisted(T)
+    in_avals = jaxpr.in_avals
+    out_avals = jaxpr.out_avals
+    lc_avals = [in_avals[i] for i in idx_lc]
+    k_avals = list(in_avals[nc:nc + nk])
+    nth, nnlc, nlc, nnlx = len(t_consts), len(nl_c), len(idx_lc), len(nl_x)
+
+    def body(*a):
+        tc = a[:nth]
+        nlc_ = a[nth:nth + nnlc]
+        acc = a[nth + nnlc:nth + nnlc + nlc]
+        ctk = a[nth + nnlc + nlc:nth + nnlc + nlc + nk]
+        nlx_ = a[nth + nnlc + nlc + nk:nth + nnlc + nlc + nk + nnlx]
+        cty = a[nth + nnlc + nlc + nk + nnlx:]
+        outs = eval_jaxpr(T.jaxpr, [], list(tc) + list(nlc_) + list(nlx_) + list(ctk)
+                          + list(cty))
+        ct_lc, ct_k, ct_lx = outs[:nlc], outs[nlc:nlc + nk], outs[nlc + nk:]
+        return [bind(ops.binary["add"], x, y) for x, y in zip(acc, ct_lc)] + \
+            list(ct_k) + list(ct_lx)
+    avals = ([_aval(c) for c in t_consts] + [in_avals[i] for i in idx_nlc] + lc_avals
+             + k_avals + [in_avals[i] for i in idx_nlx] + list(out_avals[nk:]))
+    TB = _interned(_trace_jaxpr(body, avals))
+    ct_k = [instantiate(c, a) for c, a in zip(cts[:nk], out_avals[:nk])]
+    y_avals = [ShapedArray((length,) + a.shape, a.dtype, a.weak_type) for a in out_avals[nk:]]
+    ct_y = [instantiate(c, a) for c, a in zip(cts[nk:], y_avals)]
+    zeros = [_zeros(a) for a in lc_avals]
+    outs = bind(_control.scan, *t_consts, *nl_c, *zeros, *ct_k, *nl_x, *ct_y, jaxpr=TB,
+                length=length, reverse=not reverse, num_consts=nth + nnlc,
+                num_carry=nlc + nk, unroll=unroll)
+    ct_lc, ct_init, ct_lx = outs[:nlc], outs[nlc:nlc + nk], outs[nlc + nk:]
+    res = [None] * len(args)
+    for i, c in zip(idx_lc, ct_lc):
+        res[i] = c
+    for i in range(nk):
+        res[nc + i] = ct_init[i]
+    for i, c in zip(idx_lx, ct_lx):
+        res[i] = c
+    return res
+
+
+TRANSPOSE[_control.scan] = _scan_t
+LINEAR = frozenset(TRANSPOSE)
+
+
+def _while_partial_eval(eqn, unknowns):
+    """Reverse mode through ``while``: only with a ``max_steps`` bound, by rewriting the loop
+    as a scan of ``max_steps`` steps whose carry stops changing once the predicate is false
+    (a done-mask), then splitting that scan."""
+    p = eqn.params
+    ms = p["max_steps"]
+    if ms is None:
+        raise NonDifferentiableError(
+            "reverse-mode differentiation (grad, vjp, jacrev) of lax.while_loop needs a bound "
+            "on the trip count: pass max_steps=N to while_loop (an xform extension), or use "
+            "lax.scan / lax.fori_loop with static bounds"
+            f"{' (at ' + str(eqn.source) + ')' if eqn.source else ''}")
+    cj, bj = p["cond_jaxpr"], p["body_jaxpr"]
+    ncc, nbc = p["cond_nconsts"], p["body_nconsts"]
+    avals = [a.aval for a in eqn.invars]
+
+    def step(*a):
+        cc, bc, carry = a[:ncc], a[ncc:ncc + nbc], a[ncc + nbc:]
+        pred = eval_jaxpr(cj.jaxpr, [], list(cc) + list(carry))[0]
+        new = eval_jaxpr(bj.jaxpr, [], list(bc) + list(carry))
+        return [bind(ops.select_n, pred, c, n) for c, n in zip(carry, new)]
+    body = _interned(_trace_jaxpr(step, avals))
+    scan_eqn = Eqn(_control.scan, list(eqn.invars), list(eqn.outvars),
+                   dict(jaxpr=body, length=ms, reverse=False, num_consts=ncc + nbc,
+                        num_carry=len(avals) - ncc - nbc, unroll=1), eqn.source)
+    return _scan_partial_eval(scan_eqn, unknowns)
+
+
+PARTIAL_EVAL[_control.while_] = _while_partial_eval

@@ -1,0 +1,116 @@
+"""Autodiff of structured control flow (cond, switch, while_loop, fori_loop, scan): JVP vs
+JAX and finite differences, reverse mode vs JAX (eager, under jit, composed with vmap), and
+reverse mode through a bounded while_loop (an xform extension)."""
+import numpy as np
+import pytest
+
+import jax
+import jax.numpy as jnp
+
+import xform
+import xform.numpy as xnp
+from xform import lax as xl
+
+
+def close(a, b, tol=1e-5):
+    la = xform.tree_util.tree_leaves(a)
+    lb = jax.tree_util.tree_leaves(b)
+    assert len(la) == len(lb), (a, b)
+    for x, y in zip(la, lb):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=tol, atol=tol)
+
+
+def program(L, np_):
+    def f(x, w):
+        c = L.cond(x[0] > 0, lambda a: np_.sin(a) * w, lambda a: a * a, x)
+        c = L.switch(1, [lambda a: a, lambda a: np_.cos(a) + w, lambda a: -a], c)
+
+        def body(k, xi):
+            return k * w + np_.cos(xi) * k, k * xi
+        k, ys = L.scan(body, c, x)
+        z = L.fori_loop(0, 3, lambda i, s: s * w + np_.sin(s), k)
+        k2, _ = L.scan(lambda k, _: (np_.tanh(k) * w, None), z, None, length=4, reverse=True)
+        return np_.sum(ys) + np_.sum(k2)
+    return f
+
+
+FX, FJ = program(xl, xnp), program(jax.lax, jnp)
+X = np.array([0.5, -0.3, 0.2], np.float32)
+W = np.float32(0.7)
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_jvp_vs_jax_and_finite_differences(sign):
+    x = (sign * X).astype(np.float32)
+    tx, tw = np.array([1.0, 2.0, 3.0], np.float32), np.float32(0.5)
+    out, t = xform.jvp(FX, (x, W), (tx, tw))
+    close((out, t), jax.jvp(FJ, (x, W), (tx, tw)))
+    close(xform.jvp(xform.jit(FX), (x, W), (tx, tw)), jax.jvp(FJ, (x, W), (tx, tw)))
+    eps = 1e-3
+    x64, w64 = x.astype(np.float64), np.float64(W)
+    fd = (np.asarray(FJ(x64 + eps * tx, w64 + eps * tw)) -
+          np.asarray(FJ(x64 - eps * tx, w64 - eps * tw))) / (2 * eps)
+    np.testing.assert_allclose(np.asarray(t), fd, rtol=2e-2, atol=2e-2)
+
+
+def test_jvp_while_loop():
+    def mk(L, np_):
+        def f(x, w):
+            _, y = L.while_loop(lambda s: s[0] < 4, lambda s: (s[0] + 1, s[1] * w + np_.sin(s[1])),
+                                (0, x))
+            return y
+        return f
+    args, tans = (X, W), (np.ones(3, np.float32), np.float32(0.3))
+    close(xform.jvp(mk(xl, xnp), args, tans), jax.jvp(mk(jax.lax, jnp), args, tans))
+    close(xform.jvp(xform.jit(mk(xl, xnp)), args, tans), jax.jvp(mk(jax.lax, jnp), args, tans))
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_grad_vs_jax(sign):
+    x = (sign * X).astype(np.float32)
+    want = jax.grad(FJ, (0, 1))(x, W)
+    close(xform.grad(FX, (0, 1))(x, W), want)
+    close(xform.jit(xform.grad(FX, (0, 1)))(x, W), want)
+
+
+def test_grad_composed_with_vmap():
+    xs = np.stack([X, -X, 2 * X])
+    close(xform.vmap(xform.grad(FX), (0, None))(xs, W), jax.vmap(jax.grad(FJ), (0, None))(xs, W))
+    close(xform.grad(lambda w: xnp.sum(xform.vmap(FX, (0, None))(xs, w)))(W),
+          jax.grad(lambda w: jnp.sum(jax.vmap(FJ, (0, None))(xs, w)))(W))
+
+
+def test_jacrev_and_hessian_through_scan():
+    def mk(L, np_):
+        def f(x):
+            k, ys = L.scan(lambda k, xi: (np_.sin(k) * xi, k * k), x[0], x)
+            return ys + k
+        return f
+    close(xform.jacrev(mk(xl, xnp))(X), jax.jacrev(mk(jax.lax, jnp))(X))
+    close(xform.hessian(lambda x: xnp.sum(mk(xl, xnp)(x)))(X),
+          jax.hessian(lambda x: jnp.sum(mk(jax.lax, jnp)(x)))(X), 1e-4)
+
+
+def _bounded(x, ms):
+    _, y = xl.while_loop(lambda s: s[1][0] < 10.0,
+                         lambda s: (s[0] + 1, s[1] * 1.5 + xnp.sin(s[1])), (0, x), max_steps=ms)
+    return xnp.sum(y)
+
+
+def _python_loop(x):
+    for _ in range(20):
+        if x[0] < 10.0:
+            x = x * 1.5 + jnp.sin(x)
+    return jnp.sum(x)
+
+
+def test_grad_bounded_while_loop():
+    x = np.array([1.0, 2.0], np.float32)
+    close(xform.grad(_bounded)(x, 20), jax.grad(_python_loop)(x), 1e-4)
+    close(xform.jit(xform.grad(_bounded), static_argnums=1)(x, 20), jax.grad(_python_loop)(x),
+          1e-4)
+
+
+def test_grad_unbounded_while_loop_says_pass_max_steps():
+    with pytest.raises(TypeError, match="max_steps"):
+        xform.grad(_bounded)(np.array([1.0, 2.0], np.float32), None)
