@@ -111,6 +111,7 @@ class Pair:
     jax: Case | Callable
     note: str = ""
     details: dict = dataclasses.field(default_factory=dict)
+    repeats: int | None = None   # cap on the samples per side (slow cold-compile benchmarks)
 
 
 @dataclasses.dataclass
@@ -237,7 +238,8 @@ class Context:
         """
         tx = Timer(pair.xform, self.sample_time).calibrate()
         tj = Timer(pair.jax, self.sample_time).calibrate()
-        for i in range(self.repeats):
+        repeats = min(self.repeats, pair.repeats) if pair.repeats else self.repeats
+        for i in range(repeats):
             first, second = (tx, tj) if i % 2 == 0 else (tj, tx)
             first.sample()
             second.sample()
