@@ -576,6 +576,11 @@ def hypot(x1, x2):
 def logaddexp(x1, x2):
     x1, x2 = broadcast_arrays_for("logaddexp", *promote_dtypes_inexact(x1, x2))
     amax = maximum(x1, x2)
+    if iscomplexobj(x1):  # log1p(exp(x1 + x2 - 2 amax)), imaginary part wrapped into [-pi, pi]
+        out = amax + log1p(exp((x1 + x2) - amax * 2))
+        im = lax.rem(lax.imag(out) + pi, 2 * pi)
+        im = where(im < 0, im + 2 * pi, im) - pi
+        return lax.complex(lax.real(out), im)
     delta = x1 - x2
     return where(isnan(delta), x1 + x2, amax + log1p(exp(-abs(delta))))
 
