@@ -1,0 +1,32 @@
+"""`python -m xform.numpy --coverage`: which public jax.numpy names xform.numpy has."""
+import argparse
+import sys
+
+
+def coverage(verbose: bool = False) -> int:
+    import jax.numpy as reference  # the API we follow; only this report imports it
+
+    import xform.numpy as ours
+
+    theirs = {n for n in dir(reference) if not n.startswith("_")}
+    have = sorted(n for n in theirs if hasattr(ours, n))
+    missing = sorted(theirs - set(have))
+    print(f"xform.numpy has {len(have)} of jax.numpy's {len(theirs)} public names")
+    if verbose:
+        print("\nmissing:\n  " + "\n  ".join(missing))
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m xform.numpy")
+    parser.add_argument("--coverage", action="store_true", help="compare names with jax.numpy")
+    parser.add_argument("-v", "--verbose", action="store_true", help="list the missing names")
+    args = parser.parse_args(argv)
+    if args.coverage:
+        return coverage(args.verbose)
+    parser.print_help()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
