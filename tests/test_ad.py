@@ -283,8 +283,6 @@ def test_eager_grad_reuses_forward_values(monkeypatch):
 
 
 def test_named_axis_collectives_under_vmap():
-    if not hasattr(xform, "vmap"):
-        pytest.skip("no vmap yet")
     from xform.lax import parallel
     x = np.arange(1.0, 4.0)
 

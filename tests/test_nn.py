@@ -172,7 +172,6 @@ GRAD = ["relu", "relu6", "sigmoid", "softplus", "silu", "log_sigmoid", "elu", "l
         "celu", "selu", "gelu", "tanh", "mish", "hard_tanh"]
 
 
-@pytest.mark.skipif(not hasattr(xform, "grad"), reason="xform.grad not available")
 @pytest.mark.parametrize("name", GRAD)
 def test_gradients(name):
     x = np.concatenate([np.linspace(-7, 7, 29, dtype=np.float32), [0.0, 6.0, 1.0, -1.0]])
@@ -183,7 +182,6 @@ def test_gradients(name):
     np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=2e-6, atol=2e-7, err_msg=name)
 
 
-@pytest.mark.skipif(not hasattr(xform, "grad"), reason="xform.grad not available")
 def test_softmax_gradients():
     x = np.linspace(-3, 3, 18, dtype=np.float32).reshape(3, 6)
     xa, ja = both(x)

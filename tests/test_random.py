@@ -230,7 +230,6 @@ def _vprog(r, k):
     return r.normal(a, (3,)), r.randint(b, (3,), 0, 9), r.split(k), r.uniform(k, (2,))
 
 
-@pytest.mark.skipif(not hasattr(xform, "vmap"), reason="xform.vmap not available")
 @settings(max_examples=5)
 @given(SEEDS)
 def test_vmap_batched_keys(seed):

@@ -413,11 +413,6 @@ def test_random_programs_vs_jax(p):
 
 # --- compositions with autodiff ---------------------------------------------------------------------
 
-def _needs_grad():
-    if not hasattr(xform, "grad"):
-        pytest.skip("xform.grad is not available yet")
-
-
 def _mlp(m):
     def loss(params, x, y):
         h = m.tanh(x @ params["w1"] + params["b1"])
@@ -430,7 +425,6 @@ PARAMS = {"w1": R(3, 5) * 0.5, "b1": R(5) * 0.1, "w2": R(5, 2) * 0.5}
 
 
 def test_per_example_grads_vmap_of_grad():
-    _needs_grad()
     xs, ys = R(6, 3), R(6, 2)
     ours = xform.jit(xform.vmap(xform.grad(_mlp(jnp)), in_axes=(None, 0, 0)))(PARAMS, xs, ys)
     theirs = jax.vmap(jax.grad(_mlp(jjnp)), in_axes=(None, 0, 0))(PARAMS, xs, ys)
@@ -440,7 +434,6 @@ def test_per_example_grads_vmap_of_grad():
 
 
 def test_grad_of_vmap():
-    _needs_grad()
     xs = R(4, 3)
     f = lambda w: jnp.sum(xform.vmap(lambda x: jnp.sin(x @ w))(xs) ** 2)
     fj = lambda w: jjnp.sum(jax.vmap(lambda x: jjnp.sin(x @ w))(xs) ** 2)
@@ -450,7 +443,6 @@ def test_grad_of_vmap():
 
 
 def test_jacobians_vs_jax():
-    _needs_grad()
     x = R(3)
     f = lambda v: jnp.sin(v) * jnp.sum(v ** 2)
     fj = lambda v: jjnp.sin(v) * jjnp.sum(v ** 2)
@@ -461,7 +453,6 @@ def test_jacobians_vs_jax():
 
 
 def test_grad_through_collective():
-    _needs_grad()
     x = R(4, 3)
     f = lambda v: jnp.sum(xform.vmap(lambda a: a * lax.pmean(a, "i"), axis_name="i")(v))
     fj = lambda v: jjnp.sum(jax.vmap(lambda a: a * jax.lax.pmean(a, "i"), axis_name="i")(v))
@@ -470,7 +461,6 @@ def test_grad_through_collective():
 
 def test_custom_rules_survive_vmap():
     """grad(vmap(f)) must use f's custom rule, not differentiate its primal code."""
-    _needs_grad()
 
     @xform.custom_jvp
     def f(x):
