@@ -1126,23 +1126,6 @@ def _dot_general_t(ct, x, y, *, dimension_numbers, precision=None, preferred_ele
 TRANSPOSE[ops.dot_general] = _dot_general_t
 
 
-def _reshape_axis_into(src, dst, x):
-    shape = list(_aval(x).shape)
-    perm = [i for i in range(len(shape)) if i != src]
-    perm.insert(dst, src)
-    new_shape = [n for i, n in enumerate(shape) if i != src]
-    new_shape[dst] *= shape[src]
-    return lax.reshape(x, new_shape, perm)
-
-
-def _reshape_axis_out_of(src, size1, x):
-    shape = list(_aval(x).shape)
-    size2, ragged = divmod(shape[src], size1)
-    assert not ragged
-    shape[src:src + 1] = [size1, size2]
-    return lax.reshape(x, shape)
-
-
 def _conv_t(ct, lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation,
             dimension_numbers, feature_group_count=1, batch_group_count=1, precision=None,
             preferred_element_type=None):
@@ -1158,11 +1141,11 @@ def _conv_t(ct, lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation
         fgc = feature_group_count
         r = rhs
         if feature_group_count > 1:
-            r = _reshape_axis_out_of(rhs_spec[0], feature_group_count, r)
-            r = _reshape_axis_into(rhs_spec[0], rhs_spec[1], r)
+            r = lax.reshape_axis_out_of(rhs_spec[0], feature_group_count, r)
+            r = lax.reshape_axis_into(rhs_spec[0], rhs_spec[1], r)
         elif batch_group_count > 1:
-            r = _reshape_axis_out_of(rhs_spec[0], batch_group_count, r)
-            r = _reshape_axis_into(rhs_spec[0], rhs_spec[1], r)
+            r = lax.reshape_axis_out_of(rhs_spec[0], batch_group_count, r)
+            r = lax.reshape_axis_into(rhs_spec[0], rhs_spec[1], r)
             fgc = batch_group_count
         trans_dn = ConvDimensionNumbers(tuple(out_spec), t_rhs_spec, tuple(lhs_spec))
         pads = _conv_vjp_lhs_padding(
@@ -1176,8 +1159,8 @@ def _conv_t(ct, lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation
                    dimension_numbers=trans_dn, feature_group_count=fgc, batch_group_count=1,
                    precision=None, preferred_element_type=preferred_element_type)
         if batch_group_count > 1:
-            out = _reshape_axis_out_of(lhs_spec[1], batch_group_count, out)
-            out = _reshape_axis_into(lhs_spec[1], lhs_spec[0], out)
+            out = lax.reshape_axis_out_of(lhs_spec[1], batch_group_count, out)
+            out = lax.reshape_axis_into(lhs_spec[1], lhs_spec[0], out)
         if _aval(out).dtype != lhs.aval.dtype:
             out = bind(ops.convert_element_type, out, new_dtype=lhs.aval.dtype, weak_type=False)
         return [out, None]

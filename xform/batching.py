@@ -567,25 +567,6 @@ def _dot_general_rule(ax, args, dims, *, dimension_numbers, precision=None,
 RULES[ops.dot_general] = _dot_general_rule
 
 
-def _reshape_axis_into(src, dst, x):
-    """Merge axis ``src`` into axis ``dst`` (numbered after removing ``src``), ``src`` major."""
-    shape = _aval(x).shape
-    perm = [i for i in range(len(shape)) if i != src]
-    perm.insert(dst, src)
-    new_shape = [shape[i] for i in range(len(shape)) if i != src]
-    new_shape[dst] *= shape[src]
-    return lax.reshape(x, new_shape, perm)
-
-
-def _reshape_axis_out_of(src, size1, x):
-    """Split axis ``src`` into ``(size1, rest)``."""
-    shape = list(_aval(x).shape)
-    size2, ragged = divmod(shape[src], size1)
-    assert not ragged
-    shape[src:src + 1] = [size1, size2]
-    return lax.reshape(x, shape)
-
-
 def _conv_rule(ax, args, dims, *, window_strides, padding, lhs_dilation, rhs_dilation,
                dimension_numbers, feature_group_count=1, batch_group_count=1, precision=None,
                preferred_element_type=None):
@@ -604,37 +585,37 @@ def _conv_rule(ax, args, dims, *, window_strides, padding, lhs_dilation, rhs_dil
     if ld is not None and rd is not None:
         # the batch becomes feature groups (or batch groups): one conv for all examples
         if bgc > 1:
-            new_lhs = _reshape_axis_into(ld, lspec[0], lhs)
+            new_lhs = lax.reshape_axis_into(ld, lspec[0], lhs)
             bgc *= B
         else:
-            new_lhs = _reshape_axis_into(ld, lspec[1], lhs)
+            new_lhs = lax.reshape_axis_into(ld, lspec[1], lhs)
             fgc *= B
-        new_rhs = _reshape_axis_into(rd, rspec[0], rhs)
+        new_rhs = lax.reshape_axis_into(rd, rspec[0], rhs)
         out = conv(new_lhs, new_rhs, fgc, bgc)
-        return [_reshape_axis_out_of(ospec[1], B, out)], [ospec[1]]
+        return [lax.reshape_axis_out_of(ospec[1], B, out)], [ospec[1]]
     if ld is not None:
         if bgc == 1:   # fold the batch into the conv's batch dimension
-            new_lhs = _reshape_axis_into(ld, lspec[0], lhs)
+            new_lhs = lax.reshape_axis_into(ld, lspec[0], lhs)
             out = conv(new_lhs, rhs, fgc, bgc)
-            return [_reshape_axis_out_of(ospec[0], B, out)], [ospec[0]]
-        new_lhs = _reshape_axis_out_of(lspec[0] + int(ld <= lspec[0]), bgc, lhs)
-        new_lhs = _reshape_axis_into(ld + int(lspec[0] < ld), lspec[0] + 1, new_lhs)
-        new_lhs = _reshape_axis_into(lspec[0], lspec[0], new_lhs)
+            return [lax.reshape_axis_out_of(ospec[0], B, out)], [ospec[0]]
+        new_lhs = lax.reshape_axis_out_of(lspec[0] + int(ld <= lspec[0]), bgc, lhs)
+        new_lhs = lax.reshape_axis_into(ld + int(lspec[0] < ld), lspec[0] + 1, new_lhs)
+        new_lhs = lax.reshape_axis_into(lspec[0], lspec[0], new_lhs)
         out = conv(new_lhs, rhs, fgc, bgc)
-        return [_reshape_axis_out_of(ospec[0], B, out)], [ospec[0]]
+        return [lax.reshape_axis_out_of(ospec[0], B, out)], [ospec[0]]
     # only the kernel is batched: fold the batch into the output features
     if fgc == 1 and bgc == 1:
-        new_rhs = _reshape_axis_into(rd, rspec[0], rhs)
+        new_rhs = lax.reshape_axis_into(rd, rspec[0], rhs)
         out = conv(lhs, new_rhs, fgc, bgc)
-        return [_reshape_axis_out_of(ospec[1], B, out)], [ospec[1]]
+        return [lax.reshape_axis_out_of(ospec[1], B, out)], [ospec[1]]
     groups = fgc if fgc > 1 else bgc
-    new_rhs = _reshape_axis_out_of(rspec[0] + int(rd <= rspec[0]), groups, rhs)
-    new_rhs = _reshape_axis_into(rd + int(rspec[0] < rd), rspec[0] + 1, new_rhs)
-    new_rhs = _reshape_axis_into(rspec[0], rspec[0], new_rhs)
+    new_rhs = lax.reshape_axis_out_of(rspec[0] + int(rd <= rspec[0]), groups, rhs)
+    new_rhs = lax.reshape_axis_into(rd + int(rspec[0] < rd), rspec[0] + 1, new_rhs)
+    new_rhs = lax.reshape_axis_into(rspec[0], rspec[0], new_rhs)
     out = conv(lhs, new_rhs, fgc, bgc)
-    out = _reshape_axis_out_of(ospec[1], groups, out)
-    out = _reshape_axis_out_of(ospec[1] + 1, B, out)
-    out = _reshape_axis_into(ospec[1], ospec[1] + 1, out)
+    out = lax.reshape_axis_out_of(ospec[1], groups, out)
+    out = lax.reshape_axis_out_of(ospec[1] + 1, B, out)
+    out = lax.reshape_axis_into(ospec[1], ospec[1] + 1, out)
     return [out], [ospec[1]]
 
 

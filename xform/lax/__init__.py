@@ -205,6 +205,26 @@ def reshape(x, new_sizes, dimensions=None):
     return bind(ops.reshape, x, new_sizes=new_sizes)
 
 
+def reshape_axis_into(src, dst, x):
+    """Merge axis ``src`` into axis ``dst`` (``src`` becomes the major part)."""
+    shape = aval(x).shape
+    perm = [i for i in range(len(shape)) if i != src]
+    perm.insert(dst, src)
+    new_shape = [shape[i] for i in range(len(shape)) if i != src]
+    new_shape[dst] *= shape[src]
+    return reshape(x, new_shape, perm)
+
+
+def reshape_axis_out_of(src, size1, x):
+    """Split axis ``src`` into ``(size1, rest)``."""
+    shape = list(aval(x).shape)
+    size2, ragged = divmod(shape[src], size1)
+    if ragged:
+        raise ValueError(f"axis {src} of size {shape[src]} does not split into {size1} parts")
+    shape[src:src + 1] = [size1, size2]
+    return reshape(x, shape)
+
+
 def transpose(x, permutation):
     permutation = tuple(int(p) for p in permutation)
     if permutation == tuple(range(len(permutation))):
