@@ -3,9 +3,23 @@ import os
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
+import pytest  # noqa: E402
 from hypothesis import settings, HealthCheck  # noqa: E402
 
 settings.register_profile("ci", max_examples=20, derandomize=True, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="module")
+def x64_enabled():
+    """Turn on 64-bit mode in xform and in JAX (the oracle) for one module, then restore."""
+    import jax
+    import xform
+    old_x, old_j = xform.config.read("jax_enable_x64"), jax.config.jax_enable_x64
+    xform.config.update("jax_enable_x64", True)
+    jax.config.update("jax_enable_x64", True)
+    yield
+    xform.config.update("jax_enable_x64", old_x)
+    jax.config.update("jax_enable_x64", old_j)

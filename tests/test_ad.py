@@ -15,14 +15,7 @@ from xform import lax as xl
 f64 = np.float64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def x64():
-    old_x, old_j = xform.config.read("jax_enable_x64"), jax.config.jax_enable_x64
-    xform.config.update("jax_enable_x64", True)
-    jax.config.update("jax_enable_x64", True)
-    yield
-    xform.config.update("jax_enable_x64", old_x)
-    jax.config.update("jax_enable_x64", old_j)
+pytestmark = pytest.mark.usefixtures("x64_enabled")  # float64 oracles (tests/conftest.py)
 
 
 def close(a, b, tol=1e-8):
@@ -309,3 +302,9 @@ def test_jacobians_are_one_vmapped_program():
     x = np.linspace(0.1, 1.6, 16)
     close(xform.jacrev(f)(x), jax.jacrev(fj)(x))
     close(xform.jacfwd(f)(x), jax.jacfwd(fj)(x))
+
+
+def test_module_runs_in_x64_mode():
+    """The float64 oracles above only mean something if x64 really is on here."""
+    assert xform.numpy.zeros(1, np.float64).dtype == np.float64
+    assert jax.numpy.zeros(1, np.float64).dtype == np.float64

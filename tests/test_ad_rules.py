@@ -27,14 +27,8 @@ f64, i32 = np.float64, np.int32
 OWNED_ELSEWHERE = {"control"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def x64():
-    old_x, old_j = xform.config.read("jax_enable_x64"), jax.config.jax_enable_x64
-    xform.config.update("jax_enable_x64", True)
-    jax.config.update("jax_enable_x64", True)
-    yield
-    xform.config.update("jax_enable_x64", old_x)
-    jax.config.update("jax_enable_x64", old_j)
+pytestmark = pytest.mark.usefixtures("x64_enabled")  # float64 oracles (tests/conftest.py)
+
 
 
 def _jax_ns():
