@@ -22,6 +22,15 @@ JaxRuntimeError = _xc.JaxRuntimeError
 DeviceList = _xc.DeviceList
 CompileOptions = _xc.CompileOptions
 
+# Cheap C++ stack capture, used to remember where each traced equation was written.
+_Traceback = getattr(_xc, "Traceback", None)
+capture_traceback = getattr(_Traceback, "get_traceback", None)
+
+
+def code_line(code, lasti: int) -> int:
+    """Source line of bytecode offset ``lasti`` in ``code``."""
+    return _Traceback.code_addr2line(code, lasti)
+
 
 def _platform_from_env() -> str | None:
     return os.environ.get("XFORM_PLATFORMS") or os.environ.get("JAX_PLATFORMS") or None

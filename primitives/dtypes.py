@@ -50,28 +50,47 @@ def canonicalize(dtype) -> np.dtype:
     return dt if _x64[0] else _NARROW.get(dt, dt)
 
 
+# dtype -> kind letter as NumPy writes it, with bfloat16 counted as "f".  The dtype
+# predicates below run for every traced op, so they are one dict lookup.
+_KINDS: dict = {}
+
+
+def _kind(dt) -> str:
+    try:
+        return _KINDS[dt]
+    except (KeyError, TypeError):
+        pass
+    d = np.dtype(dt)
+    k = "f" if d == bfloat16 else d.kind
+    try:
+        _KINDS[dt] = k
+    except TypeError:
+        pass
+    return k
+
+
 def is_float(dt) -> bool:
-    return np.dtype(dt).kind == "f" or np.dtype(dt) == bfloat16
+    return _kind(dt) == "f"
 
 
 def is_complex(dt) -> bool:
-    return np.dtype(dt).kind == "c"
+    return _kind(dt) == "c"
 
 
 def is_inexact(dt) -> bool:
-    return is_float(dt) or is_complex(dt)
+    return _kind(dt) in "fc"
 
 
 def is_int(dt) -> bool:
-    return np.dtype(dt).kind in "iu"
+    return _kind(dt) in "iu"
 
 
 def is_unsigned(dt) -> bool:
-    return np.dtype(dt).kind == "u"
+    return _kind(dt) == "u"
 
 
 def is_bool(dt) -> bool:
-    return np.dtype(dt) == bool_
+    return _kind(dt) == "b"
 
 
 def default_int() -> np.dtype:
@@ -173,12 +192,28 @@ def _promote(nodes: tuple) -> tuple:
     return canonicalize(lub), False
 
 
+_promoted: dict = {}   # (x64, typed) -> result: promotion runs once per op while tracing
+
+
 def promote(*typed: tuple) -> tuple:
     """Promote ``(dtype, weak)`` pairs; returns ``(dtype, weak)`` of the result."""
+    key = (_x64[0], typed)
+    try:
+        return _promoted[key]
+    except (KeyError, TypeError):
+        pass
     nodes = tuple(_node(dt, w) for dt, w in typed)
     if len(set(nodes)) == 1 and not isinstance(nodes[0], str):
-        return canonicalize(nodes[0]), False
-    return _promote(nodes)
+        out = canonicalize(nodes[0]), False
+    else:
+        out = _promote(nodes)
+    try:
+        if len(_promoted) > 4096:
+            _promoted.clear()
+        _promoted[key] = out
+    except TypeError:  # an unhashable dtype-like: nothing to cache
+        pass
+    return out
 
 
 def promote_types(a, b) -> np.dtype:

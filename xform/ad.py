@@ -1457,7 +1457,7 @@ def add_eqn_with_values(prim, args, params, out_vals):
     invars = [b.atom(a) for a in args]
     out_avals = prim.abstract_eval(*[a.aval for a in invars], **params)
     outvars = [Var(a) for a in out_avals]
-    b.eqns.append(Eqn(prim, invars, outvars, params, core.user_frame()))
+    b.eqns.append(Eqn(prim, invars, outvars, params, core.source_here()))
     outs = [Tracer(b, v, val) for v, val in zip(outvars, out_vals)]
     if isinstance(b, _RecordingBuilder):
         for o in outs:

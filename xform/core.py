@@ -36,19 +36,67 @@ _LIB_DIRS = tuple(os.path.dirname(os.path.abspath(m)) + os.sep for m in (
 _is_library_code: dict = {}
 
 
+def _is_lib(code) -> bool:
+    lib = _is_library_code.get(code)
+    if lib is None:
+        fn = code.co_filename
+        lib = _is_library_code[code] = fn.startswith(_LIB_DIRS) or fn.startswith("<frozen")
+    return lib
+
+
 def user_frame() -> SourceInfo | None:
     """The innermost stack frame outside xform's own packages."""
     f = sys._getframe(1)
     while f is not None:
         code = f.f_code
-        lib = _is_library_code.get(code)
-        if lib is None:
-            fn = code.co_filename
-            lib = _is_library_code[code] = fn.startswith(_LIB_DIRS) or fn.startswith("<frozen")
-        if not lib:
+        if not _is_lib(code):
             return SourceInfo(code.co_filename, f.f_lineno, code.co_name)
         f = f.f_back
     return None
+
+
+class LazySource:
+    """Where an equation was written, resolved only when someone asks (an error, a
+    printout).  Every traced equation records one: jaxlib's C++ traceback costs well
+    under a microsecond, while walking Python frames at trace time made each
+    ``f_back`` allocate a frame object and cost several microseconds per equation."""
+
+    __slots__ = ("_tb", "_info")
+
+    def __init__(self, tb):
+        self._tb = tb
+        self._info = False   # False: not resolved yet; None: no user frame
+
+    def resolve(self) -> SourceInfo | None:
+        if self._info is False:
+            info = None
+            codes, lastis = self._tb.raw_frames()
+            for code, lasti in zip(codes, lastis):
+                if not _is_lib(code):
+                    info = SourceInfo(code.co_filename, _jaxlib.code_line(code, lasti),
+                                      code.co_name)
+                    break
+            self._info, self._tb = info, None
+        return self._info
+
+    def __bool__(self):
+        return self.resolve() is not None
+
+    filename = property(lambda self: self.resolve().filename)
+    lineno = property(lambda self: self.resolve().lineno)
+    function = property(lambda self: self.resolve().function)
+
+    def __str__(self):
+        return str(self.resolve())
+
+
+def source_here():
+    """The user's source position for a new equation (lazy where jaxlib allows)."""
+    tb = _capture()
+    return LazySource(tb) if tb is not None else user_frame()
+
+
+_capture = _jaxlib.capture_traceback or (lambda: None)
 
 
 def where(source: SourceInfo | None = None) -> str:
@@ -206,14 +254,11 @@ class Builder:
 
     # equations ------------------------------------------------------------------------
     def add_eqn(self, prim, args, params):
-        invars = [self.atom(a) for a in args]
-        in_avals = [a.aval for a in invars]
-        try:
-            out_avals = prim.abstract_eval(*in_avals, **params)
-        except OpTypeError as e:
-            raise OpTypeError(f"{e}{where()}") from None
+        atom = self.atom
+        invars = [a.var if type(a) is Tracer and a.builder is self else atom(a) for a in args]
+        out_avals = _abstract_eval(prim, invars, params)
         outvars = [Var(a) for a in out_avals]
-        self.eqns.append(Eqn(prim, invars, outvars, params, user_frame()))
+        self.eqns.append(Eqn(prim, invars, outvars, params, source_here()))
         vals = None
         if self.concrete:
             in_vals = [self.value_of(a) for a in args]
@@ -227,6 +272,30 @@ class Builder:
         outvars = [self.atom(o) for o in outs]
         return ClosedJaxpr(Jaxpr(self.constvars, self.invars, self.eqns, outvars),
                            list(self.const_vals))
+
+
+_shape_cache: dict = {}
+
+
+def _abstract_eval(prim, invars, params):
+    """Output avals of one equation.  Programs repeat the same op on the same types
+    over and over, so results are cached by (op, params, input types)."""
+    in_avals = tuple([a.aval for a in invars])
+    try:
+        key = (prim, in_avals, tuple(params.items())) if params else (prim, in_avals)
+        out = _shape_cache.get(key)
+    except TypeError:  # an unhashable param
+        key = out = None
+    if out is None:
+        try:
+            out = prim.abstract_eval(*in_avals, **params)
+        except OpTypeError as e:
+            raise OpTypeError(f"{e}{where()}") from None
+        if key is not None:
+            if len(_shape_cache) > 20000:
+                _shape_cache.clear()
+            _shape_cache[key] = out
+    return out
 
 
 class trace_scope:

@@ -21,12 +21,17 @@ EFFECTFUL: set = set()
 
 
 def dce(jaxpr: Jaxpr) -> Jaxpr:
-    live = {v for v in jaxpr.outvars if isinstance(v, Var)}
+    live = {v for v in jaxpr.outvars if type(v) is Var}
     kept = []
+    add = live.add
     for eqn in reversed(jaxpr.eqns):
-        if eqn.prim in EFFECTFUL or any(v in live for v in eqn.outvars):
+        outs = eqn.outvars
+        if (outs[0] in live if len(outs) == 1 else any(v in live for v in outs)) or \
+                eqn.prim in EFFECTFUL:
             kept.append(eqn)
-            live.update(a for a in eqn.invars if isinstance(a, Var))
+            for a in eqn.invars:
+                if type(a) is Var:
+                    add(a)
     kept.reverse()
     if len(kept) == len(jaxpr.eqns):
         return jaxpr
@@ -47,20 +52,19 @@ def cse(jaxpr: Jaxpr) -> Jaxpr:
     eqns = []
     changed = False
 
-    def sub(a):
-        return rename.get(a, a) if isinstance(a, Var) else a
-
     def key_of(a):
-        return ("lit", a.key()) if isinstance(a, Literal) else a
+        return ("lit", a.key()) if type(a) is Literal else a
 
+    get = rename.get
     for eqn in jaxpr.eqns:
-        invars = [sub(a) for a in eqn.invars]
+        invars = [get(a, a) if type(a) is Var else a for a in eqn.invars] if rename \
+            else eqn.invars
         if eqn.prim in EFFECTFUL or eqn.prim.subjaxpr_params:
             eqns.append(Eqn(eqn.prim, invars, eqn.outvars, eqn.params, eqn.source)
                         if invars != eqn.invars else eqn)
             continue
         params = tuple(eqn.params.items())
-        key = (eqn.prim, tuple(key_of(a) for a in invars), params)
+        key = (eqn.prim, tuple([key_of(a) for a in invars]), params)
         try:
             prev = seen.get(key)
         except TypeError:  # an unhashable param value: compare by identity
@@ -79,11 +83,13 @@ def cse(jaxpr: Jaxpr) -> Jaxpr:
         eqns.append(eqn)
     if not changed:
         return jaxpr
-    return Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, [sub(a) for a in jaxpr.outvars])
+    return Jaxpr(jaxpr.constvars, jaxpr.invars, eqns,
+                 [get(a, a) if type(a) is Var else a for a in jaxpr.outvars])
 
 
 # --- folding and forwarding -------------------------------------------------------------------
 _B = ops.binary
+_MUL, _ADD, _SUB, _DIV = _B["mul"], _B["add"], _B["sub"], _B["div"]
 _NP_BINARY = {_B["add"]: np.add, _B["sub"]: np.subtract, _B["mul"]: np.multiply,
               _B["div"]: np.divide, _B["max"]: np.maximum, _B["min"]: np.minimum}
 _NEG = ops.unary["neg"]
@@ -121,8 +127,10 @@ def fold(jaxpr: Jaxpr) -> Jaxpr:
     def same_type(a, v) -> bool:
         return a.aval.shape == v.aval.shape and a.aval.dtype == v.aval.dtype
 
+    get = rename.get
     for eqn in jaxpr.eqns:
-        invars = [sub(a) for a in eqn.invars]
+        invars = [get(a, a) if type(a) is Var else a for a in eqn.invars] if rename \
+            else eqn.invars
         prim, p = eqn.prim, eqn.params
         outs = eqn.outvars
         out = outs[0] if len(outs) == 1 else None
@@ -145,20 +153,20 @@ def fold(jaxpr: Jaxpr) -> Jaxpr:
                         invars, prim, p = [lit], ops.broadcast_in_dim, dict(
                             shape=out.aval.shape, broadcast_dimensions=())
                 else:
-                    if prim is _B["mul"]:
+                    if prim is _MUL:
                         if _is_lit(sy, 1) and same_type(x, out):
                             fwd = x
                         elif _is_lit(sx, 1) and same_type(y, out):
                             fwd = y
-                    elif prim is _B["add"]:
+                    elif prim is _ADD:
                         if _is_lit(sy, 0) and same_type(x, out):
                             fwd = x
                         elif _is_lit(sx, 0) and same_type(y, out):
                             fwd = y
-                    elif prim is _B["sub"]:
+                    elif prim is _SUB:
                         if _is_lit(sy, 0) and same_type(x, out):
                             fwd = x
-                    elif prim is _B["div"]:
+                    elif prim is _DIV:
                         if _is_lit(sy, 1) and same_type(x, out):
                             fwd = x
                     if fwd is None:   # a broadcast literal operand: use the literal itself

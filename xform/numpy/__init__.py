@@ -262,7 +262,7 @@ def _elementwise(name, fn, inexact=False, numeric=False, real=False, int_fn=None
 
 def _bool_as(op, bool_op):
     def fn(x, y):
-        if typeinfo(x)[0] == bool_:
+        if _dt.is_bool(x.aval.dtype if type(x) in (Array, Tracer) else typeinfo(x)[0]):
             return bool_op(x, y)
         return op(x, y)
     return fn
