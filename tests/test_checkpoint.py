@@ -272,6 +272,8 @@ def test_checkpoint_scan_stores_about_sqrt_n_carries():
 def test_checkpoint_scan_no_xs_and_bad_segment():
     with pytest.raises(ValueError, match="length="):
         xform.checkpoint_scan(lambda c, x: (c, x), 0.0, None)
+    with pytest.raises(ValueError, match="leading dimension length=12, got .*10"):
+        xform.checkpoint_scan(lambda c, x: (c, x), 0.0, np.zeros(10, np.float32), length=12)
     with pytest.raises(ValueError, match="segment_length must be a positive int"):
         xform.checkpoint_scan(lambda c, x: (c, x), 0.0, None, length=4, segment_length=0)
 

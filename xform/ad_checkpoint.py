@@ -271,6 +271,10 @@ def checkpoint_scan(f, init, xs=None, length=None, reverse=False, unroll=1, *,
                              f"{core.where()}")
         length = lax.aval(x_leaves[0]).shape[0] if lax.aval(x_leaves[0]).ndim else 0
     n = int(length)
+    lens = {lax.aval(x).shape[0] if lax.aval(x).ndim else None for x in x_leaves}
+    if lens - {n}:
+        raise ValueError(f"checkpoint_scan: every leaf of xs needs leading dimension length="
+                         f"{n}, got leading dimensions {sorted(lens, key=str)}{core.where()}")
     if segment_length is None:
         seg = max(1, math.isqrt(n - 1) + 1) if n > 1 else 1
     elif isinstance(segment_length, int) and segment_length >= 1:
