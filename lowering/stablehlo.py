@@ -1221,3 +1221,24 @@ def _custom_vjp_lin(ctx, eqn, args):
 
 RULES[_custom.custom_vjp_lin] = _custom_vjp_lin
 
+
+
+# --- checkpoint / remat (primitives/remat.py) ---------------------------------------------------
+# The body is inlined.  The copy that recomputes during the backward pass (differentiated) first
+# passes its operands through an optimization barrier when prevent_cse is set: XLA then cannot
+# see that the recomputation repeats the forward pass and merge the two (which would keep the
+# forward values alive, undoing the checkpoint).  ``name`` is the identity.
+from primitives import remat as _remat  # noqa: E402
+
+
+def _checkpoint_lower(ctx, eqn, args):
+    p = eqn.params
+    args = list(args)
+    if p["differentiated"] and p["prevent_cse"] and args:
+        avals = _in_avals(eqn)
+        args = ctx.op("stablehlo.optimization_barrier", args, avals, avals)
+    return lower_jaxpr_body(ctx, p["jaxpr"].jaxpr, [], args)
+
+
+RULES[_remat.checkpoint] = _checkpoint_lower
+RULES[_remat.name] = lambda ctx, eqn, args: [args[0]]

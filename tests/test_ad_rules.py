@@ -14,6 +14,7 @@ from hypothesis import Phase, given, settings, strategies as st
 
 import jax
 import jax.numpy as jnp
+import jax.ad_checkpoint
 
 import xform
 from xform import lax as xl
@@ -282,6 +283,13 @@ def _custom_jvp_case(L):
 
 
 case("custom_jvp_call", _custom_jvp_case, U("S"))
+
+# checkpoint / remat (primitives/remat.py): more in test_checkpoint.py
+case("checkpoint", lambda L: (jax.checkpoint if L is JL else xform.checkpoint)(
+    lambda x, y: L.sin(x) * L.cos(y)), U("S"), U("S"))
+case("name", lambda L: lambda x: L.sin(
+    (jax.ad_checkpoint.checkpoint_name if L is JL else xform.checkpoint_name)(x * x, "a")),
+    U("S"))
 
 SKIP_FD = {"custom_jvp_call", "stop_gradient", "convert_element_type", "bitcast_convert_type"}   # the custom rule is deliberately not the true derivative
 

@@ -220,6 +220,10 @@ _clip_grad.defvjp(lambda x, y: (x * y, (x, y)), lambda r, g: (g * r[1], g * r[0]
 case("custom_jvp_call", lambda x: _softplus(x) * 2.0, U((2, 3)))
 case("custom_vjp_call", lambda x, y: _clip_grad(x, y), U((3,)), U((3,)))
 
+# checkpoint / remat (primitives/remat.py): more in test_checkpoint.py
+case("checkpoint", xform.checkpoint(lambda x, y: lax.sin(x) * y), U((2, 3)), U((2, 3)))
+case("name", lambda x: lax.sin(xform.checkpoint_name(x, "a")), U((2, 3)))
+
 
 def _case_ids():
     return [c[0] for c in CASES]

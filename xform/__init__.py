@@ -21,3 +21,6 @@ from .ad import (grad, value_and_grad, jvp, vjp, linearize, jacfwd, jacrev, hess
 from .custom_derivatives import custom_jvp, custom_vjp
 from . import random
 from . import nn
+from . import ad_checkpoint
+from .ad_checkpoint import (checkpoint, remat, checkpoint_policies, checkpoint_name,
+                            checkpoint_scan)

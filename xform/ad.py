@@ -1390,21 +1390,12 @@ def _jvp_eval(jaxpr: Jaxpr, consts, primals, tangents, primal_map=None):
 # defined by known equations and read by unknown ones).
 PARTIAL_EVAL: dict = {}
 
-def partial_eval(J: ClosedJaxpr, n_known_in: int, force_unknown_outs=None):
-    """Split ``J`` (inputs: ``n_known_in`` known ones, then unknown ones) into
-
-    * ``K`` (ClosedJaxpr): known inputs -> known outputs ... + residuals
-    * ``L`` (Jaxpr): residuals + unknown inputs -> every output of ``J`` that is unknown
-      (or is computed by unknown equations)
-
-    Returns ``(K, L, n_res, out_known)``: ``out_known[i]`` says whether output ``i``
-    of ``J`` is an output of ``K`` (otherwise it is an output of ``L``).  An equation
-    is unknown iff it depends on an unknown input.
-    """
-    j = J.jaxpr
-    known = set(j.constvars) | set(j.invars[:n_known_in])
+def split_known_eqns(eqns, known: set):
+    """Sort ``eqns`` into known ones (every operand in ``known``) and unknown ones,
+    splitting an equation whose meta-operator has a PARTIAL_EVAL rule.  ``known`` grows
+    by the known equations' outputs."""
     k_eqns, l_eqns = [], []
-    for eqn in j.eqns:
+    for eqn in eqns:
         if all(type(a) is Literal or a in known for a in eqn.invars):
             k_eqns.append(eqn)
             known.update(eqn.outvars)
@@ -1418,6 +1409,23 @@ def partial_eval(J: ClosedJaxpr, n_known_in: int, force_unknown_outs=None):
             l_eqns.extend(us)
         else:
             l_eqns.append(eqn)
+    return k_eqns, l_eqns
+
+
+def partial_eval(J: ClosedJaxpr, n_known_in: int, force_unknown_outs=None):
+    """Split ``J`` (inputs: ``n_known_in`` known ones, then unknown ones) into
+
+    * ``K`` (ClosedJaxpr): known inputs -> known outputs ... + residuals
+    * ``L`` (Jaxpr): residuals + unknown inputs -> every output of ``J`` that is unknown
+      (or is computed by unknown equations)
+
+    Returns ``(K, L, n_res, out_known)``: ``out_known[i]`` says whether output ``i``
+    of ``J`` is an output of ``K`` (otherwise it is an output of ``L``).  An equation
+    is unknown iff it depends on an unknown input.
+    """
+    j = J.jaxpr
+    known = set(j.constvars) | set(j.invars[:n_known_in])
+    k_eqns, l_eqns = split_known_eqns(j.eqns, known)
     out_known = [type(a) is Literal or a in known for a in j.outvars]
     if force_unknown_outs is not None:   # outputs that L must return even if known
         out_known = [k and not f for k, f in zip(out_known, force_unknown_outs)]
@@ -2535,3 +2543,133 @@ def _while_partial_eval(eqn, unknowns):
 
 
 PARTIAL_EVAL[_control.while_] = _while_partial_eval
+
+
+# --- checkpoint / remat (primitives/remat.py) -----------------------------------------------------
+# JVP: the JVP of the body, still inside a ``checkpoint``.  Reverse mode: the partial-evaluation
+# rule splits the JVP'd body into a known ``checkpoint`` (primal outputs + the residuals the policy
+# lets it save) and an unknown one (``differentiated=True``) that first recomputes, from those
+# residuals and the body's primal inputs, every other primal value the linear part reads, then
+# runs the linear part.  Transposing the unknown one transposes its body: the recomputation is
+# evaluated forward inside the transposed body, which stays a ``checkpoint`` (so that its
+# lowering keeps the optimization barrier).
+
+from primitives import remat as _remat   # noqa: E402
+
+
+def _checkpoint_jvp(primals, tangents, *, jaxpr, policy, prevent_cse, differentiated):
+    nz = [n and _is_diff_dtype(_aval(p).dtype) for n, p in zip(_nz(tangents), primals)]
+    J, consts, out_nz, in_nz = _jvp_sub(jaxpr, nz, False)
+    tin = [instantiate(t, _aval(p)) for t, p, n in zip(tangents, primals, in_nz) if n]
+    outs = bind(_remat.checkpoint, *consts, *primals, *tin, jaxpr=J, policy=policy,
+                prevent_cse=prevent_cse, differentiated=differentiated)
+    n = len(jaxpr.out_avals)
+    it = iter(outs[n:])
+    return outs[:n], [next(it) if o else Zero(a) for o, a in zip(out_nz, jaxpr.out_avals)]
+
+
+JVP[_remat.checkpoint] = _checkpoint_jvp
+
+
+def _saveable(policy, eqn) -> bool:
+    """Whether ``policy`` lets the forward pass keep ``eqn``'s outputs for the backward pass."""
+    if policy is None:
+        return False
+    ok = policy(eqn.prim, *[a.aval for a in eqn.invars], **eqn.params)
+    if not isinstance(ok, (bool, np.bool_)):
+        raise TypeError(f"checkpoint policy {getattr(policy, '__name__', policy)!r} returned "
+                        f"{ok!r} for meta-operator {eqn.prim.name!r}; a policy must return a "
+                        f"bool (True: save the value, False: recompute it)")
+    return bool(ok)
+
+
+def remat_split(body: Jaxpr, unknowns, policy):
+    """Policy-aware partial evaluation of a checkpoint body (inputs known / unknown).
+
+    Returns ``(K, L, saved_in, saved_mid, out_known)``: ``K`` (Jaxpr) maps the known
+    inputs to the known outputs followed by the saved intermediates ``saved_mid`` (values
+    ``policy`` allows to keep); ``L`` (Jaxpr) takes ``saved_in`` (known inputs that the
+    backward pass reads) + ``saved_mid`` + the unknown inputs, recomputes every other known
+    value the unknown equations need, and returns the unknown outputs.
+    """
+    known_in = [v for v, u in zip(body.invars, unknowns) if not u]
+    known = set(known_in)
+    k_eqns, u_eqns = split_known_eqns(body.eqns, known)
+    out_known = [type(a) is Literal or a in known for a in body.outvars]
+    u_outs = [a for a, k in zip(body.outvars, out_known) if not k]
+    L0 = passes.dce(Jaxpr([], [], u_eqns, u_outs))
+    producer = {v: e for e in k_eqns for v in e.outvars}
+    verdict: dict = {}       # id(eqn) -> saveable?
+    needed, recompute = set(), set()
+    stack = [a for e in L0.eqns for a in e.invars if type(a) is Var and a in known]
+    while stack:
+        v = stack.pop()
+        if v in needed:
+            continue
+        needed.add(v)
+        e = producer.get(v)
+        if e is None:
+            continue          # a known input of the body
+        if id(e) not in verdict:
+            verdict[id(e)] = _saveable(policy, e)
+        if not verdict[id(e)] and id(e) not in recompute:
+            recompute.add(id(e))
+            stack.extend(a for a in e.invars if type(a) is Var)
+    saved_in = [v for v in known_in if v in needed]
+    saved_mid = [v for e in k_eqns if verdict.get(id(e)) for v in e.outvars if v in needed]
+    k_outs = [a for a, k in zip(body.outvars, out_known) if k]
+    K = passes.dce(Jaxpr([], known_in, k_eqns, k_outs + saved_mid))
+    unknown_in = [v for v, u in zip(body.invars, unknowns) if u]
+    L = Jaxpr([], saved_in + saved_mid + unknown_in,
+              [e for e in k_eqns if id(e) in recompute] + L0.eqns, u_outs)
+    return K, L, saved_in, saved_mid, out_known
+
+
+def _checkpoint_partial_eval(eqn, unknowns):
+    p = eqn.params
+    if all(unknowns):
+        return [], [eqn]
+    from .control_flow import intern_jaxpr
+    body = p["jaxpr"].jaxpr
+    K, L, saved_in, saved_mid, out_known = remat_split(body, unknowns, p["policy"])
+    outer = dict(zip(body.invars, eqn.invars))
+    mid_vars = [Var(v.aval) for v in saved_mid]
+    k_outs = [v for v, k in zip(eqn.outvars, out_known) if k]
+    known = []
+    if k_outs or mid_vars:
+        known.append(Eqn(_remat.checkpoint, [a for a, u in zip(eqn.invars, unknowns) if not u],
+                         k_outs + mid_vars, dict(p, jaxpr=intern_jaxpr(K),
+                                                 differentiated=False), eqn.source))
+    u_ins = [outer[v] for v in saved_in] + mid_vars + \
+        [a for a, u in zip(eqn.invars, unknowns) if u]
+    unknown = Eqn(_remat.checkpoint, u_ins, [v for v, k in zip(eqn.outvars, out_known) if not k],
+                  dict(p, jaxpr=intern_jaxpr(L), differentiated=True), eqn.source)
+    return known, [unknown]
+
+
+PARTIAL_EVAL[_remat.checkpoint] = _checkpoint_partial_eval
+
+
+def _checkpoint_t(cts, *args, jaxpr, policy, prevent_cse, differentiated):
+    lin = [type(a) is LinearIn for a in args]
+    nonlin = [a for a in args if type(a) is not LinearIn]
+    perm = [i for i, l in enumerate(lin) if not l] + [i for i, l in enumerate(lin) if l]
+    T = transpose_linear(_permute(jaxpr, perm).jaxpr, len(nonlin), list(jaxpr.out_avals))
+    T, consts = _hoisted(T)
+    cts = [instantiate(c, a) for c, a in zip(cts, jaxpr.out_avals)]
+    outs = bind(_remat.checkpoint, *consts, *nonlin, *cts, jaxpr=T, policy=policy,
+                prevent_cse=prevent_cse, differentiated=True)
+    it = iter(outs)
+    return [next(it) if l else None for l in lin]
+
+
+TRANSPOSE[_remat.checkpoint] = _checkpoint_t
+
+
+def _name_jvp(primals, tangents, *, name):
+    return [bind(_remat.name, primals[0], name=name)], [tangents[0]]   # the tangent is not named
+
+
+JVP[_remat.name] = _name_jvp
+TRANSPOSE[_remat.name] = lambda ct, x, *, name: [ct]
+LINEAR = frozenset(TRANSPOSE)

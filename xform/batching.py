@@ -1088,3 +1088,20 @@ def _mentions_axis(params, name) -> bool:
                 if e.prim.subjaxpr_params and _mentions_axis(e.params, name):
                     return True
     return False
+
+
+# --- checkpoint / remat (primitives/remat.py) -----------------------------------------------------
+from primitives import remat as _remat     # noqa: E402
+
+
+def _checkpoint_rule(ax, args, dims, *, jaxpr, **params):
+    """Batch the body; operands keep their batch dimensions, outputs keep whatever they get."""
+    from .control_flow import intern_jaxpr
+    new, out_dims = _sub_batch(jaxpr, list(dims), ax)
+    outs = bind(_remat.checkpoint, *args, jaxpr=intern_jaxpr(new.jaxpr), **params)
+    return list(outs), out_dims
+
+
+RULES[_remat.checkpoint] = _checkpoint_rule
+RULES[_remat.name] = lambda ax, args, dims, *, name: (
+    [bind(_remat.name, args[0], name=name)], [dims[0]])

@@ -865,6 +865,22 @@ def check_custom(prim):
     check(run(prim, params, x)[0], np.sin(x))
 
 
+def check_remat(prim):
+    """checkpoint inlines its body (with and without the optimization barrier the
+    recomputing copy gets); name is the identity."""
+    x = np.float32([0.5, -1.0, 2.0])
+    if prim.name == "name":
+        check(run(prim, {"name": "a"}, x)[0], x)
+        return
+    body = closed([_f32((3,)), _f32((3,))], lambda a, b: [emit(ops.unary["sin"], a),
+                                                          emit(ops.binary["mul"], a, b)])
+    for differentiated in (False, True):
+        got = run(prim, {"jaxpr": body, "policy": None, "prevent_cse": True,
+                         "differentiated": differentiated}, x, 2 * x)
+        check(got[0], np.sin(x))
+        check(got[1], 2 * x * x)
+
+
 def check_collective(prim):
     """Collectives only exist under a named mapped axis (batching rewrites them away):
     there is no lowering, and asking for one must say so rather than miscompile."""
@@ -888,7 +904,7 @@ CHECKS = {
     "dynamic_update_slice": check_dynamic_update_slice, "gather": check_gather,
     "scatter": check_scatter, "reduce": check_reduce, "reduce_window": check_reduce_window,
     "dot_general": check_dot_general, "conv_general_dilated": check_conv_general_dilated,
-    "sort": check_sort, "control": check_control, "custom": check_custom,
+    "sort": check_sort, "control": check_control, "custom": check_custom, "remat": check_remat,
     "collective": check_collective,
 }
 _NOT_LOWERED = {"collective"}  # families with no StableHLO lowering by design
