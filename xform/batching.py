@@ -1088,3 +1088,22 @@ def _mentions_axis(params, name) -> bool:
                 if e.prim.subjaxpr_params and _mentions_axis(e.params, name):
                     return True
     return False
+
+
+# --- linalg (primitives/linalg.py) ---------------------------------------------------------------
+# The decompositions and triangular_solve take any leading batch dimensions: move the vmapped
+# one to the front of every operand (broadcasting an unbatched operand of triangular_solve).
+from primitives import linalg as _linalg_ops  # noqa: E402
+
+
+def _linalg_rule(prim):
+    def rule(ax, args, dims, **params):
+        xs = [bdim_at(x, d, 0, ax.size) for x, d in zip(args, dims)]
+        outs = bind(prim, *xs, **params)
+        outs = list(outs) if prim.multiple_results else [outs]
+        return outs, [0] * len(outs)
+    return rule
+
+
+for _p in _linalg_ops.linalg.values():
+    RULES[_p] = _linalg_rule(_p)
