@@ -2608,13 +2608,14 @@ def _svd_jvp(primals, tangents, *, full_matrices, compute_uv):
                 _la.diagonal_matrix(_linalg_cast(s_safe_inv, a)))
     du = _MM(u, A(M(f, A(M(ds_mat, s_row), _ADJ(M(ds_mat, s_row)))), du_diag))
     dv = _MM(v, M(f, A(M(s_col, ds_mat), _ADJ(M(s_col, ds_mat)))))
-    inv_row = _linalg_cast(_la.expand_last(s_safe_inv, k, -2), a)
     if m > n:   # the part of dA outside u's span moves u
         dav = _MM(t, v)
-        du = A(du, M(S(dav, _MM(u, _MM(_ADJ(u), dav))), inv_row))
+        inv_rows = _linalg_cast(_la.expand_last(s_safe_inv, m, -2), a)
+        du = A(du, M(S(dav, _MM(u, _MM(_ADJ(u), dav))), inv_rows))
     if n > m:
         dahu = _MM(_ADJ(t), u)
-        dv = A(dv, M(S(dahu, _MM(v, _MM(vh, dahu))), inv_row))
+        inv_rows = _linalg_cast(_la.expand_last(s_safe_inv, n, -2), a)
+        dv = A(dv, M(S(dahu, _MM(v, _MM(vh, dahu))), inv_rows))
     return [s, u, vh], [ds, du, _ADJ(dv)]
 
 

@@ -159,6 +159,7 @@ def lu_pivots_to_permutation(pivots, permutation_size: int):
                                 shape, tuple(range(axis)))
 
     def swap(i, perm):
+        i = convert_element_type(i, _INT32)   # the loop counter is int64 under x64
         j = broadcast_in_dim(dynamic_index_in_dim(pivots, i, axis, keepdims=True), shape,
                              tuple(range(axis + 1)))
         at_i, at_j = eq(positions, i), eq(positions, j)
