@@ -463,3 +463,20 @@ def test_lowering_matches_jax(case, dtype, platform):
     from lowering.stablehlo import lower_module
     ours = _custom_calls(lower_module(xform.make_jaxpr(our_fn)(x).jaxpr, platform=platform))
     assert ours == want
+
+
+def test_scipy_linalg_vs_jax():
+    import jax.scipy.linalg as jsl
+    import xform.scipy.linalg as xsl
+    a, b = spd((4, 4)), rand((4, 2))
+
+    def run(sl, a, b):
+        out = [sl.lu_factor(a)]
+        for lower in (True, False):
+            out.append(sl.cho_solve(sl.cho_factor(a, lower=lower), b))
+            out += [sl.solve_triangular(a, b[:, 0], trans=t, lower=lower) for t in (0, 1, "C")]
+        return out
+    got = xform.jit(lambda a, b: run(xsl, a, b))(a, b)
+    want = jax.jit(lambda a, b: run(jsl, a, b))(a, b)
+    for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+        close(g, w)

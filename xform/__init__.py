@@ -21,3 +21,4 @@ from .ad import (grad, value_and_grad, jvp, vjp, linearize, jacfwd, jacrev, hess
 from .custom_derivatives import custom_jvp, custom_vjp
 from . import random
 from . import nn
+from . import scipy  # noqa: E402,F401
