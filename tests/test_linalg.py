@@ -54,10 +54,6 @@ def close(got, want, dtype=F64, scale=1.0):
                                atol=tol(dtype) * scale)
 
 
-def eye(n):
-    return np.eye(n)
-
-
 # --- every variant has its rules --------------------------------------------------------------
 
 def test_every_variant_has_rules():
