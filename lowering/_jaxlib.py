@@ -112,3 +112,26 @@ def from_dlpack(capsule_or_obj, device=None):
         obj = obj.__dlpack__()
     buf = _xc.dlpack_managed_tensor_to_buffer(obj, dev, None)
     return buf
+
+
+@functools.lru_cache(maxsize=64)
+def platform_name(device) -> str:
+    """'cpu', 'cuda', 'rocm' or 'tpu' for a device (PJRT calls CUDA and ROCm both 'gpu')."""
+    p = device.platform
+    if p == "gpu":
+        return "rocm" if "rocm" in device.client.platform_version.lower() else "cuda"
+    return p
+
+
+@functools.lru_cache(maxsize=None)
+def ensure_linalg_targets(platform: str) -> None:
+    """Make jaxlib's LAPACK (CPU) / cuSOLVER (GPU) custom-call targets callable.
+
+    Importing JAX's linalg module registers them with XLA (it is already imported
+    by ``jax.extend.backend`` in jaxlib 0.10 and 0.11; the import makes sure), and
+    the CPU kernels need LAPACK's function pointers loaded once.
+    """
+    import jax._src.lax.linalg  # noqa: F401  registration is an import side effect
+    if platform == "cpu":
+        from jax._src.lib import lapack
+        lapack._lapack.initialize()

@@ -35,7 +35,7 @@ class Executable:
 def compile_jaxpr(jaxpr: Jaxpr, device=None, donated=()) -> Executable:
     """Lower and compile; the executable takes ``constvars + invars`` buffers."""
     device = device or _jaxlib.default_device()
-    text = lower_module(jaxpr, donated=donated)
+    text = lower_module(jaxpr, donated=donated, platform=_jaxlib.platform_name(device))
     return Executable(text, [v.aval for v in jaxpr.outvars], device)
 
 

@@ -169,8 +169,28 @@ def lower_jaxpr_body(ctx: Ctx, jaxpr: Jaxpr, consts: list[str], args: list[str])
     return [read(a) for a in jaxpr.outvars]
 
 
-def lower_module(jaxpr: Jaxpr, name: str = "main", donated=()) -> str:
-    """A whole StableHLO module whose ``main`` takes ``constvars + invars``."""
+_platform = [None]   # the platform lower_module is writing for (see lowering_platform)
+
+
+def lowering_platform() -> str:
+    """'cpu', 'cuda', 'rocm' or 'tpu': rules that call vendor libraries (linalg) ask."""
+    if _platform[0] is None:
+        from . import _jaxlib
+        return _jaxlib.platform_name(_jaxlib.default_device())
+    return _platform[0]
+
+
+def lower_module(jaxpr: Jaxpr, name: str = "main", donated=(), platform=None) -> str:
+    """A whole StableHLO module whose ``main`` takes ``constvars + invars``; ``platform``
+    (default: the default device's) picks vendor custom calls where a rule has them."""
+    saved, _platform[0] = _platform[0], platform
+    try:
+        return _lower_module(jaxpr, name, donated)
+    finally:
+        _platform[0] = saved
+
+
+def _lower_module(jaxpr: Jaxpr, name, donated) -> str:
     ctx = Ctx()
     params = jaxpr.constvars + jaxpr.invars
     names = [f"%arg{i}" for i in range(len(params))]
@@ -1242,3 +1262,6 @@ def _checkpoint_lower(ctx, eqn, args):
 
 RULES[_remat.checkpoint] = _checkpoint_lower
 RULES[_remat.name] = lambda ctx, eqn, args: [args[0]]
+
+# --- linalg (primitives/linalg.py): LAPACK / cuSOLVER custom calls, in lowering/linalg.py ------
+from . import linalg as _linalg_rules  # noqa: E402,F401  registers its RULES

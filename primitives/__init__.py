@@ -9,3 +9,4 @@ from . import collectives
 from . import custom
 from . import control
 from . import remat
+from . import linalg

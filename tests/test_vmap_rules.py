@@ -15,7 +15,7 @@ from xform import lax
 from xform.batching import RULES
 from primitives import ops
 from primitives.ops import GatherDimensionNumbers as GDN, ScatterDimensionNumbers as SDN
-from primitives import collectives, custom
+from primitives import collectives, custom, linalg
 
 f32, i32, c64 = np.float32, np.int32, np.complex64
 
@@ -332,6 +332,7 @@ def test_every_primitive_has_a_rule_and_a_case():
         covered |= _prims_in(fun, gens, [None] * len(gens))
     covered |= set(collectives.collective.values())   # tested in test_vmap.py
     covered.add(custom.custom_vjp_lin)                 # test_custom_vjp_lin_rule below
+    covered |= set(linalg.linalg.values())             # tested in test_linalg.py
     missing_case = [n for n, p in ops.REGISTRY.items() if p not in covered]
     assert not missing_case, f"meta-operators without a batching test case: {missing_case}"
 

@@ -24,3 +24,4 @@ from . import nn
 from . import ad_checkpoint
 from .ad_checkpoint import (checkpoint, remat, checkpoint_policies, checkpoint_name,
                             checkpoint_scan)
+from . import scipy  # noqa: E402,F401

@@ -1105,3 +1105,21 @@ def _checkpoint_rule(ax, args, dims, *, jaxpr, **params):
 RULES[_remat.checkpoint] = _checkpoint_rule
 RULES[_remat.name] = lambda ax, args, dims, *, name: (
     [bind(_remat.name, args[0], name=name)], [dims[0]])
+
+# --- linalg (primitives/linalg.py) ---------------------------------------------------------------
+# The decompositions and triangular_solve take any leading batch dimensions: move the vmapped
+# one to the front of every operand (broadcasting an unbatched operand of triangular_solve).
+from primitives import linalg as _linalg_ops  # noqa: E402
+
+
+def _linalg_rule(prim):
+    def rule(ax, args, dims, **params):
+        xs = [bdim_at(x, d, 0, ax.size) for x, d in zip(args, dims)]
+        outs = bind(prim, *xs, **params)
+        outs = list(outs) if prim.multiple_results else [outs]
+        return outs, [0] * len(outs)
+    return rule
+
+
+for _p in _linalg_ops.linalg.values():
+    RULES[_p] = _linalg_rule(_p)

@@ -905,8 +905,42 @@ CHECKS = {
     "scatter": check_scatter, "reduce": check_reduce, "reduce_window": check_reduce_window,
     "dot_general": check_dot_general, "conv_general_dilated": check_conv_general_dilated,
     "sort": check_sort, "control": check_control, "custom": check_custom, "remat": check_remat,
-    "collective": check_collective,
+    "collective": check_collective, "linalg": None,   # set below
 }
+
+
+def check_linalg(prim):
+    """One-op executables vs jax.lax.linalg on the same inputs, for each LAPACK dtype:
+    both call the same LAPACK routines, so even the sign conventions agree
+    (tests/test_linalg.py covers the identities, batching and derivatives)."""
+    from jax.lax import linalg as jl
+    rng = np.random.default_rng(0)
+    for dt in (F32, F64, C64, C128):
+        x = rng.standard_normal((2, 4, 4)).astype(dt)
+        if dtypes.is_complex(dt):
+            x = x + 1j * rng.standard_normal(x.shape).astype(dt)
+        spd = x @ np.conj(np.swapaxes(x, -1, -2)) + 4 * np.eye(4, dtype=dt)
+        tri = np.tril(spd)
+        ts = dict(left_side=True, lower=True, transpose_a=True, conjugate_a=True,
+                  unit_diagonal=False)
+        cases = {
+            "cholesky": ((spd,), {}, lambda: [jl.cholesky(spd)]),
+            "triangular_solve": ((tri, x), ts, lambda: [jl.triangular_solve(tri, x, **ts)]),
+            "lu": ((x,), {}, lambda: jl.lu(x)[:2]),
+            "qr": ((x[..., :3],), {"full_matrices": False},
+                   lambda: jl.qr(x[..., :3], full_matrices=False)),
+            "eigh": ((spd,), {"lower": True}, lambda: jl.eigh(spd)),
+            "svd": ((x[..., :3, :],), {"full_matrices": False, "compute_uv": True},
+                    lambda: (lambda u, s, vh: [s, u, vh])(*jl.svd(x[..., :3, :],
+                                                                 full_matrices=False))),
+        }
+        args, params, oracle = cases[prim.name]
+        tol = (1e-4, 1e-4) if dt in (F32, C64) else (1e-10, 1e-10)
+        for g, w in zip(run(prim, params, *args), oracle()):
+            check(g, np.asarray(w), tol=tol)
+
+
+CHECKS["linalg"] = check_linalg
 _NOT_LOWERED = {"collective"}  # families with no StableHLO lowering by design
 
 

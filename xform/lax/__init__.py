@@ -506,3 +506,4 @@ def sort_key_val(keys, values, dimension=-1, is_stable=True):
 __all__ = [n for n in dir() if not n.startswith("_")]
 from .parallel import psum, pmean, pmax, pmin, all_gather, axis_index, axis_size
 from ..control_flow import cond, switch, while_loop, fori_loop, scan, map  # noqa: E402,F401
+from . import linalg  # noqa: E402,F401

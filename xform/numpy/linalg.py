@@ -1,10 +1,24 @@
-"""``xform.numpy.linalg`` (first tranche: norms and products; decompositions come later)."""
+"""``xform.numpy.linalg``: norms, products, and the decompositions with what is built on
+them (solve, inv, det, pinv, ...), with ``jax.numpy.linalg``'s signatures and results.
+
+The decompositions are ``xform.lax.linalg`` (one ``linalg`` meta-operator each); the
+rest are composites.  Integer and bool inputs are promoted to the default float
+dtype, as in JAX.
+"""
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as _onp
 
+from primitives import dtypes as _dtypes
+from primitives.linalg import LINALG_DTYPES as _LINALG_DTYPES
+
+from .. import lax as _lax
 from .. import numpy as jnp
 from ..core import where
+from ..custom_derivatives import custom_jvp as _custom_jvp
+from ..lax import linalg as _la
 
 
 def norm(x, ord=None, axis=None, keepdims=False):
@@ -52,3 +66,245 @@ def vecdot(a, b, axis=-1):
 
 def outer(a, b):
     return jnp.outer(a, b)
+
+
+# --- result types (as jax.numpy.linalg's) -----------------------------------------------------
+
+class EighResult(NamedTuple):
+    eigenvalues: object
+    eigenvectors: object
+
+
+class QRResult(NamedTuple):
+    Q: object
+    R: object
+
+
+class SlogdetResult(NamedTuple):
+    sign: object
+    logabsdet: object
+
+
+class SVDResult(NamedTuple):
+    U: object
+    S: object
+    Vh: object
+
+
+def _matrices(fname, *xs, square=False):
+    """Arrays promoted to a common inexact dtype, checked to be (batches of) matrices."""
+    xs = jnp.promote_dtypes_inexact(*[jnp.asarray(x) for x in xs])
+    for name, x in zip(("a", "b"), xs):
+        if x.ndim < 2:
+            raise ValueError(f"linalg.{fname}: {name} must have at least 2 dimensions (a "
+                             f"matrix, or a stack of them), got shape {x.shape}{where()}")
+        if _onp.dtype(x.dtype) not in _LINALG_DTYPES:
+            raise TypeError(f"linalg.{fname}: unsupported dtype {_onp.dtype(x.dtype).name} "
+                            f"(supported: float32, float64, complex64, complex128){where()}")
+    if square and xs[0].shape[-1] != xs[0].shape[-2]:
+        raise ValueError(f"linalg.{fname}: the matrix must be square in its last two "
+                         f"dimensions, got shape {xs[0].shape}{where()}")
+    return xs
+
+
+# --- decompositions -----------------------------------------------------------------------------
+
+def cholesky(a, *, upper: bool = False, symmetrize_input: bool = True):
+    (a,) = _matrices("cholesky", a, square=True)
+    lower = _la.cholesky(a, symmetrize_input=symmetrize_input)
+    return _la.adjoint(lower) if upper else lower
+
+
+def qr(a, mode: str = "reduced"):
+    (a,) = _matrices("qr", a)
+    if mode not in ("reduced", "complete", "r"):
+        raise NotImplementedError(f"linalg.qr: mode={mode!r} is not supported (supported: "
+                                  f"'reduced', 'complete', 'r'){where()}")
+    q, r = _la.qr(a, full_matrices=mode == "complete")
+    return r if mode == "r" else QRResult(q, r)
+
+
+def svd(a, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False,
+        subset_by_index=None):
+    (a,) = _matrices("svd", a)
+    if hermitian:   # eigh is cheaper: |w| are the singular values
+        w, v = eigh(a)
+        order = jnp.argsort(-jnp.abs(w), axis=-1)
+        s = jnp.take_along_axis(jnp.abs(w), order, axis=-1)
+        if not compute_uv:
+            return s
+        u = jnp.take_along_axis(v, order[..., None, :], axis=-1)
+        signs = jnp.take_along_axis(jnp.sign(w), order, axis=-1).astype(v.dtype)
+        return SVDResult(u, s, _la.adjoint(u * signs[..., None, :]))
+    res = _la.svd(a, full_matrices=full_matrices, compute_uv=compute_uv,
+                  subset_by_index=subset_by_index)
+    return SVDResult(*res) if compute_uv else res
+
+
+def svdvals(x):
+    return svd(x, compute_uv=False)
+
+
+def eigh(a, UPLO=None, symmetrize_input: bool = True):
+    (a,) = _matrices("eigh", a, square=True)
+    if UPLO not in (None, "L", "U"):
+        raise ValueError(f"linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}{where()}")
+    v, w = _la.eigh(a, lower=UPLO != "U", symmetrize_input=symmetrize_input)
+    return EighResult(w, v)
+
+
+def eigvalsh(a, UPLO="L", *, symmetrize_input: bool = True):
+    return eigh(a, UPLO, symmetrize_input=symmetrize_input).eigenvalues
+
+
+# --- solves and what is built on them ------------------------------------------------------------
+
+def _lu_solve(lu, perm, b):
+    """``x`` with ``(P^T L U) x = b`` from an LU factorisation (equal batch dims)."""
+    pb = _la.matmul(_la.permutation_matrix(perm, b.dtype), b)
+    y = _la.triangular_solve(lu, pb, left_side=True, lower=True, unit_diagonal=True)
+    return _la.triangular_solve(lu, y, left_side=True, lower=False)
+
+
+@_custom_jvp
+def _solve(a, b):
+    lu, _, perm = _la.lu(a)
+    return _lu_solve(lu, perm, b)
+
+
+@_solve.defjvp
+def _solve_jvp(primals, tangents):
+    # one factorisation serves the value and the tangent: dx = a^-1 (db - da x)
+    a, b = primals
+    da, db = tangents
+    lu, _, perm = _la.lu(a)
+    x = _lu_solve(lu, perm, b)
+    return x, _lu_solve(lu, perm, db - _la.matmul(da, x))
+
+
+def solve(a, b):
+    a, b = jnp.promote_dtypes_inexact(jnp.asarray(a), jnp.asarray(b))
+    (a,) = _matrices("solve", a, square=True)
+    vector = b.ndim == 1
+    if b.ndim == 0 or b.shape[-1 if vector else -2] != a.shape[-1]:
+        raise ValueError(f"linalg.solve: b must have shape ({a.shape[-1]},) or (..., "
+                         f"{a.shape[-1]}, k) to match a of shape {a.shape}, got {b.shape}"
+                         f"{where()}")
+    if vector:
+        b = b[:, None]
+    batch = _onp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a = jnp.broadcast_to(a, batch + a.shape[-2:])
+    b = jnp.broadcast_to(b, batch + b.shape[-2:])
+    x = _solve(a, b)
+    return x[..., 0] if vector else x
+
+
+def inv(a):
+    (a,) = _matrices("inv", a, square=True)
+    return _solve(a, jnp.broadcast_to(_la.eye_like(a), a.shape))
+
+
+def _lu_det_parts(fname, a):
+    """(diagonal of u, -1 where the row swaps are odd else 1) of ``a``'s LU."""
+    (a,) = _matrices(fname, a, square=True)
+    lu, pivots, _ = _la.lu(a)
+    swaps = jnp.sum(pivots != jnp.arange(pivots.shape[-1], dtype=pivots.dtype), axis=-1)
+    parity = jnp.where(swaps % 2 == 1, -1, 1).astype(a.dtype)
+    return _la.diagonal(lu), parity
+
+
+def det(a):
+    diag, parity = _lu_det_parts("det", a)
+    return parity * jnp.prod(diag, axis=-1)
+
+
+def slogdet(a, *, method=None):
+    if method not in (None, "lu"):
+        raise NotImplementedError(f"linalg.slogdet: method={method!r} is not supported "
+                                  f"(supported: 'lu'){where()}")
+    diag, parity = _lu_det_parts("slogdet", a)
+    mag = jnp.abs(diag)
+    singular = jnp.any(diag == 0, axis=-1)
+    logabsdet = jnp.where(singular, -jnp.inf, jnp.sum(jnp.log(mag), axis=-1))
+    if _dtypes.is_complex(diag.dtype):
+        unit = diag / jnp.where(mag == 0, 1, mag).astype(diag.dtype)
+    else:
+        unit = jnp.sign(diag)
+    sign = jnp.where(singular, 0, parity * jnp.prod(unit, axis=-1))
+    return SlogdetResult(sign, logabsdet)
+
+
+def matrix_power(a, n):
+    (a,) = _matrices("matrix_power", a, square=True)
+    if not isinstance(n, (int, _onp.integer)) or isinstance(n, bool):
+        raise TypeError(f"linalg.matrix_power: n must be a Python int, got {n!r}{where()}")
+    n = int(n)
+    if n < 0:
+        a, n = inv(a), -n
+    result, power = None, a
+    while n:   # square and multiply
+        if n & 1:
+            result = power if result is None else _la.matmul(result, power)
+        n >>= 1
+        if n:
+            power = _la.matmul(power, power)
+    return jnp.broadcast_to(_la.eye_like(a), a.shape) if result is None else result
+
+
+def _default_rtol(a):
+    return 10.0 * max(a.shape[-2:]) * float(jnp.finfo(_dtypes.real_dtype(a.dtype)).eps)
+
+
+def pinv(a, rtol=None, hermitian: bool = False):
+    """Moore-Penrose pseudo-inverse from the SVD; singular values below ``rtol * max(s)``
+    count as zero."""
+    (a,) = _matrices("pinv", a)
+    rtol = _default_rtol(a) if rtol is None else rtol
+    u, s, vh = svd(a, full_matrices=False, hermitian=hermitian)
+    cutoff = jnp.asarray(rtol, s.dtype)[..., None] * jnp.max(s, axis=-1, keepdims=True)
+    s_inv = jnp.where(s > cutoff, 1 / jnp.where(s > cutoff, s, 1), 0).astype(a.dtype)
+    return _la.matmul(_la.adjoint(vh) * s_inv[..., None, :], _la.adjoint(u))
+
+
+def matrix_rank(M, rtol=None, *, tol=None):
+    (M,) = _matrices("matrix_rank", M)
+    s = svd(M, compute_uv=False)
+    if tol is None:
+        rtol = _default_rtol(M) if rtol is None else rtol
+        tol = jnp.asarray(rtol, s.dtype)[..., None] * jnp.max(s, axis=-1, keepdims=True)
+    else:
+        tol = jnp.asarray(tol, s.dtype)[..., None]
+    return jnp.sum(s > tol, axis=-1)
+
+
+def lstsq(a, b, rcond=None, *, numpy_resid: bool = False):
+    """Least squares ``argmin |a x - b|`` through the SVD: ``(x, resid, rank, s)``."""
+    a, b = jnp.promote_dtypes_inexact(jnp.asarray(a), jnp.asarray(b))
+    if a.ndim != 2 or b.ndim not in (1, 2) or b.shape[0] != a.shape[0]:
+        raise ValueError(f"linalg.lstsq: needs a of shape (m, n) and b of shape (m,) or "
+                         f"(m, k), got {a.shape} and {b.shape}{where()}")
+    (a, b2) = _matrices("lstsq", a, b if b.ndim == 2 else b[:, None])
+    m, n = a.shape
+    rcond = float(jnp.finfo(_dtypes.real_dtype(a.dtype)).eps) * max(m, n) \
+        if rcond is None else rcond
+    u, s, vh = svd(a, full_matrices=False)
+    keep = s > rcond * jnp.max(s) if s.size else s > 0
+    rank = jnp.sum(keep)
+    s_inv = jnp.where(keep, 1 / jnp.where(keep, s, 1), 0).astype(a.dtype)
+    x = _la.matmul(_la.adjoint(vh), s_inv[:, None] * _la.matmul(_la.adjoint(u), b2))
+    fit = b2 - _la.matmul(a, x)
+    resid = jnp.sum(jnp.real(fit * jnp.conj(fit)), axis=0)
+    if numpy_resid and (rank < n or m <= n):
+        resid = jnp.zeros((0,), resid.dtype)   # NumPy's convention; shapes are static here
+    if b.ndim == 1:
+        x = x[:, 0]
+        resid = resid if numpy_resid else resid[0]
+    return x, resid, rank, s
+
+
+def matrix_transpose(x):
+    x = jnp.asarray(x)
+    if x.ndim < 2:
+        raise ValueError(f"linalg.matrix_transpose: x must have at least 2 dimensions, got "
+                         f"shape {x.shape}{where()}")
+    return _la.swap_last(x)

@@ -1,0 +1,271 @@
+"""``xform.lax.linalg``: decompositions and triangular solves, as ``jax.lax.linalg``.
+
+Each function binds one meta-operator of the ``linalg`` family
+(primitives/linalg.py) plus the small composites around it (symmetrising the
+input, turning LU pivots into a permutation).  The matrix helpers at the top
+(batched matmul, adjoint, triangles, diagonals) are shared with the JVP rules in
+xform/ad.py and with ``xform.numpy.linalg``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from primitives import dtypes, ops
+from primitives import linalg as _L
+
+from ..core import bind, where
+from . import (add, aval, broadcast_in_dim, broadcasted_iota, concatenate, conj,
+               convert_element_type, div, dynamic_index_in_dim, eq, ge, le, reduce_sum, select,
+               slice, sub, transpose)
+
+__all__ = ["cholesky", "triangular_solve", "lu", "lu_pivots_to_permutation", "qr", "eigh",
+           "svd"]
+
+_INT32 = np.dtype("int32")
+
+
+# --- matrix helpers (leading dimensions are batch dimensions) ----------------------------------
+
+def matmul(a, b):
+    """``a @ b`` for ``[..., m, k] x [..., k, n]`` with equal batch dimensions, at full
+    precision (as JAX's linalg derivatives use)."""
+    nb = aval(a).ndim - 2
+    batch = tuple(range(nb))
+    return bind(ops.dot_general, a, b,
+                dimension_numbers=(((nb + 1,), (nb,)), (batch, batch)),
+                precision="highest", preferred_element_type=None)
+
+
+def swap_last(x):
+    nd = aval(x).ndim
+    return transpose(x, tuple(range(nd - 2)) + (nd - 1, nd - 2))
+
+
+def adjoint(x):
+    """Conjugate transpose of the last two dimensions."""
+    x = swap_last(x)
+    return conj(x) if dtypes.is_complex(aval(x).dtype) else x
+
+
+def _zeros_like(x):
+    a = aval(x)
+    return broadcast_in_dim(np.zeros((), a.dtype), a.shape, ())
+
+
+def _offset_mask(shape, k, direction):
+    """Boolean ``[..., m, n]``: ``col - row <direction> k`` ('le': on/below diagonal k)."""
+    nd = len(shape)
+    rows = broadcasted_iota(_INT32, shape, nd - 2)
+    cols = broadcasted_iota(_INT32, shape, nd - 1)
+    diff = sub(cols, rows)
+    return (le if direction == "le" else ge)(diff, np.int32(k))
+
+
+def tril(x, k=0):
+    return select(_offset_mask(aval(x).shape, k, "le"), x, _zeros_like(x))
+
+
+def triu(x, k=0):
+    return select(_offset_mask(aval(x).shape, k, "ge"), x, _zeros_like(x))
+
+
+def eye_like(x, shape=None):
+    """Identity matrices (broadcast over the batch) of ``x``'s dtype and shape."""
+    a = aval(x)
+    shape = a.shape if shape is None else tuple(shape)
+    return convert_element_type(_diag_mask(shape), a.dtype)
+
+
+def _diag_mask(shape):
+    nd = len(shape)
+    return eq(broadcasted_iota(_INT32, shape, nd - 2), broadcasted_iota(_INT32, shape, nd - 1))
+
+
+def diagonal(x):
+    """``x[..., i, i]`` for square ``x``."""
+    return reduce_sum(select(_diag_mask(aval(x).shape), x, _zeros_like(x)), (aval(x).ndim - 1,))
+
+
+def expand_last(v, n, axis):
+    """``v[..., k]`` broadcast to a matrix: as rows (``axis=-2``) or columns (``axis=-1``)."""
+    a = aval(v)
+    nd = a.ndim + 1
+    keep = tuple(range(a.ndim - 1)) + ((nd - 1,) if axis == -2 else (nd - 2,))
+    shape = a.shape[:-1] + ((n, a.shape[-1]) if axis == -2 else (a.shape[-1], n))
+    return broadcast_in_dim(v, shape, keep)
+
+
+def hermitian_from_triangle(x, lower):
+    """The Hermitian matrix whose ``lower`` (or upper) triangle is that of ``x``: what a
+    solver that reads one triangle sees."""
+    if lower:
+        return add(tril(x), adjoint(tril(x, -1)))
+    return add(triu(x), adjoint(triu(x, 1)))
+
+
+def symmetrize(x):
+    return div(add(x, adjoint(x)), np.asarray(2, aval(x).dtype)[()])
+
+
+# --- the public functions ---------------------------------------------------------------------
+
+def _check(fname, x, square=False, min_rank=2):
+    a = aval(x)
+    if a.ndim < min_rank:
+        raise ValueError(f"{fname}: argument must have rank >= {min_rank} (a matrix or a batch "
+                         f"of matrices), got shape {a.shape}{where()}")
+    if square and a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"{fname}: argument must be square in its last two dimensions, got "
+                         f"shape {a.shape}{where()}")
+    if np.dtype(a.dtype) not in _L.LINALG_DTYPES:
+        raise TypeError(f"{fname}: argument must be float32, float64, complex64 or complex128, "
+                        f"got {np.dtype(a.dtype).name}{where()}; convert it first (xform.numpy."
+                        f"linalg promotes integers to floats)")
+    return a
+
+
+def cholesky(x, *, symmetrize_input: bool = True):
+    """Lower Cholesky factor; NaN if ``x`` is not positive definite."""
+    _check("lax.linalg.cholesky", x, square=True)
+    if symmetrize_input:
+        x = symmetrize(x)
+    return bind(_L.cholesky, x)
+
+
+def triangular_solve(a, b, left_side: bool = False, lower: bool = False,
+                     transpose_a: bool = False, conjugate_a: bool = False,
+                     unit_diagonal: bool = False):
+    """``op(a) x = b`` (``left_side``) or ``x op(a) = b`` for triangular ``a``."""
+    _check("lax.linalg.triangular_solve", a, square=True)
+    _check("lax.linalg.triangular_solve", b)
+    return bind(_L.triangular_solve, a, b, left_side=bool(left_side), lower=bool(lower),
+                transpose_a=bool(transpose_a), conjugate_a=bool(conjugate_a),
+                unit_diagonal=bool(unit_diagonal))
+
+
+def lu_pivots_to_permutation(pivots, permutation_size: int):
+    """The row permutation that LAPACK-style ``pivots`` (row ``i`` swapped with row
+    ``pivots[i]``, in order) apply to ``range(permutation_size)``."""
+    from ..control_flow import fori_loop
+    pa = aval(pivots)
+    batch, k = pa.shape[:-1], pa.shape[-1]
+    shape = batch + (int(permutation_size),)
+    axis = len(batch)
+    positions = broadcasted_iota(_INT32, shape, axis)
+
+    def pick(perm, at):
+        """``perm[..., j]`` where ``at`` marks ``j`` (one per row)."""
+        return broadcast_in_dim(reduce_sum(select(at, perm, _zeros_like(perm)), (axis,)),
+                                shape, tuple(range(axis)))
+
+    def swap(i, perm):
+        i = convert_element_type(i, _INT32)   # the loop counter is int64 under x64
+        j = broadcast_in_dim(dynamic_index_in_dim(pivots, i, axis, keepdims=True), shape,
+                             tuple(range(axis + 1)))
+        at_i, at_j = eq(positions, i), eq(positions, j)
+        p_i, p_j = pick(perm, at_i), pick(perm, at_j)
+        return select(at_i, p_j, select(at_j, p_i, perm))
+
+    return fori_loop(0, k, swap, positions) if k else positions
+
+
+def lu(x):
+    """``(lu, pivots, permutation)`` with ``x[..., permutation, :] == l @ u``."""
+    a = _check("lax.linalg.lu", x)
+    lu_, pivots = bind(_L.lu, x)
+    return lu_, pivots, lu_pivots_to_permutation(pivots, a.shape[-2])
+
+
+def qr(x, *, pivoting: bool = False, full_matrices: bool = True, use_magma=None):
+    """``(q, r)``: ``q`` has orthonormal columns, ``r`` is upper triangular."""
+    _check("lax.linalg.qr", x)
+    if pivoting:
+        raise NotImplementedError(f"lax.linalg.qr: pivoting=True is not supported{where()}")
+    return tuple(bind(_L.qr, x, full_matrices=bool(full_matrices)))
+
+
+def eigh(x, *, lower: bool = True, symmetrize_input: bool = True,
+         sort_eigenvalues: bool = True, subset_by_index=None):
+    """``(v, w)``: eigenvectors (columns) and ascending eigenvalues of Hermitian ``x``."""
+    a = _check("lax.linalg.eigh", x, square=True)
+    if subset_by_index is not None and tuple(subset_by_index) != (0, a.shape[-1]):
+        raise NotImplementedError(f"lax.linalg.eigh: subset_by_index is not supported "
+                                  f"(got {subset_by_index}){where()}")
+    if symmetrize_input:
+        x = symmetrize(x)
+    return tuple(bind(_L.eigh, x, lower=bool(lower)))
+
+
+def svd(x, *, full_matrices: bool = True, compute_uv: bool = True, subset_by_index=None,
+        algorithm=None):
+    """``[u, s, vh]`` (or ``s``) with ``x == u @ diag(s) @ vh``, ``s`` descending."""
+    a = _check("lax.linalg.svd", x)
+    if subset_by_index is not None and tuple(subset_by_index) != (0, min(a.shape[-2:])):
+        raise NotImplementedError(f"lax.linalg.svd: subset_by_index is not supported "
+                                  f"(got {subset_by_index}){where()}")
+    if algorithm is not None:
+        raise NotImplementedError(f"lax.linalg.svd: only the default algorithm is supported "
+                                  f"(got {algorithm}){where()}")
+    outs = bind(_L.svd, x, full_matrices=bool(full_matrices), compute_uv=bool(compute_uv))
+    if not compute_uv:
+        return outs[0]
+    s, u, vh = outs
+    return [u, s, vh]
+
+
+# --- more helpers for the JVP rules (xform/ad.py) -------------------------------------------
+
+def diagonal_matrix(v):
+    """Matrices with ``v[..., k]`` on the diagonal."""
+    n = aval(v).shape[-1]
+    rows = expand_last(v, n, -1)
+    return select(_diag_mask(aval(rows).shape), rows, _zeros_like(rows))
+
+
+def safe_reciprocal(s):
+    """``1 / s``, with 0 where ``s == 0``."""
+    zero = eq(s, _zeros_like(s))
+    one = add(_zeros_like(s), np.asarray(1, aval(s).dtype)[()])
+    return select(zero, _zeros_like(s), div(one, select(zero, one, s)))
+
+
+def permutation_matrix(perm, dtype):
+    """``P[..., i, j] = (perm[..., i] == j)``, so ``P @ x == x[..., perm, :]``."""
+    a = aval(perm)
+    n = a.shape[-1]
+    shape = a.shape + (n,)
+    rows = broadcast_in_dim(perm, shape, tuple(range(a.ndim)))
+    return convert_element_type(eq(rows, broadcasted_iota(_INT32, shape, a.ndim)), dtype)
+
+
+def _cut(x, axis, start, stop):
+    a = aval(x)
+    lo, hi = [0] * a.ndim, list(a.shape)
+    lo[axis], hi[axis] = start, stop
+    return slice(x, lo, hi)
+
+
+def take_cols(x, k):
+    return _cut(x, aval(x).ndim - 1, 0, k)
+
+
+def drop_cols(x, k):
+    return _cut(x, aval(x).ndim - 1, k, aval(x).shape[-1])
+
+
+def take_rows(x, k):
+    return _cut(x, aval(x).ndim - 2, 0, k)
+
+
+def pad_to_square(x, lower):
+    """An ``m x k`` unit-lower (``lower``) or ``k x n`` upper factor completed with the
+    identity's last columns (rows) to a square invertible triangular matrix."""
+    *batch, r, c = aval(x).shape
+    if r == c:
+        return x
+    nd = len(batch) + 2
+    size = r if lower else c
+    eye = eye_like(x, (*batch, size, size))
+    if lower:
+        return concatenate([x, drop_cols(eye, c)], nd - 1)
+    return concatenate([x, _cut(eye, nd - 2, r, size)], nd - 2)
