@@ -215,6 +215,27 @@ def test_grad_vs_jax(name):
     close(_grad(PROGRAMS[name](XF))(XS[1], W), gj(XS[1], W), tol=1e-4)   # eager
 
 
+def test_grad_when_the_loop_state_starts_constant():
+    """The state starts from constants and depends on the parameter only after a step: its
+    tangent starts as a known zero, and the backward loop must still transpose it."""
+    def mk(lib):
+        L, np_ = lib.lax, lib.np
+
+        def f(p):
+            def step(s, t):
+                x, v = s
+                return (x + 0.1 * v, v + 0.1 * (np_.cos(t) - p * x)), x
+            init = (np_.asarray(1.0, np_.float32), np_.asarray(0.0, np_.float32))
+            _, xs = L.scan(step, init, np_.arange(6, dtype=np_.float32))
+            n, y = lib.while_loop(lambda s: s[0] < 4, lambda s: (s[0] + 1, np_.sin(s[1]) * p),
+                                  (0, np_.asarray(0.5, np_.float32)), bound=4)
+            return np_.sum(xs) + y
+        return f
+    want = jax.grad(mk(JXR))(np.float32(2.0))
+    close(xform.grad(mk(XF))(np.float32(2.0)), want)
+    close(xform.jit(xform.grad(mk(XF)))(np.float32(2.0)), want)
+
+
 def test_grad_through_while_needs_max_steps_even_when_nested():
     def f(x):
         def grow(v):

@@ -2420,8 +2420,11 @@ TRANSPOSE[_control.cond] = _cond_t
 def _scan_t(cts, *args, jaxpr, length, reverse, num_consts, num_carry, unroll):
     nc, nk = num_consts, num_carry
     lin = [type(a) is LinearIn for a in args]
-    if not all(lin[nc:nc + nk]):
-        raise NotImplementedError("transpose of a scan with a non-linear carry")
+    # Every carry is transposed as linear.  One whose initial value is not a linear input
+    # is a tangent that starts at a known constant (zeros: the loop's state did not depend
+    # on the differentiated inputs at first, but does after a step); the loop is affine in
+    # it, so the cotangents of the real linear inputs do not depend on its value, and its
+    # own cotangent is dropped by the caller.
     c_lin, x_lin = lin[:nc], lin[nc + nk:]
     nl_c = [a for a, l in zip(args[:nc], c_lin) if not l]
     nl_x = [a for a, l in zip(args[nc + nk:], x_lin) if not l]
