@@ -138,7 +138,9 @@ def _memo_dce(rule, eqn, used):
     applied to ``eqn``; remembered per (sub-jaxprs, used), since the same interned bodies are
     pruned again each time an enclosing jaxpr is DCE'd."""
     subs = tuple(_subjaxprs(eqn))
-    key = (tuple(id(s) for s in subs), used, len(eqn.invars))
+    others = tuple((k, v) for k, v in eqn.params.items()
+                   if k not in eqn.prim.subjaxpr_params)   # num_consts, num_carry, ...
+    key = (tuple(id(s) for s in subs), others, used, len(eqn.invars))
     hit = _dce_memo.get(key)
     if hit is not None and all(a is b for a, b in zip(hit[0], subs)):
         res = hit[1]
