@@ -1150,7 +1150,7 @@ def _scan_lower(ctx, eqn, args):
     ys_avals = out_avals[ncarry:]
     c_avals = [ShapedArray(a.shape, a.dtype) for a in c_avals]
     if length == 0:  # no step runs: the carry passes through, ys are empty
-        return list(init) + [ctx.constant(0, a) for a in ys_avals]
+        return list(init) + [_full(ctx, 0, a) for a in ys_avals]
     unroll = max(1, min(int(p["unroll"]), length))
 
     def step(sub, i, consts, carry, xs, ys):
@@ -1175,7 +1175,8 @@ def _scan_lower(ctx, eqn, args):
                                   [a, one] + [_I32] * a.ndim, a))
         return outs[:ncarry], new_ys
 
-    ys0 = [ctx.constant(0, ShapedArray(a.shape, a.dtype)) for a in ys_avals]
+    # a broadcast zero, not a dense constant: XLA would build (and copy) the whole literal
+    ys0 = [_full(ctx, 0, a) for a in ys_avals]
     n_iter, rem = divmod(length, unroll)
     carry, ys = list(init), ys0
     if n_iter:

@@ -2340,28 +2340,84 @@ def _scan_partial_eval(eqn, unknowns):
         k_uk = new
     uk = c_uk + k_uk + x_uk
     K, L, n_res, out_known = _pe_sub(body, uk, k_uk + [False] * n_ys)
-    res_avals = [v.aval for v in L.invars[:n_res]]
     ins = list(eqn.invars)
     kc = [a for a, u in zip(ins[:nc], c_uk) if not u]
     kk = [a for a, u in zip(ins[nc:nc + nk], k_uk) if not u]
     kx = [a for a, u in zip(ins[nc + nk:], x_uk) if not u]
-    res_vars = [Var(ShapedArray((length,) + a.shape, a.dtype, a.weak_type)) for a in res_avals]
+    n_kout = sum(out_known)
+    # Residuals come in three kinds: loop-invariant ones (functions of the known consts
+    # only: computed once, outside the loop, and passed to the linear scan as consts
+    # instead of being stacked `length` times), known xs read unchanged (the linear scan
+    # reads the original xs), and the rest, stacked per iteration as extra ys.
+    kj = K.jaxpr
+    invariant = _invariant_vars(kj, len(kc))
+    x_pos = {v: i for i, v in enumerate(kj.invars[len(kc) + len(kk):])}
+    res_out = kj.outvars[n_kout:]
+    hoist_eqns, inv_atoms = _hoist_invariant(kj, kc, [r for r in res_out if r in invariant])
+    inv_iter = iter(inv_atoms)
+    res_in: list = []          # per residual: the atom the linear scan reads
+    stacked: list = []         # (index in res_out) of residuals stacked as ys
+    inv_idx = []
+    for i, r in enumerate(res_out):
+        if r in invariant:
+            inv_idx.append(i)
+            res_in.append(next(inv_iter))
+        elif r in x_pos:
+            res_in.append(kx[x_pos[r]])
+        else:
+            stacked.append(i)
+            res_in.append(Var(ShapedArray((length,) + r.aval.shape, r.aval.dtype,
+                                          r.aval.weak_type)))
+    K = passes.dce(Jaxpr([], kj.invars, kj.eqns,
+                         kj.outvars[:n_kout] + [res_out[i] for i in stacked]))
     k_outs = [v for v, k in zip(eqn.outvars, out_known) if k]
-    known = Eqn(_control.scan, kc + kk + kx, k_outs + res_vars,
-                dict(p, jaxpr=_interned(K), num_consts=len(kc), num_carry=len(kk)),
+    known = Eqn(_control.scan, kc + kk + kx, k_outs + [res_in[i] for i in stacked],
+                dict(p, jaxpr=_interned(ClosedJaxpr(K, [])), num_consts=len(kc),
+                     num_carry=len(kk)),
                 eqn.source)
     uc = [a for a, u in zip(ins[:nc], c_uk) if u]
     ukk = [a for a, u in zip(ins[nc:nc + nk], k_uk) if u]
     ux = [a for a, u in zip(ins[nc + nk:], x_uk) if u]
     li = L.invars
     nuc, nuk = len(uc), len(ukk)
-    Lp = Jaxpr([], li[n_res:n_res + nuc + nuk] + li[:n_res] + li[n_res + nuc + nuk:],
-               L.eqns, L.outvars)
+    per_step = [i for i in range(n_res) if i not in set(inv_idx)]
+    Lp = Jaxpr([], li[n_res:n_res + nuc] + [li[i] for i in inv_idx]
+               + li[n_res + nuc:n_res + nuc + nuk] + [li[i] for i in per_step]
+               + li[n_res + nuc + nuk:], L.eqns, L.outvars)
     u_outs = [v for v, k in zip(eqn.outvars, out_known) if not k]
-    unknown = Eqn(_control.scan, uc + ukk + res_vars + ux, u_outs,
-                  dict(p, jaxpr=_interned(ClosedJaxpr(Lp, [])), num_consts=nuc, num_carry=nuk),
+    unknown = Eqn(_control.scan, uc + [res_in[i] for i in inv_idx] + ukk
+                  + [res_in[i] for i in per_step] + ux, u_outs,
+                  dict(p, jaxpr=_interned(ClosedJaxpr(Lp, [])), num_consts=nuc + len(inv_idx),
+                       num_carry=nuk),
                   eqn.source)
-    return [known], [unknown]
+    return hoist_eqns + [known], [unknown]
+
+
+def _invariant_vars(j: Jaxpr, n_consts: int) -> set:
+    """The variables of a scan body that depend on its first ``n_consts`` inputs only."""
+    inv = set(j.invars[:n_consts])
+    for e in j.eqns:
+        if e.prim not in passes.EFFECTFUL and \
+                all(type(a) is Literal or a in inv for a in e.invars):
+            inv.update(e.outvars)
+    return inv
+
+
+def _hoist_invariant(j: Jaxpr, outer_consts, wanted):
+    """Equations computing the loop-invariant body variables ``wanted`` from the scan's
+    operands ``outer_consts`` (the body's first inputs), with fresh variables; returns
+    (eqns, one atom per ``wanted``)."""
+    h = passes.dce(Jaxpr([], j.invars[:len(outer_consts)], j.eqns, list(wanted)))
+    env = dict(zip(h.invars, outer_consts))
+
+    def read(a):
+        return a if type(a) is Literal else env[a]
+    eqns = []
+    for e in h.eqns:
+        outs = [Var(v.aval) for v in e.outvars]
+        env.update(zip(e.outvars, outs))
+        eqns.append(Eqn(e.prim, [read(a) for a in e.invars], outs, e.params, e.source))
+    return eqns, [read(a) for a in h.outvars]
 
 
 PARTIAL_EVAL[_control.scan] = _scan_partial_eval
@@ -2457,8 +2513,11 @@ TRANSPOSE[_control.cond] = _cond_t
 def _scan_t(cts, *args, jaxpr, length, reverse, num_consts, num_carry, unroll):
     nc, nk = num_consts, num_carry
     lin = [type(a) is LinearIn for a in args]
-    if not all(lin[nc:nc + nk]):
-        raise NotImplementedError("transpose of a scan with a non-linear carry")
+    # Every carry is transposed as linear.  One whose initial value is not a linear input
+    # is a tangent that starts at a known constant (zeros: the loop's state did not depend
+    # on the differentiated inputs at first, but does after a step); the loop is affine in
+    # it, so the cotangents of the real linear inputs do not depend on its value, and its
+    # own cotangent is dropped by the caller.
     c_lin, x_lin = lin[:nc], lin[nc + nk:]
     nl_c = [a for a, l in zip(args[:nc], c_lin) if not l]
     nl_x = [a for a, l in zip(args[nc + nk:], x_lin) if not l]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from primitives import dtypes, ops
+from primitives import control, dtypes, ops
 from primitives.core import ClosedJaxpr, Eqn, Jaxpr, Literal, ShapedArray, Var
 
 # meta-operators that must run even if their results are unused (effects)
@@ -21,21 +21,145 @@ EFFECTFUL: set = set()
 
 
 def dce(jaxpr: Jaxpr) -> Jaxpr:
+    """Drop equations whose outputs are unused; a control-flow equation whose outputs are
+    partly used is rewritten to compute only those (see ``_DCE_RULES``)."""
     live = {v for v in jaxpr.outvars if type(v) is Var}
     kept = []
     add = live.add
+    changed = False
     for eqn in reversed(jaxpr.eqns):
         outs = eqn.outvars
         if (outs[0] in live if len(outs) == 1 else any(v in live for v in outs)) or \
                 eqn.prim in EFFECTFUL:
+            if eqn.prim.subjaxpr_params:
+                rule = _DCE_RULES.get(eqn.prim)
+                if rule is not None and not _has_effects(eqn):
+                    new = _memo_dce(rule, eqn, tuple(v in live for v in outs))
+                    if new is not eqn:
+                        eqn, changed = new, True
             kept.append(eqn)
             for a in eqn.invars:
                 if type(a) is Var:
                     add(a)
     kept.reverse()
-    if len(kept) == len(jaxpr.eqns):
+    if not changed and len(kept) == len(jaxpr.eqns):
         return jaxpr
     return Jaxpr(jaxpr.constvars, jaxpr.invars, kept, jaxpr.outvars)
+
+
+# --- dead code inside control flow ------------------------------------------------------------
+# A loop or cond whose results are partly unused (e.g. the primal ys of a scan in a
+# gradient) would still compute, and for a scan store per iteration, all of them: XLA does
+# not prune loop-carried state.  These rules drop unused outputs, the carries that only feed
+# them, and the operands nothing reads any more.  Each returns (new params, which operands
+# stay, which outputs stay), or None when there is nothing to drop.
+
+def _has_effects(eqn) -> bool:
+    if eqn.prim in EFFECTFUL:
+        return True
+    return any(_has_effects(e) for c in _subjaxprs(eqn) for e in c.jaxpr.eqns)
+
+
+def _subjaxprs(eqn):
+    for name in eqn.prim.subjaxpr_params:
+        v = eqn.params[name]
+        yield from (v if isinstance(v, (tuple, list)) else (v,))
+
+
+def _intern(j: Jaxpr) -> ClosedJaxpr:
+    from .control_flow import intern_jaxpr   # control_flow imports this module
+    return intern_jaxpr(j)
+
+
+def _sub_dce(closed: ClosedJaxpr, used_outs):
+    """``closed`` keeping only the outputs ``used_outs`` says are used, dead code removed;
+    returns (jaxpr with all the original inputs, which inputs it still reads)."""
+    j = closed.jaxpr
+    j2 = dce(Jaxpr([], j.invars, j.eqns, [o for o, u in zip(j.outvars, used_outs) if u]))
+    read = {a for e in j2.eqns for a in e.invars if isinstance(a, Var)} | \
+        {a for a in j2.outvars if isinstance(a, Var)}
+    return j2, [v in read for v in j2.invars]
+
+
+def _keep(xs, mask):
+    return [x for x, k in zip(xs, mask) if k]
+
+
+def _scan_dce(eqn, used):
+    p = eqn.params
+    nc, nk = p["num_consts"], p["num_carry"]
+    keep_k, used_y = list(used[:nk]), list(used[nk:])
+    while True:   # a carry read by a kept output must be kept too
+        j, reads = _sub_dce(p["jaxpr"], keep_k + used_y)
+        new = [k or r for k, r in zip(keep_k, reads[nc:nc + nk])]
+        if new == keep_k:
+            break
+        keep_k = new
+    mask = reads[:nc] + keep_k + reads[nc + nk:]
+    if all(mask) and all(used_y):
+        return None
+    body = _intern(Jaxpr([], _keep(j.invars, mask), j.eqns, j.outvars))
+    return (dict(p, jaxpr=body, num_consts=sum(reads[:nc]), num_carry=sum(keep_k)), mask,
+            keep_k + used_y)
+
+
+def _while_dce(eqn, used):
+    p = eqn.params
+    ncc, nbc = p["cond_nconsts"], p["body_nconsts"]
+    cj, c_reads = _sub_dce(p["cond_jaxpr"], [True])
+    keep_k = [u or r for u, r in zip(used, c_reads[ncc:])]
+    while True:
+        bj, b_reads = _sub_dce(p["body_jaxpr"], keep_k)
+        new = [k or r for k, r in zip(keep_k, b_reads[nbc:])]
+        if new == keep_k:
+            break
+        keep_k = new
+    c_mask, b_mask = c_reads[:ncc] + keep_k, b_reads[:nbc] + keep_k
+    if all(c_mask) and all(b_mask):
+        return None
+    params = dict(p, cond_jaxpr=_intern(Jaxpr([], _keep(cj.invars, c_mask), cj.eqns,
+                                               cj.outvars)),
+                  body_jaxpr=_intern(Jaxpr([], _keep(bj.invars, b_mask), bj.eqns, bj.outvars)),
+                  cond_nconsts=sum(c_reads[:ncc]), body_nconsts=sum(b_reads[:nbc]))
+    return params, c_reads[:ncc] + b_reads[:nbc] + keep_k, keep_k
+
+
+def _cond_dce(eqn, used):
+    pruned = [_sub_dce(b, used) for b in eqn.params["branches"]]
+    n_ops = len(eqn.invars) - 1
+    keep_ops = [any(r[i] for _, r in pruned) for i in range(n_ops)]
+    if all(used) and all(keep_ops):
+        return None
+    branches = tuple(_intern(Jaxpr([], _keep(j.invars, keep_ops), j.eqns, j.outvars))
+                     for j, _ in pruned)
+    return dict(eqn.params, branches=branches), [True] + keep_ops, list(used)
+
+
+_DCE_RULES = {control.scan: _scan_dce, control.while_: _while_dce, control.cond: _cond_dce}
+_dce_memo: dict = {}
+
+
+def _memo_dce(rule, eqn, used):
+    """``rule(eqn, used)`` -> (params, which inputs stay, which outputs stay) or None,
+    applied to ``eqn``; remembered per (sub-jaxprs, used), since the same interned bodies are
+    pruned again each time an enclosing jaxpr is DCE'd."""
+    subs = tuple(_subjaxprs(eqn))
+    others = tuple((k, v) for k, v in eqn.params.items()
+                   if k not in eqn.prim.subjaxpr_params)   # num_consts, num_carry, ...
+    key = (tuple(id(s) for s in subs), others, used, len(eqn.invars))
+    hit = _dce_memo.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], subs)):
+        res = hit[1]
+    else:
+        res = rule(eqn, used)
+        if len(_dce_memo) > 4096:
+            _dce_memo.clear()
+        _dce_memo[key] = (subs, res)
+    if res is None:
+        return eqn
+    params, keep_in, keep_out = res
+    return Eqn(eqn.prim, _keep(eqn.invars, keep_in), _keep(eqn.outvars, keep_out), params,
+               eqn.source)
 
 
 def _hashable(v):
@@ -262,9 +386,49 @@ _neg_src: dict = {}
 _reshape_src: dict = {}
 
 
+_simplified: dict = {}   # id(sub-jaxpr) -> (it, its simplified form)
+
+
+def _simplify_sub(c: ClosedJaxpr) -> ClosedJaxpr:
+    hit = _simplified.get(id(c))
+    if hit is not None and hit[0] is c:
+        return hit[1]
+    j = c.jaxpr
+    new = simplify(c) if not c.consts else c
+    if new is not c:   # simplify keeps the interface; re-intern so equal bodies stay shared
+        new = _intern(Jaxpr([], new.jaxpr.invars, new.jaxpr.eqns, new.jaxpr.outvars)) \
+            if not j.constvars else new
+    if len(_simplified) > 4096:
+        _simplified.clear()
+    _simplified[id(c)] = (c, new)
+    _simplified[id(new)] = (new, new)
+    return new
+
+
+def _simplify_subjaxprs(jaxpr: Jaxpr) -> Jaxpr:
+    """Simplify every control-flow sub-jaxpr: bodies built by transforms (JVP, partial
+    evaluation, batching) are not simplified when they are made."""
+    eqns, changed = [], False
+    for e in jaxpr.eqns:
+        if e.prim.subjaxpr_params and e.prim.family == "control":
+            params = dict(e.params)
+            for name in e.prim.subjaxpr_params:
+                old = params[name]
+                new = tuple(_simplify_sub(b) for b in old) if isinstance(old, tuple) \
+                    else _simplify_sub(old)
+                if new != old:   # tuples compare elementwise, ClosedJaxprs by identity
+                    params[name] = new
+            if params != e.params:
+                e = Eqn(e.prim, e.invars, e.outvars, params, e.source)
+                changed = True
+        eqns.append(e)
+    return Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, jaxpr.outvars) if changed else jaxpr
+
+
 def simplify(closed: ClosedJaxpr) -> ClosedJaxpr:
-    """Fold/forward, CSE, then DCE; unused constvars are dropped together with their values."""
-    j = dce(cse(fold(closed.jaxpr)))
+    """Fold/forward, CSE, then DCE, also inside control-flow sub-jaxprs; unused constvars
+    are dropped together with their values."""
+    j = dce(cse(fold(_simplify_subjaxprs(closed.jaxpr))))
     used = {a for e in j.eqns for a in e.invars if isinstance(a, Var)} | \
         {a for a in j.outvars if isinstance(a, Var)}
     keep = [i for i, v in enumerate(j.constvars) if v in used]

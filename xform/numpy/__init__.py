@@ -1266,6 +1266,11 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
         raise ValueError(f"matmul: operands must be at least 1-d, got shapes {a.shape} and "
                          f"{b.shape}{_where_msg()}")
     a_vec, b_vec = a.ndim == 1, b.ndim == 1
+    if a.ndim <= 2 and b.ndim <= 2 and a.shape[-1] == b.shape[0]:
+        # no batch dims: contract directly (a vector operand is not reshaped to a matrix,
+        # which would leave reshapes and transposes of [n, 1] in every derivative)
+        return lax.dot_general(a, b, (((a.ndim - 1,), (0,)), ((), ())),
+                               preferred_element_type=preferred_element_type)
     if a_vec:
         a = reshape(a, (1, a.shape[0]))
     if b_vec:

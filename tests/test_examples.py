@@ -1,0 +1,37 @@
+"""The examples run as scripts (in a subprocess, as a user would run them) and do what they
+say: examples/mass_spring.py recovers the physical parameters it was generated with."""
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_example(name, *args, cwd):
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "examples", name), *args],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"{name} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+def _params(line_name, out):
+    m = re.search(rf"^{line_name}\s+(.*)$", out, re.M)
+    assert m, f"no '{line_name}' line in the output:\n{out}"
+    return {k: float(v) for k, v in re.findall(r"(\w+)=([-\d.]+)", m.group(1))}
+
+
+def test_mass_spring_recovers_the_parameters(tmp_path):
+    png = tmp_path / "fit.png"
+    out = run_example("mass_spring.py", "--steps", "160", "--plot", str(png), cwd=tmp_path)
+    assert re.search(r"^step\s+160\s+loss", out, re.M), out      # progress is printed
+    true, fitted = _params("true", out), _params("fitted", out)
+    assert set(true) == set(fitted) == {"stiffness", "damping", "mass"}
+    for name in true:
+        assert abs(fitted[name] - true[name]) <= 0.03 * true[name], (name, true, fitted)
+    if importlib.util.find_spec("matplotlib") is None:
+        assert "matplotlib is not installed" in out and not png.exists()
+    else:
+        assert png.exists() and png.stat().st_size > 0
