@@ -265,16 +265,16 @@ class _IndexUpdateRef:
         return getitem(self.array, self.index)
 
     def set(self, values, *, mode=None, **kw):
-        return _scatter(self.array, self.index, values, lax.scatter, mode)
+        return _scatter(self.array, self.index, values, lax.scatter, mode, **kw)
 
     def add(self, values, *, mode=None, **kw):
-        return _scatter(self.array, self.index, values, lax.scatter_add, mode)
+        return _scatter(self.array, self.index, values, lax.scatter_add, mode, **kw)
 
     def subtract(self, values, *, mode=None, **kw):
         return self.add(_jnp().negative(values), mode=mode)
 
     def multiply(self, values, *, mode=None, **kw):
-        return _scatter(self.array, self.index, values, lax.scatter_mul, mode)
+        return _scatter(self.array, self.index, values, lax.scatter_mul, mode, **kw)
 
     mul = multiply
 
@@ -288,21 +288,26 @@ class _IndexUpdateRef:
         return self.set(_jnp().power(self.get(), values), mode=mode)
 
     def min(self, values, *, mode=None, **kw):
-        return _scatter(self.array, self.index, values, lax.scatter_min, mode)
+        return _scatter(self.array, self.index, values, lax.scatter_min, mode, **kw)
 
     def max(self, values, *, mode=None, **kw):
-        return _scatter(self.array, self.index, values, lax.scatter_max, mode)
+        return _scatter(self.array, self.index, values, lax.scatter_max, mode, **kw)
 
     def apply(self, func, *, mode=None, **kw):
         return self.set(func(self.get()), mode=mode)
 
 
-def _scatter(x, idx, values, scatter_fn, mode):
-    """Write ``values`` at ``x[idx]`` with one scatter into the flattened array."""
+def _scatter(x, idx, values, scatter_fn, mode, indices_are_sorted=False, unique_indices=False):
+    """Write ``values`` at ``x[idx]`` with one scatter (into the flattened array, unless the
+    index is a single integer array on one axis)."""
     jnp = _jnp()
     x = jnp.asarray(x)
     if mode not in (None, "drop", "fill", "promise_in_bounds", "clip"):
         raise ValueError(f".at[]: unknown mode {mode!r}")
+    axis_index = _single_axis_index(x, idx)
+    if axis_index is not None:
+        return _scatter_along_axis(x, *axis_index, values, scatter_fn, mode,
+                                   indices_are_sorted, unique_indices)
     positions = lax.reshape(lax.iota(np.int32, x.size), x.shape) if x.size else None
     if positions is None:
         return x
@@ -324,6 +329,49 @@ def _scatter(x, idx, values, scatter_fn, mode):
                                  scatter_dims_to_operand_dims=(0,))
     out = scatter_fn(lax.reshape(x, (x.size,)), flat_t, flat_v, dn)
     return lax.reshape(out, x.shape)
+
+
+def _single_axis_index(x, idx):
+    """``(axis, index array)`` when ``idx`` is one integer array on one axis and full slices
+    on the others (``x.at[i]``, ``x.at[:, i]``): the common case, which needs no table of
+    flat positions."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    if len(items) > x.ndim or any(i is None or i is Ellipsis for i in items):
+        return None
+    arrays = [(d, i) for d, i in enumerate(items) if not isinstance(i, slice)]
+    if len(arrays) != 1 or any(i != slice(None) for i in items if isinstance(i, slice)):
+        return None
+    axis, i = arrays[0]
+    if not isinstance(i, (np.ndarray,) + _ARRAY) or not dtypes.is_int(i.dtype):
+        return None
+    return axis, i
+
+
+def _scatter_along_axis(x, axis, index, values, scatter_fn, mode, indices_are_sorted,
+                        unique_indices):
+    """``x.at[..., index, ...]`` as one scatter whose windows are the other axes.
+
+    XLA's scatter skips updates whose index is out of bounds, which is JAX's default
+    'drop' mode; 'clip' clamps the indices first."""
+    jnp = _jnp()
+    n = x.shape[axis]
+    index = _as_index_array(index, n, axis)
+    if mode == "clip":
+        index = jnp.clip(index, 0, n - 1)
+    nb = index.ndim
+    target_shape = tuple(x.shape[:axis]) + tuple(index.shape) + tuple(x.shape[axis + 1:])
+    vals = jnp.asarray(values)
+    vals = jnp.astype(vals, x.dtype) if vals.dtype != x.dtype else vals
+    try:
+        vals = jnp.broadcast_to(vals, target_shape)
+    except ValueError:
+        raise ValueError(f".at[] update: values of shape {vals.shape} cannot be broadcast to "
+                         f"the indexed shape {target_shape}{where()}") from None
+    window = tuple(range(axis)) + tuple(range(axis + nb, x.ndim + nb - 1))
+    dn = ScatterDimensionNumbers(update_window_dims=window, inserted_window_dims=(axis,),
+                                 scatter_dims_to_operand_dims=(axis,))
+    return scatter_fn(x, lax.reshape(index, tuple(index.shape) + (1,)), vals, dn,
+                      indices_are_sorted=indices_are_sorted, unique_indices=unique_indices)
 
 
 def _has_array_index(idx):

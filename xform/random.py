@@ -37,7 +37,11 @@ from .core import Tracer
 __all__ = ["PRNGKey", "key", "key_data", "wrap_key_data", "key_impl", "clone", "split",
            "fold_in", "bits", "uniform", "normal", "randint", "bernoulli", "categorical",
            "permutation", "choice", "truncated_normal", "gumbel", "exponential", "laplace",
-           "logistic", "cauchy", "rademacher", "threefry_2x32", "threefry2x32"]
+           "logistic", "cauchy", "rademacher", "threefry_2x32", "threefry2x32",
+           "gamma", "loggamma", "beta", "dirichlet", "t", "chisquare", "f",
+           "generalized_normal", "ball", "pareto", "weibull_min", "maxwell",
+           "double_sided_maxwell", "rayleigh", "wald", "lognormal", "triangular", "geometric",
+           "poisson", "binomial", "multivariate_normal"]
 
 _U32 = np.dtype(np.uint32)
 _UINT = {8: np.dtype(np.uint8), 16: np.dtype(np.uint16), 32: np.dtype(np.uint32),
@@ -67,12 +71,16 @@ def _shape_of(x) -> tuple:
 
 def _check_shape(name, shape, *param_shapes):
     if param_shapes:
-        out = np.broadcast_shapes(shape, *param_shapes)
-        if tuple(out) != tuple(shape):
+        try:
+            out = tuple(np.broadcast_shapes(shape, *param_shapes))
+        except ValueError:
+            out = "no shape (they do not broadcast)"
+        if out != tuple(shape):
             raise ValueError(
                 f"{name} parameter shapes must be broadcast-compatible with shape argument, "
                 f"and the result of broadcasting the shapes must equal the shape argument, "
-                f"but got result {tuple(out)} for shape argument {tuple(shape)}.")
+                f"but got result {out} for shape argument {tuple(shape)} (parameter "
+                f"shapes {', '.join(str(tuple(p)) for p in param_shapes)}).")
 
 
 def _is_key_array(k) -> bool:
@@ -770,3 +778,626 @@ def _categorical(key, logits, shape, batch_shape, axis, replace, mode):
     idx = _top_k_indices(jnp.moveaxis(logits, axis, -1), k)
     dims = (idx.ndim - 1, *range(idx.ndim - 1))
     return lax.reshape(idx, shape, dims)
+
+
+# --- gamma and the distributions built on it ----------------------------------------------------
+# JAX's algorithms, operation for operation, so that the same key gives the same samples.
+
+def _scalar(value, dtype):
+    return jnp.asarray(np.array(value, dtype))
+
+
+def _gamma_one(key, alpha, log_space):
+    """One Gamma(alpha) sample (Marsaglia and Tsang's rejection method) from one key.
+
+    For alpha < 1 the sample of Gamma(alpha + 1) is boosted by ``u ** (1 / alpha)``
+    (in log space: plus ``log(u) / alpha``), which keeps tiny alphas finite."""
+    dtype = alpha.dtype
+    zero, one = _scalar(0, dtype), _scalar(1, dtype)
+    boost_mask = lax.ge(alpha, one)
+    alpha_orig = alpha
+    alpha = lax.select(boost_mask, alpha, lax.add(alpha, one))
+    d = lax.sub(alpha, np.array(1. / 3., dtype)[()])
+    c = lax.div(np.array(1. / 3., dtype)[()], lax.sqrt(d))
+
+    def rejected(state):
+        _, x2, v, u = state
+        squeeze = lax.ge(u, lax.sub(one, lax.mul(np.array(0.0331, dtype)[()], lax.mul(x2, x2))))
+        exact = lax.ge(lax.log(u), lax.add(lax.mul(x2, np.array(0.5, dtype)[()]),
+                                          lax.mul(d, lax.add(lax.sub(one, v), lax.log(v)))))
+        return lax.bitwise_and(squeeze, exact)
+
+    def propose(state):
+        def positive_v(kxv):
+            k, sub = _split2(kxv[0])
+            x = _normal_real(sub, (), dtype)
+            return k, x, lax.add(one, lax.mul(x, c))
+        keys = _split(state[0], (3,))
+        key_next, x_key, u_key = (lax.index_in_dim(keys, i, 0, False) for i in range(3))
+        _, x, v = lax.while_loop(lambda kxv: lax.le(kxv[2], zero), positive_v,
+                                 (x_key, zero, _scalar(-1, dtype)))
+        u = _uniform_impl(u_key, 0., 1., (), dtype)
+        return key_next, lax.mul(x, x), lax.mul(lax.mul(v, v), v), u
+
+    key, subkey = _split2(key)
+    _, _, v, _ = lax.while_loop(rejected, propose, (key, zero, one, _scalar(2, dtype)))
+    if log_space:
+        log_u = lax.neg(_exponential(subkey, (), dtype))
+        log_boost = lax.select(lax.bitwise_or(boost_mask, lax.eq(log_u, zero)), zero,
+                               lax.mul(log_u, lax.div(one, alpha_orig)))
+        return lax.add(lax.add(lax.log(d), lax.log(v)), log_boost)
+    u = 1 - _uniform_impl(subkey, 0., 1., (), dtype)
+    boost = lax.select(boost_mask, one, lax.pow(u, lax.div(one, alpha_orig)))
+    return lax.mul(lax.mul(d, v), boost)
+
+
+def _no_gamma_gradient(name):
+    def jvp(primals, tangents):
+        raise NotImplementedError(
+            f"random.{name}: the derivative with respect to the shape parameter is not "
+            f"implemented (JAX differentiates it by implicit reparameterisation); wrap the "
+            f"parameter in lax.stop_gradient if its gradient is not needed")
+    return jvp
+
+
+def _make_gamma_sampler(log_space):
+    from .batching import vmap
+    from .custom_derivatives import custom_jvp
+
+    @custom_jvp
+    def sample(keys, alphas):
+        return vmap(lambda k, a: _gamma_one(k, a, log_space))(keys, alphas)
+    sample.defjvp(_no_gamma_gradient("loggamma" if log_space else "gamma"))
+    return sample
+
+
+_gamma_samplers = {}
+
+
+@jit(static_argnums=(2, 3, 4))
+def _gamma(key, a, shape, dtype, log_space):
+    if shape is None:
+        shape = _shape_of(a)
+    else:
+        _check_shape("gamma", shape, _shape_of(a))
+    a = jnp.broadcast_to(_to_dtype(a, dtype), shape)
+    n = math.prod(shape)
+    if n == 0:
+        return jnp.zeros(shape, dtype)
+    if log_space not in _gamma_samplers:
+        _gamma_samplers[log_space] = _make_gamma_sampler(log_space)
+    samples = _gamma_samplers[log_space](_split(key, (n,)), jnp.reshape(a, (n,)))
+    return jnp.reshape(samples, shape)
+
+
+def _float_dtype(name, dtype):
+    dtype = _canon_dtype(dtype, float)
+    if not _dt.is_float(dtype):
+        raise ValueError(f"dtype argument to `{name}` must be a float dtype, got {dtype}")
+    return dtype
+
+
+def _opt_shape(name, shape):
+    return None if shape is None else _canon_shape(shape, name)
+
+
+def _param_shape(name, shape, *params):
+    """``shape``, or the broadcast shape of the parameters when ``shape`` is None."""
+    shapes = [_shape_of(p) for p in params]
+    if shape is None:
+        return tuple(np.broadcast_shapes(*shapes)) if shapes else ()
+    shape = _canon_shape(shape, name)
+    _check_shape(name, shape, *shapes)
+    return shape
+
+
+def gamma(key, a, shape=None, dtype=None):
+    """Gamma(a) floats (unit scale), by JAX's Marsaglia-Tsang sampler: the same values."""
+    key = _check_key("gamma", key)
+    return _gamma(key, a, _opt_shape("gamma", shape), _float_dtype("gamma", dtype), False)
+
+
+def loggamma(key, a, shape=None, dtype=None):
+    """``log`` of Gamma(a) samples, computed in log space (accurate for tiny ``a``)."""
+    key = _check_key("loggamma", key)
+    return _gamma(key, a, _opt_shape("loggamma", shape), _float_dtype("loggamma", dtype), True)
+
+
+@jit(static_argnums=(3, 4))
+def _beta(key, a, b, shape, dtype):
+    key_a, key_b = _split2(key)
+    a = jnp.broadcast_to(_to_dtype(a, dtype), shape)
+    b = jnp.broadcast_to(_to_dtype(b, dtype), shape)
+    log_a = _gamma(key_a, a, shape, dtype, True)
+    log_b = _gamma(key_b, b, shape, dtype, True)
+    # a / (a + b) from the logs, scaled by the larger one so that nothing underflows
+    log_max = lax.max(log_a, log_b)
+    ga, gb = jnp.exp(log_a - log_max), jnp.exp(log_b - log_max)
+    return ga / (ga + gb)
+
+
+def beta(key, a, b, shape=None, dtype=None):
+    """Beta(a, b) floats, from two log-gamma samples."""
+    key = _check_key("beta", key)
+    dtype = _float_dtype("beta", dtype)
+    return _beta(key, a, b, _param_shape("beta", shape, a, b), dtype)
+
+
+@jit(static_argnums=(2, 3))
+def _dirichlet(key, alpha, shape, dtype):
+    from .nn import softmax
+    alpha = _to_dtype(alpha, dtype)
+    log_gamma = _gamma(key, alpha, shape + tuple(alpha.shape[-1:]), dtype, True)
+    return softmax(log_gamma, -1)
+
+
+def dirichlet(key, alpha, shape=None, dtype=None):
+    """Dirichlet(alpha) vectors along the last axis (a softmax of log-gamma samples)."""
+    key = _check_key("dirichlet", key)
+    dtype = _float_dtype("dirichlet", dtype)
+    alpha_shape = _shape_of(alpha)
+    if len(alpha_shape) < 1:
+        raise ValueError(f"dirichlet requires alpha.ndim >= 1, got alpha.ndim == "
+                         f"{len(alpha_shape)}")
+    if shape is None:
+        shape = alpha_shape[:-1]
+    else:
+        shape = _canon_shape(shape, "dirichlet")
+        _check_shape("dirichlet", shape, alpha_shape[:-1])
+    return _dirichlet(key, alpha, shape, dtype)
+
+
+@jit(static_argnums=(2, 3))
+def _t(key, df, shape, dtype):
+    df = _to_dtype(df, dtype)
+    key_n, key_g = _split2(key)
+    n = _normal_real(key_n, shape, dtype)
+    half_df = lax.div(df, np.array(2, dtype)[()])
+    g = _gamma(key_g, half_df, shape, dtype, False)
+    return n * jnp.sqrt(half_df / g)
+
+
+def t(key, df, shape=None, dtype=None):
+    """Student's t floats with ``df`` degrees of freedom."""
+    key = _check_key("t", key)
+    dtype = _float_dtype("t", dtype)
+    return _t(key, df, _param_shape("t", shape, df), dtype)
+
+
+@jit(static_argnums=(2, 3))
+def _chisquare(key, df, shape, dtype):
+    half_df = lax.div(_to_dtype(df, dtype), np.array(2, dtype)[()])
+    log_g = _gamma(key, half_df, shape, dtype, True)
+    return lax.mul(jnp.exp(log_g), np.array(2, dtype)[()])
+
+
+def chisquare(key, df, shape=None, dtype=None):
+    """Chi-square floats with ``df`` degrees of freedom (twice a Gamma(df / 2))."""
+    key = _check_key("chisquare", key)
+    dtype = _float_dtype("chisquare", dtype)
+    return _chisquare(key, df, _param_shape("chisquare", shape, df), dtype)
+
+
+@jit(static_argnums=(3, 4))
+def _f(key, dfnum, dfden, shape, dtype):
+    dfden, dfnum = _to_dtype(dfden, dtype), _to_dtype(dfnum, dtype)
+    key_den, key_num = _split2(key)
+    num = lax.div(_chisquare(key_num, dfnum, shape, dtype), dfnum)
+    den = lax.div(_chisquare(key_den, dfden, shape, dtype), dfden)
+    return lax.div(num, den)
+
+
+def f(key, dfnum, dfden, shape=None, dtype=None):
+    """F-distributed floats: a ratio of scaled chi-squares."""
+    key = _check_key("f", key)
+    dtype = _float_dtype("f", dtype)
+    return _f(key, dfnum, dfden, _param_shape("f", shape, dfnum, dfden), dtype)
+
+
+@jit(static_argnums=(2, 3))
+def _generalized_normal(key, p, shape, dtype):
+    k_gamma, k_sign = _split2(key)
+    g = _gamma(k_gamma, 1 / jnp.asarray(p), shape, dtype, False)
+    r = _rademacher(k_sign, shape, dtype)
+    return r * g ** (1 / jnp.asarray(p))
+
+
+def generalized_normal(key, p, shape=(), dtype=None):
+    """Generalised normal floats with shape parameter ``p`` (density ~ exp(-|x|**p))."""
+    key = _check_key("generalized_normal", key)
+    dtype = _float_dtype("generalized_normal", dtype)
+    return _generalized_normal(key, p, _canon_shape(shape, "generalized_normal"), dtype)
+
+
+@jit(static_argnums=(2, 3, 4))
+def _ball(key, p, d, shape, dtype):
+    k1, k2 = _split2(key)
+    g = _generalized_normal(k1, p, (*shape, d), dtype)
+    e = _exponential(k2, shape, dtype)
+    return g / (((jnp.abs(g) ** p).sum(-1) + e) ** (1 / jnp.asarray(p)))[..., None]
+
+
+def ball(key, d, p=2, shape=(), dtype=None):
+    """Points uniformly distributed in the unit ``p``-norm ball of dimension ``d``."""
+    key = _check_key("ball", key)
+    dtype = _float_dtype("ball", dtype)
+    if isinstance(d, Tracer) or not isinstance(d, (int, np.integer)) or d < 0:
+        raise TypeError(f"ball: d must be a non-negative concrete int, got {d!r}")
+    return _ball(key, p, int(d), _canon_shape(shape, "ball"), dtype)
+
+
+# --- closed-form transforms of uniforms and normals ------------------------------------------
+
+@jit(static_argnums=(2, 3))
+def _pareto(key, b, shape, dtype):
+    b = _to_dtype(b, dtype)
+    return lax.exp(_exponential(key, shape, dtype) / b)
+
+
+def pareto(key, b, shape=None, dtype=None):
+    """Pareto(b) floats on [1, inf): ``exp(e / b)`` with ``e`` exponential."""
+    key = _check_key("pareto", key)
+    dtype = _float_dtype("pareto", dtype)
+    return _pareto(key, b, _param_shape("pareto", shape, b), dtype)
+
+
+@jit(static_argnums=(3, 4))
+def _weibull_min(key, scale, concentration, shape, dtype):
+    u = _uniform_impl(key, 0, 1, shape, dtype)
+    return jnp.power(-jnp.log1p(-u), 1.0 / jnp.asarray(concentration)) * scale
+
+
+def weibull_min(key, scale, concentration, shape=(), dtype=None):
+    """Weibull floats, by inverting the CDF."""
+    key = _check_key("weibull_min", key)
+    dtype = _float_dtype("weibull_min", dtype)
+    return _weibull_min(key, scale, concentration, _canon_shape(shape, "weibull_min"), dtype)
+
+
+@jit(static_argnums=(1, 2))
+def _maxwell(key, shape, dtype):
+    z = _normal_real(key, shape + (3,), dtype)
+    return jnp.sqrt(jnp.sum(z * z, axis=-1))   # the 2-norm, as jnp.linalg.norm computes it
+
+
+def maxwell(key, shape=(), dtype=None):
+    """Maxwell floats: the norm of a 3-d standard normal vector."""
+    key = _check_key("maxwell", key)
+    dtype = _float_dtype("maxwell", dtype)
+    return _maxwell(key, _canon_shape(shape, "maxwell"), dtype)
+
+
+@jit(static_argnums=(3, 4))
+def _double_sided_maxwell(key, loc, scale, shape, dtype):
+    params_shape = tuple(np.broadcast_shapes(_shape_of(loc), _shape_of(scale)))
+    shape = (shape or params_shape) + params_shape
+    maxwell_key, sign_key = _split2(key)
+    m = _maxwell(maxwell_key, shape, dtype)
+    sign = _rademacher(sign_key, shape, dtype)
+    return sign * m * scale + loc
+
+
+def double_sided_maxwell(key, loc, scale, shape=(), dtype=None):
+    """Maxwell floats with a random sign, scaled by ``scale`` and shifted by ``loc``."""
+    key = _check_key("double_sided_maxwell", key)
+    dtype = _float_dtype("double_sided_maxwell", dtype)
+    return _double_sided_maxwell(key, loc, scale, _canon_shape(shape, "double_sided_maxwell"),
+                                 dtype)
+
+
+@jit(static_argnums=(2, 3))
+def _rayleigh(key, scale, shape, dtype):
+    u = _uniform_impl(key, 0., 1., shape, dtype)
+    scale = jnp.broadcast_to(_to_dtype(scale, dtype), shape)
+    return lax.mul(scale, lax.sqrt(lax.mul(lax.log(u), np.array(-2, dtype)[()])))
+
+
+def rayleigh(key, scale, shape=None, dtype=None):
+    """Rayleigh floats: ``scale * sqrt(-2 log u)``."""
+    key = _check_key("rayleigh", key)
+    dtype = _float_dtype("rayleigh", dtype)
+    return _rayleigh(key, scale, _param_shape("rayleigh", shape, scale), dtype)
+
+
+@jit(static_argnums=(2, 3))
+def _wald(key, mean, shape, dtype):
+    k1, k2 = _split2(key)
+    mean = jnp.broadcast_to(_to_dtype(mean, dtype), shape)
+    v = _normal_real(k1, shape, dtype)
+    z = _uniform_impl(k2, 0., 1., shape, dtype)
+    y = lax.integer_pow(v, 2)
+    y_sq = lax.integer_pow(y, 2)
+    mean_sq = lax.integer_pow(mean, 2)
+    sqrt_term = lax.sqrt(4 * mean * y + mean_sq * y_sq)
+    x = mean + mean_sq * y / 2 - mean / 2 * sqrt_term
+    return lax.select(lax.le(z, mean / (mean + x)), x, mean_sq / x)
+
+
+def wald(key, mean, shape=None, dtype=None):
+    """Wald (inverse Gaussian) floats with the given ``mean`` and unit shape."""
+    key = _check_key("wald", key)
+    dtype = _float_dtype("wald", dtype)
+    return _wald(key, mean, _param_shape("wald", shape, mean), dtype)
+
+
+@jit(static_argnums=(2, 3))
+def _lognormal(key, sigma, shape, dtype):
+    return lax.exp(_normal_real(key, shape, dtype) * _to_dtype(sigma, dtype))
+
+
+def lognormal(key, sigma=np.float32(1), shape=None, dtype=None):
+    """``exp(sigma * n)`` with ``n`` standard normal."""
+    key = _check_key("lognormal", key)
+    dtype = _float_dtype("lognormal", dtype)
+    return _lognormal(key, sigma, _param_shape("lognormal", shape, sigma), dtype)
+
+
+@jit(static_argnums=(4, 5))
+def _triangular(key, left, mode, right, shape, dtype):
+    left, mode, right = (jnp.broadcast_to(_to_dtype(v, dtype), shape)
+                         for v in (left, mode, right))
+    fc = (mode - left) / (right - left)
+    u = _uniform_impl(key, 0., 1., shape, dtype)
+    below = left + lax.sqrt(u * (right - left) * (mode - left))
+    above = right - lax.sqrt((1 - u) * (right - left) * (right - mode))
+    return lax.select(u < fc, below, above)
+
+
+def triangular(key, left, mode, right, shape=None, dtype=None):
+    """Triangular floats on [left, right] with peak at ``mode`` (inverse CDF)."""
+    key = _check_key("triangular", key)
+    dtype = _float_dtype("triangular", dtype)
+    return _triangular(key, left, mode, right,
+                       _param_shape("triangular", shape, left, mode, right), dtype)
+
+
+@jit(static_argnums=(2, 3))
+def _geometric(key, p, shape, dtype):
+    u = _uniform_impl(key, 0., 1., shape, p.dtype)
+    u = jnp.where(u == 0, 1, u)   # JAX maps u = 0 to 1 to keep log(u) finite
+    log_q = jnp.broadcast_to(lax.log1p(lax.neg(p)), shape)
+    return jnp.astype(lax.floor(lax.div(lax.log(u), log_q)) + 1, dtype)
+
+
+def geometric(key, p, shape=None, dtype=None):
+    """Number of Bernoulli(p) trials up to and including the first success (ints >= 1)."""
+    key = _check_key("geometric", key)
+    dtype = _canon_dtype(dtype, int)
+    if not _dt.is_int(dtype):
+        raise ValueError(f"dtype argument to `geometric` must be an int dtype, got {dtype}")
+    shape = _param_shape("geometric", shape, p)
+    p = jnp.asarray(p)
+    if not _dt.is_inexact(p.dtype):
+        p = jnp.astype(p, _dt.default_float())
+    return _geometric(key, p, shape, dtype)
+
+
+# --- Poisson and binomial: rejection loops over the whole sample --------------------------------
+
+def _poisson_knuth(key, lam, shape, dtype, max_iters):
+    """Count uniforms until their product drops below exp(-lam) (small lam)."""
+    def body(carry):
+        i, k, rng, log_prod = carry
+        rng, sub = _split2(rng)
+        k = lax.select(log_prod > -lam, k + 1, k)
+        u = _uniform_impl(sub, 0., 1., shape, np.dtype(np.float32))
+        return i + 1, k, rng, log_prod + jnp.log(u)
+
+    def cond(carry):
+        i, log_prod = carry[0], carry[3]
+        return jnp.any(log_prod > -lam) & (i < max_iters)
+
+    init = (0, jnp.zeros(shape, dtype), key, jnp.zeros(shape, np.float32))
+    k = lax.while_loop(cond, body, init)[1]
+    return jnp.astype(k - 1, dtype)
+
+
+def _poisson_rejection(key, lam, shape, dtype, max_iters):
+    """Hormann's transformed rejection (large lam)."""
+    log_lam = lax.log(lam)
+    b = 0.931 + 2.53 * lax.sqrt(lam)
+    a = -0.059 + 0.02483 * b
+    inv_alpha = 1.1239 + 1.1328 / (b - 3.4)
+    v_r = 0.9277 - 3.6224 / (b - 2)
+
+    def body(carry):
+        i, k_out, accepted, key = carry
+        keys = _split(key, (3,))
+        key, k0, k1 = (lax.index_in_dim(keys, j, 0, False) for j in range(3))
+        u = _uniform_impl(k0, 0., 1., shape, lam.dtype) - 0.5
+        v = _uniform_impl(k1, 0., 1., shape, lam.dtype)
+        u_shifted = 0.5 - abs(u)
+        k = lax.floor((2 * a / u_shifted + b) * u + lam + 0.43)
+        s = lax.log(v * inv_alpha / (a / (u_shifted * u_shifted) + b))
+        t = -lam + k * log_lam - lax.lgamma(k + 1)
+        accept1 = (u_shifted >= 0.07) & (v <= v_r)
+        reject = (k < 0) | ((u_shifted < 0.013) & (v > u_shifted))
+        accept = accept1 | (~reject & (s <= t))
+        return i + 1, lax.select(accept, k, k_out), accepted | accept, key
+
+    def cond(carry):
+        i, _, accepted, _ = carry
+        return jnp.any(~accepted) & (i < max_iters)
+
+    init = (0, jnp.full(shape, -1, lam.dtype), jnp.zeros(shape, bool), key)
+    return jnp.astype(lax.while_loop(cond, body, init)[1], dtype)
+
+
+@jit(static_argnums=(2, 3))
+def _poisson(key, lam, shape, dtype):
+    use_knuth = (lam != lam) | (lam < 10)
+    lam_knuth = lax.select(use_knuth, lam, jnp.zeros_like(lam))
+    lam_rejection = lax.select(use_knuth, jnp.full_like(lam, 1e5), lam)
+    max_iters = np.array(_dt.iinfo(dtype).max, dtype)[()]
+    result = lax.select(use_knuth,
+                        _poisson_knuth(key, lam_knuth, shape, dtype, max_iters),
+                        _poisson_rejection(key, lam_rejection, shape, dtype, max_iters))
+    return lax.select(lam == 0, jnp.zeros_like(result), result)
+
+
+def poisson(key, lam, shape=None, dtype=None):
+    """Poisson(lam) integers: Knuth's method for lam < 10, transformed rejection above."""
+    key = _check_key("poisson", key)
+    dtype = _canon_dtype(dtype, int)
+    if not _dt.is_int(dtype):
+        raise ValueError(f"dtype argument to `poisson` must be an int dtype, got {dtype}")
+    shape = _shape_of(lam) if shape is None else _canon_shape(shape, "poisson")
+    lam = jnp.astype(jnp.broadcast_to(jnp.asarray(lam), shape), np.float32)
+    return _poisson(key, lam, shape, dtype)
+
+
+_STIRLING_TAIL = (0.0810614667953272, 0.0413406959554092, 0.0276779256849983,
+                  0.02079067210376509, 0.0166446911898211, 0.0138761288230707,
+                  0.0118967099458917, 0.0104112652619720, 0.00925546218271273,
+                  0.00833056343336287)
+
+
+def _stirling_tail(k):
+    """log(k!) minus its Stirling approximation: a table for k <= 9, a series above."""
+    table = jnp.asarray(np.array(_STIRLING_TAIL, k.dtype))
+    small = k <= 9
+    k = lax.clamp(np.array(0, k.dtype)[()], k, np.array(9, k.dtype)[()])
+    kp1sq = (k + 1) * (k + 1)
+    approx = (1.0 / 12 - (1.0 / 360 - 1.0 / 1260 / kp1sq) / kp1sq) / (k + 1)
+    return lax.select(small, table[jnp.astype(jnp.floor(k), np.int32)], approx)
+
+
+def _binomial_inversion(key, count, prob, shape, dtype, max_iters):
+    """Count geometric waiting times until they pass ``count`` (small count * prob)."""
+    log1m_prob = jnp.log1p(-prob)
+
+    def body(carry):
+        i, num_geom, geom_sum, key = carry
+        sub, key = _split2(key)
+        num_geom = lax.select(geom_sum <= count, num_geom + 1, num_geom)
+        u = _uniform_impl(sub, 0., 1., shape, prob.dtype)
+        return i + 1, num_geom, geom_sum + jnp.ceil(jnp.log(u) / log1m_prob), key
+
+    def cond(carry):
+        i, _, geom_sum, _ = carry
+        return jnp.any(geom_sum <= count) & (i < max_iters)
+
+    zeros = jnp.zeros(shape, prob.dtype)
+    k = lax.while_loop(cond, body, (0, zeros, zeros, key))[1]
+    return jnp.astype(k - 1, dtype)
+
+
+def _btrs(key, count, prob, shape, dtype, max_iters):
+    """Hormann's BTRS transformed rejection (large count * prob)."""
+    stddev = jnp.sqrt(count * prob * (1 - prob))
+    b = 1.15 + 2.53 * stddev
+    a = -0.0873 + 0.0248 * b + 0.01 * prob
+    c = count * prob + 0.5
+    v_r = 0.92 - 4.2 / b
+    r = prob / (1 - prob)
+    alpha = (2.83 + 5.1 / b) * stddev
+    m = jnp.floor((count + 1) * prob)
+
+    def body(carry):
+        i, k_out, accepted, key = carry
+        keys = _split(key, (3,))
+        key, k0, k1 = (lax.index_in_dim(keys, j, 0, False) for j in range(3))
+        u = _uniform_impl(k0, 0., 1., shape, prob.dtype)
+        v = _uniform_impl(k1, 0., 1., shape, prob.dtype)
+        u = u - 0.5
+        us = 0.5 - jnp.abs(u)
+        accept1 = (us >= 0.07) & (v <= v_r)
+        k = jnp.floor((2 * a / us + b) * u + c)
+        reject = (k < 0) | (k > count)
+        v = jnp.log(v * alpha / (a / (us * us) + b))
+        ub = ((m + 0.5) * jnp.log((m + 1) / (r * (count - m + 1)))
+              + (count + 1) * jnp.log((count - m + 1) / (count - k + 1))
+              + (k + 0.5) * jnp.log(r * (count - k + 1) / (k + 1))
+              + _stirling_tail(m) + _stirling_tail(count - m)
+              - _stirling_tail(k) - _stirling_tail(count - k))
+        accept = accept1 | (~reject & (v <= ub))
+        return i + 1, lax.select(accept, k, k_out), accepted | accept, key
+
+    def cond(carry):
+        i, _, accepted, _ = carry
+        return jnp.any(~accepted) & (i < max_iters)
+
+    init = (0, jnp.full(shape, -1, prob.dtype), jnp.zeros(shape, bool), key)
+    return jnp.astype(lax.while_loop(cond, body, init)[1], dtype)
+
+
+@jit(static_argnums=(3, 4))
+def _binomial(key, count, prob, shape, dtype):
+    count = jnp.broadcast_to(jnp.astype(count, prob.dtype), shape)
+    prob = jnp.broadcast_to(prob, shape)
+    p_lt_half = prob < 0.5
+    q = lax.select(p_lt_half, prob, 1.0 - prob)
+    count_nan_or_neg = (count != count) | (count < 0.0)
+    count_inf = jnp.isinf(count)
+    q_is_nan = q != q
+    q_l_0 = q < 0.0
+    q = lax.select(q_is_nan | q_l_0, jnp.full_like(q, 0.01), q)
+    use_inversion = count_nan_or_neg | (count * q <= 10.0)
+    count = jnp.floor(count)
+    count_inv = lax.select(use_inversion, count, jnp.zeros_like(count))
+    count_btrs = lax.select(use_inversion, jnp.full_like(count, 1e4), count)
+    q_btrs = lax.select(use_inversion, jnp.full_like(q, 0.5), q)
+    max_iters = np.array(_dt.finfo(dtype).max, dtype)[()]
+    samples = lax.select(use_inversion,
+                         _binomial_inversion(key, count_inv, q, shape, dtype, max_iters),
+                         _btrs(key, count_btrs, q_btrs, shape, dtype, max_iters))
+    invalid = q_l_0 | q_is_nan | count_nan_or_neg
+    samples = lax.select(invalid, jnp.full_like(samples, np.nan), samples)
+    samples = lax.select(count_inf & ~invalid, jnp.full_like(samples, np.inf), samples)
+    return lax.select(p_lt_half | count_nan_or_neg | q_is_nan | count_inf, samples,
+                      jnp.astype(count, dtype) - samples)
+
+
+def binomial(key, n, p, shape=None, dtype=None):
+    """Binomial(n, p) counts, as floats (inversion for small n * p, BTRS above)."""
+    key = _check_key("binomial", key)
+    dtype = _float_dtype("binomial", dtype)
+    shape = _param_shape("binomial", shape, n, p)
+    p = jnp.asarray(p)
+    if not _dt.is_inexact(p.dtype):
+        p = jnp.astype(p, _dt.default_float())
+    return _binomial(key, n, p, shape, dtype)
+
+
+@jit(static_argnums=(3, 4, 5))
+def _multivariate_normal(key, mean, cov, shape, dtype, method):
+    linalg = jnp.linalg
+    needed = {"svd": "svd", "eigh": "eigh", "cholesky": "cholesky"}[method]
+    if not hasattr(linalg, needed):
+        raise NotImplementedError(f"random.multivariate_normal: method={method!r} needs "
+                                  f"xform.numpy.linalg.{needed}, which this build lacks")
+    if method == "svd":
+        u, s, _ = linalg.svd(cov)
+        factor = u * jnp.sqrt(s[..., None, :])
+    elif method == "eigh":
+        w, v = linalg.eigh(cov)
+        factor = v * jnp.sqrt(w[..., None, :])
+    else:
+        factor = linalg.cholesky(cov)
+    z = _normal_real(key, shape + tuple(mean.shape[-1:]), dtype)
+    return mean + jnp.einsum("...ij,...j->...i", factor, z)
+
+
+def multivariate_normal(key, mean, cov, shape=None, dtype=None, method="cholesky"):
+    """Normal vectors with the given ``mean`` (..., n) and covariance ``cov`` (..., n, n)."""
+    key = _check_key("multivariate_normal", key)
+    dtype = _float_dtype("multivariate_normal", dtype)
+    if method not in ("svd", "eigh", "cholesky"):
+        raise ValueError(f"multivariate_normal: method must be one of 'svd', 'eigh' or "
+                         f"'cholesky', got {method!r}")
+    mean, cov = _to_dtype(mean, dtype), _to_dtype(cov, dtype)
+    if mean.ndim < 1:
+        raise ValueError(f"multivariate_normal requires mean.ndim >= 1, got {mean.ndim}")
+    if cov.ndim < 2:
+        raise ValueError(f"multivariate_normal requires cov.ndim >= 2, got {cov.ndim}")
+    n = mean.shape[-1]
+    if tuple(cov.shape[-2:]) != (n, n):
+        raise ValueError(f"multivariate_normal requires cov.shape == (..., n, n) for n={n}, "
+                         f"but got cov.shape == {tuple(cov.shape)}")
+    batch = (tuple(mean.shape[:-1]), tuple(cov.shape[:-2]))
+    if shape is None:
+        shape = tuple(np.broadcast_shapes(*batch))
+    else:
+        shape = _canon_shape(shape, "multivariate_normal")
+        _check_shape("multivariate_normal", shape, *batch)
+    return _multivariate_normal(key, mean, cov, shape, dtype, method)

@@ -6,6 +6,7 @@ except that Python scalars take the dtype of the array operands (weakly).
 from __future__ import annotations
 
 import builtins
+import itertools
 from typing import Sequence
 
 import numpy as np
@@ -387,21 +388,186 @@ def _reduce_window(name):
 
     def f(x, window_dimensions, window_strides=None, padding=None, base_dilation=None,
           window_dilation=None):
-        n = aval(x).ndim
-        if isinstance(padding, str):
-            padding = padtype_to_pads(aval(x).shape, window_dimensions,
-                                      window_strides or (1,) * n, padding)
-        return bind(prim, x, window_dimensions=tuple(window_dimensions),
-                    window_strides=tuple(window_strides or (1,) * n),
-                    padding=tuple(tuple(p) for p in (padding or ((0, 0),) * n)),
-                    base_dilation=tuple(base_dilation or (1,) * n),
-                    window_dilation=tuple(window_dilation or (1,) * n))
+        shape = aval(x).shape
+        window_dimensions, window_strides, padding, base_dilation, window_dilation = \
+            _window_params(name, shape, window_dimensions, window_strides, padding,
+                           base_dilation, window_dilation)
+        return bind(prim, x, window_dimensions=window_dimensions, window_strides=window_strides,
+                     padding=padding, base_dilation=base_dilation,
+                     window_dilation=window_dilation)
     f.__name__ = name
+    f.__doc__ = (f"``{name}`` meta-operator: padding is 'SAME', 'SAME_LOWER', 'VALID' or "
+                 f"(lo, hi) pairs, and padded elements are the reduction's identity.")
     return f
+
+
+def _window_params(name, shape, window_dimensions, window_strides, padding, base_dilation,
+                   window_dilation):
+    """Check and normalise reduce_window's window arguments to tuples of ints."""
+    n = len(shape)
+
+    def per_dim(what, value, default):
+        if value is None:
+            return (default,) * n
+        value = tuple(int(v) for v in value)
+        if len(value) != n:
+            raise TypeError(f"{name}: {what} {value} needs one entry per operand dimension "
+                            f"(operand shape {tuple(shape)})")
+        return value
+    window_dimensions = per_dim("window_dimensions", window_dimensions, 1)
+    window_strides = per_dim("window_strides", window_strides, 1)
+    base_dilation = per_dim("base_dilation", base_dilation, 1)
+    window_dilation = per_dim("window_dilation", window_dilation, 1)
+    if isinstance(padding, str):
+        extents = [(w - 1) * d + 1 for w, d in zip(window_dimensions, window_dilation)]
+        padding = padtype_to_pads(shape, extents, window_strides, padding)
+    elif padding is None:
+        padding = ((0, 0),) * n
+    try:
+        padding = tuple((int(lo), int(hi)) for lo, hi in padding)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: padding must be 'SAME', 'SAME_LOWER', 'VALID' or (low, high) "
+                        f"pairs, got {padding!r}") from None
+    if len(padding) != n:
+        raise TypeError(f"{name}: padding {padding} needs one (low, high) pair per operand "
+                        f"dimension (operand shape {tuple(shape)})")
+    return window_dimensions, window_strides, padding, base_dilation, window_dilation
 
 
 reduce_window_sum, reduce_window_max, reduce_window_min = (
     _reduce_window(n) for n in ops.REDUCE_WINDOW_VARIANTS)
+
+
+_WINDOW_VARIANTS = {"reduce_window_sum": (reduce_window_sum, add),
+                    "reduce_window_max": (reduce_window_max, max),
+                    "reduce_window_min": (reduce_window_min, min)}
+
+
+def _window_identity(variant, dtype):
+    """The value that leaves ``variant``'s reduction unchanged, for ``dtype``."""
+    dtype = np.dtype(dtype)
+    if variant == "reduce_window_sum":
+        return np.zeros((), dtype)[()]
+    big = variant == "reduce_window_min"
+    if dtype == np.bool_:
+        return np.bool_(big)
+    if dtypes.is_int(dtype):
+        info = np.iinfo(dtype)
+        return dtype.type(info.max if big else info.min)
+    return dtype.type(np.inf if big else -np.inf)
+
+
+def _window_monoid(computation):
+    """The reduce_window variant for a recognised ``computation``, else None."""
+    from .. import numpy as jnp
+    table = {add: "reduce_window_sum", max: "reduce_window_max", min: "reduce_window_min",
+             jnp.add: "reduce_window_sum", jnp.maximum: "reduce_window_max",
+             jnp.minimum: "reduce_window_min"}
+    try:
+        return table.get(computation)
+    except TypeError:   # an unhashable callable
+        return None
+
+
+def _concrete_scalar(x):
+    """``x`` as a NumPy scalar when its value is known at trace time, else None."""
+    if isinstance(x, Tracer):
+        return None
+    if isinstance(x, Literal):
+        return x.val
+    try:
+        v = np.asarray(x)
+    except Exception:
+        return None
+    return v[()] if v.shape == () else None
+
+
+def reduce_window(operand, init_value, computation, window_dimensions, window_strides=None,
+                  padding="VALID", base_dilation=None, window_dilation=None):
+    """Reduce each window of ``operand`` with ``computation``, starting from ``init_value``.
+
+    As XLA's ReduceWindow: padded (and base-dilated) positions hold ``init_value``, and each
+    output is ``computation`` folded over ``init_value`` and its window.  ``lax.add``,
+    ``lax.max`` and ``lax.min`` (or their ``xform.numpy`` twins) become the
+    ``reduce_window_sum/max/min`` meta-operators; any other ``computation``, and pytrees of
+    operands with a matching pytree of ``init_value``, are folded over one strided slice per
+    window offset (exact, and differentiable, but a loop over the window's size).
+    """
+    from ..tree_util import tree_flatten, tree_unflatten
+    flat_ops, tree = tree_flatten(operand)
+    flat_inits, init_tree = tree_flatten(init_value)
+    if tree != init_tree:
+        raise TypeError(f"reduce_window: operand and init_value must have the same pytree "
+                        f"structure, got {tree} and {init_tree}")
+    if not flat_ops:
+        raise TypeError("reduce_window: needs at least one operand")
+    shape = aval(flat_ops[0]).shape
+    for x in flat_ops[1:]:
+        if aval(x).shape != shape:
+            raise TypeError(f"reduce_window: all operands need one shape, got {shape} and "
+                            f"{aval(x).shape}")
+    flat_inits = [_operands("reduce_window", x, i)[1] for x, i in zip(flat_ops, flat_inits)]
+    for x, i in zip(flat_ops, flat_inits):
+        if aval(i).shape != () or aval(i).dtype != aval(x).dtype:
+            raise TypeError(f"reduce_window: init_value must be a scalar of the operand's "
+                            f"dtype {aval(x).dtype}, got {aval(i).str_short()}")
+    params = _window_params("reduce_window", shape, window_dimensions, window_strides,
+                            padding, base_dilation, window_dilation)
+    variant = _window_monoid(computation) if len(flat_ops) == 1 else None
+    if variant is None:
+        out = _reduce_window_by_slices(flat_ops, flat_inits, computation, tree, *params)
+        return tree_unflatten(tree, out)
+    x, init = flat_ops[0], flat_inits[0]
+    dtype = aval(x).dtype
+    value = _concrete_scalar(init)
+    wdims, strides, pads, bdil, wdil = params
+    reducer, combine = _WINDOW_VARIANTS[variant]
+    out = reducer(x, wdims, strides, pads, bdil, wdil)
+    if value is not None and value == _window_identity(variant, dtype):
+        return out
+    return combine(out, init)   # init joins every window once
+
+
+def _reduce_window_by_slices(xs, inits, computation, tree, window_dimensions, window_strides,
+                             padding, base_dilation, window_dilation):
+    """Generic reduce_window: fold ``computation`` over one strided slice per window offset.
+
+    Padded and base-dilated positions are skipped (as XLA does), with a mask known at trace
+    time, so ``computation`` needs no identity element."""
+    from ..tree_util import tree_flatten, tree_unflatten
+    sizes = aval(xs[0]).shape
+    cfg = [(lo, hi, d - 1) for (lo, hi), d in zip(padding, base_dilation)]
+    xs = [pad(x, i, cfg) for x, i in zip(xs, inits)]
+    padded = aval(xs[0]).shape
+    # real[d][j]: position j of the padded, dilated dimension d holds an operand element
+    real = []
+    for n, size, (lo, _), d in zip(padded, sizes, padding, base_dilation):
+        j = np.arange(n) - lo
+        real.append((j >= 0) & (j <= (size - 1) * d) & (j % d == 0))
+    out_shape = []
+    for n, w, d, s in zip(padded, window_dimensions, window_dilation, window_strides):
+        extent = (w - 1) * d + 1
+        out_shape.append((n - extent) // s + 1 if n >= extent else 0)
+    acc = [broadcast_in_dim(i, out_shape, ()) for i in inits]
+    for offset in itertools.product(*[range(w) for w in window_dimensions]):
+        start = [o * d for o, d in zip(offset, window_dilation)]
+        limit = [b + (m - 1) * s + 1 if m else b for b, m, s in zip(start, out_shape,
+                                                                    window_strides)]
+        window = [slice(x, start, limit, window_strides) for x in xs]
+        res = computation(tree_unflatten(tree, acc), tree_unflatten(tree, window))
+        res, res_tree = tree_flatten(res)
+        if res_tree != tree:
+            raise TypeError(f"reduce_window: computation must return the operand's pytree "
+                            f"structure {tree}, got {res_tree}")
+        mask = np.ones(out_shape, bool)
+        for dim, (b, m, s) in enumerate(zip(start, out_shape, window_strides)):
+            along = real[dim][b:b + (m - 1) * s + 1:s] if m else np.zeros(0, bool)
+            mask &= along.reshape([-1 if k == dim else 1 for k in range(len(out_shape))])
+        if mask.all():
+            acc = res
+        elif mask.any():
+            acc = [select(mask, r, a) for r, a in zip(res, acc)]
+    return acc
 
 
 def padtype_to_pads(in_shape, window_shape, window_strides, padding: str):
@@ -440,51 +606,180 @@ def dot(lhs, rhs, precision=None, preferred_element_type=None):
 
 
 def conv_dimension_numbers(lhs_shape, rhs_shape, dimension_numbers) -> ConvDimensionNumbers:
-    """Normalise None / ('NCHW', 'OIHW', 'NCHW')-style specs to axis positions."""
+    """Normalise ``dimension_numbers`` to axis positions (a ``ConvDimensionNumbers``).
+
+    Accepts ``None`` (``NCHW``/``OIHW``/``NCHW``-style defaults), a ``ConvDimensionNumbers``,
+    three sequences of axis positions, or three layout strings such as
+    ``('NHWC', 'HWIO', 'NHWC')``.  As in JAX, spatial dimensions are paired up in the order
+    the kernel string lists them.
+    """
+    lhs_shape, rhs_shape = tuple(lhs_shape), tuple(rhs_shape)
     n = len(lhs_shape)
+    if n != len(rhs_shape):
+        raise TypeError(f"conv_dimension_numbers: lhs and rhs must have the same rank, got "
+                        f"lhs shape {lhs_shape} and rhs shape {rhs_shape}")
+    if n < 2:
+        raise TypeError(f"conv_dimension_numbers: operands need rank >= 2 (batch/feature "
+                        f"plus spatial dimensions), got shape {lhs_shape}")
     if dimension_numbers is None:
-        default = (0, 1) + tuple(range(2, n))
+        default = tuple(range(n))
         return ConvDimensionNumbers(default, default, default)
     if isinstance(dimension_numbers, ConvDimensionNumbers):
-        return dimension_numbers
-    lhs_s, rhs_s, out_s = dimension_numbers
-    if not builtins.all(isinstance(s, str) for s in (lhs_s, rhs_s, out_s)):
-        return ConvDimensionNumbers(*(tuple(s) for s in dimension_numbers))
-    # spatial dimensions are paired up in the order the kernel spec lists them
+        specs = tuple(tuple(int(i) for i in s) for s in dimension_numbers)
+    else:
+        try:
+            lhs_s, rhs_s, out_s = dimension_numbers
+        except (TypeError, ValueError):
+            raise TypeError("conv_dimension_numbers: dimension_numbers must be None, a "
+                            "ConvDimensionNumbers or a triple of layout strings like "
+                            f"('NHWC', 'HWIO', 'NHWC'), got {dimension_numbers!r}") from None
+        if builtins.all(isinstance(s, str) for s in (lhs_s, rhs_s, out_s)):
+            specs = _conv_specs_from_strings(lhs_s, rhs_s, out_s)
+        else:
+            specs = tuple(tuple(int(i) for i in s) for s in (lhs_s, rhs_s, out_s))
+    for name, spec in zip(("lhs", "rhs", "out"), specs):
+        if sorted(spec) != list(range(n)):
+            raise TypeError(f"conv_dimension_numbers: the {name} spec {spec} is not a "
+                            f"permutation of the {n} axes of operands of shape {lhs_shape}")
+    return ConvDimensionNumbers(*specs)
+
+
+def _conv_specs_from_strings(lhs_s, rhs_s, out_s):
+    pairs = (("N", "C"), ("O", "I"), ("N", "C"))
+    for s, (a, b) in zip((lhs_s, rhs_s, out_s), pairs):
+        if s.count(a) != 1 or s.count(b) != 1 or len(set(s)) != len(s):
+            raise TypeError(f"conv_dimension_numbers: layout {s!r} must name {a!r} and "
+                            f"{b!r} once each and no dimension twice")
     spatial = [c for c in rhs_s if c not in "OI"]
+    if not set(lhs_s) - {"N", "C"} == set(spatial) == set(out_s) - {"N", "C"}:
+        raise TypeError(f"conv_dimension_numbers: layouts {(lhs_s, rhs_s, out_s)} do not "
+                        f"name the same spatial dimensions")
 
     def spec(s, first, second):
-        if sorted(c for c in s if c not in (first, second)) != sorted(spatial):
-            raise ValueError(f"conv dimension spec {s!r} does not match kernel spec {rhs_s!r}")
         return (s.index(first), s.index(second)) + tuple(s.index(c) for c in spatial)
-    lhs_spec, rhs_spec, out_spec = spec(lhs_s, "N", "C"), spec(rhs_s, "O", "I"), spec(out_s, "N", "C")
-    return ConvDimensionNumbers(lhs_spec, rhs_spec, out_spec)
+    return spec(lhs_s, "N", "C"), spec(rhs_s, "O", "I"), spec(out_s, "N", "C")
+
+
+def _spatial_tuple(name, what, value, nsp, default):
+    """``value`` (None or a sequence of ints) as a tuple with one entry per spatial dim."""
+    if value is None:
+        return (default,) * nsp
+    value = tuple(int(v) for v in value)
+    if len(value) != nsp:
+        raise ValueError(f"{name}: {what} needs one entry per spatial dimension ({nsp}), "
+                         f"got {value}")
+    return value
 
 
 def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None,
                          dimension_numbers=None, feature_group_count=1, batch_group_count=1,
                          precision=None, preferred_element_type=None):
+    """General n-d convolution (XLA ``Convolution``), with strides, padding, dilations and
+    feature/batch groups.  ``padding`` is 'SAME', 'SAME_LOWER', 'VALID' or (lo, hi) pairs."""
+    name = "conv_general_dilated"
     la, ra = aval(lhs), aval(rhs)
     dn = conv_dimension_numbers(la.shape, ra.shape, dimension_numbers)
     nsp = la.ndim - 2
-    lhs_dilation = tuple(lhs_dilation or (1,) * nsp)
-    rhs_dilation = tuple(rhs_dilation or (1,) * nsp)
+    window_strides = _spatial_tuple(name, "window_strides", window_strides, nsp, 1)
+    lhs_dilation = _spatial_tuple(name, "lhs_dilation", lhs_dilation, nsp, 1)
+    rhs_dilation = _spatial_tuple(name, "rhs_dilation", rhs_dilation, nsp, 1)
     if isinstance(padding, str):
+        if builtins.any(d != 1 for d in lhs_dilation):
+            raise ValueError(f"{name}: string padding {padding!r} is not defined with "
+                             f"lhs_dilation {lhs_dilation}; give explicit (lo, hi) pairs or "
+                             f"use lax.conv_transpose")
         in_sp = [la.shape[d] for d in dn.lhs_spec[2:]]
         k_sp = [(ra.shape[d] - 1) * r + 1 for d, r in zip(dn.rhs_spec[2:], rhs_dilation)]
-        in_sp = [(n - 1) * l + 1 for n, l in zip(in_sp, lhs_dilation)]
         padding = padtype_to_pads(in_sp, k_sp, window_strides, padding)
+    try:
+        padding = tuple((int(lo), int(hi)) for lo, hi in padding)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: padding must be 'SAME', 'SAME_LOWER', 'VALID' or a "
+                         f"sequence of (low, high) pairs, got {padding!r}") from None
+    if len(padding) != nsp:
+        raise ValueError(f"{name}: padding needs one (low, high) pair per spatial dimension "
+                         f"({nsp}), got {padding}")
+    feature_group_count, batch_group_count = int(feature_group_count), int(batch_group_count)
+    if feature_group_count < 1 or batch_group_count < 1:
+        raise ValueError(f"{name}: feature_group_count ({feature_group_count}) and "
+                         f"batch_group_count ({batch_group_count}) must be positive")
+    if feature_group_count > 1 and batch_group_count > 1:
+        raise ValueError(f"{name}: at most one of feature_group_count "
+                         f"({feature_group_count}) and batch_group_count "
+                         f"({batch_group_count}) may be > 1")
     pet = None if preferred_element_type is None else dtypes.canonicalize(preferred_element_type)
-    return bind(ops.conv_general_dilated, lhs, rhs, window_strides=tuple(window_strides),
-                padding=tuple((int(lo), int(hi)) for lo, hi in padding),
-                lhs_dilation=lhs_dilation, rhs_dilation=rhs_dilation, dimension_numbers=dn,
-                feature_group_count=int(feature_group_count),
-                batch_group_count=int(batch_group_count), precision=None,
+    return bind(ops.conv_general_dilated, lhs, rhs, window_strides=window_strides,
+                padding=padding, lhs_dilation=lhs_dilation, rhs_dilation=rhs_dilation,
+                dimension_numbers=dn, feature_group_count=feature_group_count,
+                batch_group_count=batch_group_count, precision=None,
                 preferred_element_type=pet)
 
 
 def conv(lhs, rhs, window_strides, padding, precision=None, preferred_element_type=None):
+    """``conv_general_dilated`` in the NCHW/OIHW layout without dilation."""
     return conv_general_dilated(lhs, rhs, window_strides, padding, precision=precision,
+                                preferred_element_type=preferred_element_type)
+
+
+def conv_with_general_padding(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
+                              precision=None, preferred_element_type=None):
+    """``conv_general_dilated`` in the NCHW/OIHW layout, with dilations."""
+    return conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=lhs_dilation,
+                                rhs_dilation=rhs_dilation, precision=precision,
+                                preferred_element_type=preferred_element_type)
+
+
+def _conv_transpose_pads(k, s, padding):
+    """(lo, hi) padding of the dilated input that makes ``conv_transpose`` the transpose
+    of a forward conv with kernel extent ``k``, stride ``s`` and ``padding``."""
+    if padding == "SAME":
+        total = k + s - 2
+        lo = k - 1 if s > k - 1 else -(-total // 2)
+    elif padding == "VALID":
+        total = k + s - 2 + builtins.max(k - s, 0)
+        lo = k - 1
+    else:
+        raise ValueError(f"conv_transpose: padding must be 'SAME', 'VALID' or (low, high) "
+                         f"pairs, got {padding!r}")
+    return lo, total - lo
+
+
+_CONV_TRANSPOSE_LAYOUTS = {2: ("NC", "IO", "NC"), 3: ("NHC", "HIO", "NHC"),
+                           4: ("NHWC", "HWIO", "NHWC"), 5: ("NHWDC", "HWDIO", "NHWDC")}
+
+
+def conv_transpose(lhs, rhs, strides, padding, rhs_dilation=None, dimension_numbers=None,
+                   transpose_kernel=False, precision=None, preferred_element_type=None):
+    """Fractionally strided ("transposed") convolution: the input is dilated by ``strides``.
+
+    Layouts default to TensorFlow's (``NHWC``/``HWIO``).  With ``transpose_kernel=True`` the
+    kernel's spatial axes are flipped and its in/out features swapped, which makes the result
+    the gradient of the forward conv with the same kernel.
+    """
+    la, ra = aval(lhs), aval(rhs)
+    nd = la.ndim
+    if nd != ra.ndim or nd < 2:
+        raise ValueError(f"conv_transpose: lhs {la.str_short()} and rhs {ra.str_short()} "
+                         f"must have the same rank >= 2")
+    if dimension_numbers is None:
+        if nd not in _CONV_TRANSPOSE_LAYOUTS:
+            raise ValueError(f"conv_transpose: no default layout for rank {nd}; pass "
+                             f"dimension_numbers")
+        dimension_numbers = _CONV_TRANSPOSE_LAYOUTS[nd]
+    dn = conv_dimension_numbers(la.shape, ra.shape, dimension_numbers)
+    nsp = nd - 2
+    strides = _spatial_tuple("conv_transpose", "strides", strides, nsp, 1)
+    rhs_dilation = _spatial_tuple("conv_transpose", "rhs_dilation", rhs_dilation, nsp, 1)
+    if isinstance(padding, str):
+        k_sp = [(ra.shape[d] - 1) * r + 1 for d, r in zip(dn.rhs_spec[2:], rhs_dilation)]
+        padding = [_conv_transpose_pads(k, s, padding.upper()) for k, s in zip(k_sp, strides)]
+    if transpose_kernel:
+        rhs = rev(rhs, dn.rhs_spec[2:])
+        perm = list(range(nd))
+        perm[dn.rhs_spec[0]], perm[dn.rhs_spec[1]] = dn.rhs_spec[1], dn.rhs_spec[0]
+        rhs = transpose(rhs, perm)
+    return conv_general_dilated(lhs, rhs, (1,) * nsp, padding, strides, rhs_dilation, dn,
+                                precision=precision,
                                 preferred_element_type=preferred_element_type)
 
 
