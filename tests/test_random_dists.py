@@ -130,13 +130,10 @@ def test_gamma_gradient_is_a_clear_error():
 def test_multivariate_normal():
     mean = np.array([1.0, -2.0, 0.5], np.float32)
     cov = np.array([[2.0, 0.3, 0.1], [0.3, 1.0, -0.2], [0.1, -0.2, 0.5]], np.float32)
-    if hasattr(xnp.linalg, "cholesky"):
-        got = xr.multivariate_normal(xr.PRNGKey(2), mean, cov, (4,))
-        want = jr.multivariate_normal(jr.PRNGKey(2), mean, cov, (4,))
-        _assert_same({"mvn": got}, {"mvn": want}, "cholesky", 1e-5)
-    else:   # before the linalg decompositions land: a clear error, not a wrong answer
-        with pytest.raises(NotImplementedError, match="linalg.cholesky"):
-            xr.multivariate_normal(xr.PRNGKey(2), mean, cov, (4,))
+    for method in ("cholesky", "eigh", "svd"):
+        got = xr.multivariate_normal(xr.PRNGKey(2), mean, cov, (4,), method=method)
+        want = jr.multivariate_normal(jr.PRNGKey(2), mean, cov, (4,), method=method)
+        _assert_same({"mvn": got}, {"mvn": want}, method, 1e-4)
     with pytest.raises(ValueError, match="cov.shape"):
         xr.multivariate_normal(xr.PRNGKey(2), mean, cov[:2, :2])
 
