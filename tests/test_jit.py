@@ -236,3 +236,12 @@ def test_jit_matches_eager_on_a_small_program():
         for a, b in zip(got, g(x, y)):
             assert (a.shape, a.dtype) == (b.shape, b.dtype)
             np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-6)
+
+
+def test_jit_of_partial_with_numpy_scalar_argument():
+    """functools.partial has no __name__; jit must still name it in errors and run."""
+    import functools
+    f = xform.jit(functools.partial(lambda a, x: a * x, 2.0))
+    assert float(f(np.float32(0.5))) == 1.0
+    with pytest.raises(TypeError, match=r"jit\(partial\): argument 0"):
+        f("not an array")

@@ -77,6 +77,8 @@ class Jitted:
     def __init__(self, fun, static_argnums=(), static_argnames=(), donate_argnums=(),
                  in_shardings=None, out_shardings=None):
         functools.update_wrapper(self, fun)
+        if not hasattr(self, "__name__"):   # functools.partial, callable objects
+            self.__name__ = getattr(type(fun), "__name__", "fun")
         self._fun = fun
         if isinstance(static_argnums, int):
             static_argnums = (static_argnums,)
