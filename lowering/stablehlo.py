@@ -1221,3 +1221,18 @@ def _custom_vjp_lin(ctx, eqn, args):
 
 RULES[_custom.custom_vjp_lin] = _custom_vjp_lin
 
+
+
+# === fft (primitives/fft.py) =================================================================
+from primitives import fft as _fft  # noqa: E402
+
+
+def _fft_lower(ctx, eqn, args):
+    p = eqn.params
+    attrs = (f"fft_type = #stablehlo<fft_type {p['fft_type']}>, "
+             f"fft_length = {i64s(p['fft_lengths'])}")
+    return ctx.op("stablehlo.fft", args, _in_avals(eqn), _out_avals(eqn), attrs)
+
+
+RULES[_fft.fft] = _fft_lower
+# === end fft ===================================================================================

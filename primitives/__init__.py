@@ -8,3 +8,4 @@ from .ops import GatherDimensionNumbers, ScatterDimensionNumbers, ConvDimensionN
 from . import collectives
 from . import custom
 from . import control
+from . import fft

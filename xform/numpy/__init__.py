@@ -1569,3 +1569,4 @@ def get_printoptions():
 printoptions = _onp.printoptions
 
 from . import linalg  # noqa: E402,F401
+from . import fft  # noqa: E402,F401
