@@ -215,7 +215,7 @@ def test_hypothesis_round_trip_and_values(shape, kind, norm, seed):
 
 # --- float64 / complex128 (x64 on for the rest of the module) ----------------------------
 
-@pytest.mark.parametrize("name,kw,x", CASES[::4], ids=CASE_IDS[::4])
+@pytest.mark.parametrize("name,kw,x", CASES[::6], ids=CASE_IDS[::6])
 def test_values_x64(x64_enabled, name, kw, x):
     _compare(name, kw, x.astype(np.complex128 if np.iscomplexobj(x) else np.float64))
 
