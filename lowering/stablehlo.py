@@ -1266,3 +1266,17 @@ RULES[_remat.name] = lambda ctx, eqn, args: [args[0]]
 
 # --- linalg (primitives/linalg.py): LAPACK / cuSOLVER custom calls, in lowering/linalg.py ------
 from . import linalg as _linalg_rules  # noqa: E402,F401  registers its RULES
+
+# === fft (primitives/fft.py) =================================================================
+from primitives import fft as _fft  # noqa: E402
+
+
+def _fft_lower(ctx, eqn, args):
+    p = eqn.params
+    attrs = (f"fft_type = #stablehlo<fft_type {p['fft_type']}>, "
+             f"fft_length = {i64s(p['fft_lengths'])}")
+    return ctx.op("stablehlo.fft", args, _in_avals(eqn), _out_avals(eqn), attrs)
+
+
+RULES[_fft.fft] = _fft_lower
+# === end fft ===================================================================================

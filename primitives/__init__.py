@@ -10,3 +10,4 @@ from . import custom
 from . import control
 from . import remat
 from . import linalg
+from . import fft

@@ -157,6 +157,8 @@ for _n in ops.REDUCE_WINDOW_VARIANTS:
     case(_n, (lambda g: lambda x: g(x, (2,), (1,), ((0, 0),), (2,), (2,)))(_fn), U((4,)))
 
 # --- contractions ----------------------------------------------------------------------------
+case("fft", lambda x: xform.numpy.fft.fft(x), C((2, 3)))
+case("fft", lambda x: xform.numpy.fft.irfft2(xform.numpy.fft.rfft2(x)), U((2, 4)))
 case("dot_general", lambda x, y: lax.dot_general(x, y, (((1,), (0,)), ((), ()))), U((2, 3)),
      U((3, 4)))
 case("dot_general", lambda x, y: lax.dot_general(x, y, (((2,), (1,)), ((0,), (0,)))),

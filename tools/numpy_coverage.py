@@ -14,8 +14,12 @@ def coverage(verbose: bool = False) -> int:
     have = sorted(n for n in theirs if hasattr(ours, n))
     missing = sorted(theirs - set(have))
     print(f"xform.numpy has {len(have)} of jax.numpy's {len(theirs)} public names")
+    fft_theirs = {n for n in dir(reference.fft) if not n.startswith("_")}
+    fft_missing = sorted(n for n in fft_theirs if not hasattr(getattr(ours, "fft", None), n))
+    print(f"xform.numpy.fft has {len(fft_theirs) - len(fft_missing)} of jax.numpy.fft's "
+          f"{len(fft_theirs)} public names")
     if verbose:
-        print("\nmissing:\n  " + "\n  ".join(missing))
+        print("\nmissing:\n  " + "\n  ".join(missing + ["fft." + n for n in fft_missing]))
     return 0
 
 

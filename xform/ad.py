@@ -1288,9 +1288,6 @@ def _custom_vjp_lin_t(cts, *args, bwd, num_res, lin_mask, out_avals, name):
 TRANSPOSE[custom_ops.custom_vjp_lin] = _custom_vjp_lin_t
 _define_collective_rules()
 
-# which meta-operators are linear in (some of) their operands: exactly those with a
-# transpose rule
-LINEAR = frozenset(TRANSPOSE)
 
 
 # --- the JVP rewrite ---------------------------------------------------------------------------------
@@ -2570,7 +2567,6 @@ def _scan_t(cts, *args, jaxpr, length, reverse, num_consts, num_carry, unroll):
 
 
 TRANSPOSE[_control.scan] = _scan_t
-LINEAR = frozenset(TRANSPOSE)
 
 
 def _while_partial_eval(eqn, unknowns):
@@ -2731,7 +2727,6 @@ def _name_jvp(primals, tangents, *, name):
 
 JVP[_remat.name] = _name_jvp
 TRANSPOSE[_remat.name] = lambda ct, x, *, name: [ct]
-LINEAR = frozenset(TRANSPOSE)
 
 # --- linalg (primitives/linalg.py) -------------------------------------------------------------------
 # JVP rules are composites: matrix products, triangular solves and the decompositions'
@@ -2907,3 +2902,46 @@ JVP[_linalg_ops.qr] = _qr_jvp
 JVP[_linalg_ops.eigh] = _eigh_jvp
 JVP[_linalg_ops.svd] = _svd_jvp
 TRANSPOSE[_linalg_ops.triangular_solve] = _triangular_solve_t
+
+# === fft (primitives/fft.py) =================================================================
+# The DFT is linear: its JVP is the same transform of the tangent.  Transposes follow JAX's
+# convention for complex values (the plain transpose, no conjugation):
+#   FFT, IFFT: the DFT matrix is symmetric, so each is its own transpose;
+#   RFFT = slice(FFT(complex(x))): transpose = real(FFT(zero-pad(ct)));
+#   IRFFT(x) = Re(sum_j w_j/N e^{+2 pi i j.k/N} x_j) with Hermitian weights w_j (1 for the
+#   zero and Nyquist frequencies of the last axis, 2 for the others): transpose =
+#   conj(w/N * RFFT(ct)).
+from primitives import fft as _fft  # noqa: E402
+
+JVP[_fft.fft] = _linear_jvp(_fft.fft)
+
+
+def _hermitian_weights(n: int, dtype):
+    """Weights of the half spectrum's entries in the full one, along a last axis of n."""
+    w = np.full(n // 2 + 1, 2.0)
+    w[0] = 1.0
+    if n % 2 == 0:
+        w[-1] = 1.0
+    return w.astype(dtype)
+
+
+def _fft_t(ct, x, *, fft_type, fft_lengths):
+    def fft(v, kind):
+        return bind(_fft.fft, v, fft_type=kind, fft_lengths=fft_lengths)
+    if fft_type in ("FFT", "IFFT"):
+        return [fft(ct, fft_type)]
+    a = _aval(ct)
+    n = fft_lengths[-1]
+    if fft_type == "RFFT":
+        cfg = [(0, 0, 0)] * (a.ndim - 1) + [(0, n - a.shape[-1], 0)]
+        full = lax.pad(ct, np.zeros((), a.dtype), cfg)
+        return [lax.real(fft(full, "FFT"))]
+    half = fft(ct, "RFFT")
+    h = _aval(half)
+    w = _hermitian_weights(n, h.dtype) / math.prod(fft_lengths)
+    w = bind(ops.broadcast_in_dim, w, shape=h.shape, broadcast_dimensions=(h.ndim - 1,))
+    return [lax.conj(lax.mul(half, w))]
+
+
+TRANSPOSE[_fft.fft] = _fft_t
+# === end fft ===================================================================================

@@ -1123,3 +1123,18 @@ def _linalg_rule(prim):
 
 for _p in _linalg_ops.linalg.values():
     RULES[_p] = _linalg_rule(_p)
+
+# === fft (primitives/fft.py) =================================================================
+from primitives import fft as _fft  # noqa: E402
+
+
+def _fft_rule(ax, args, dims, *, fft_type, fft_lengths):
+    """The transform acts on the trailing axes: a batch axis among them moves to the front."""
+    (x,), (d,) = args, dims
+    if d >= _ndim(x) - len(fft_lengths):
+        x, d = moveaxis(x, d, 0), 0
+    return [bind(_fft.fft, x, fft_type=fft_type, fft_lengths=fft_lengths)], [d]
+
+
+RULES[_fft.fft] = _fft_rule
+# === end fft ===================================================================================

@@ -894,7 +894,26 @@ def check_collective(prim):
 
 # --- the registry ---------------------------------------------------------------------
 
+def check_fft(prim):
+    """Each fft_type over 1-3 trailing axes against numpy.fft (finite inputs: one inf
+    spreads nan over a whole transform)."""
+    rng = np.random.default_rng(31)
+    x = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    z = (x + 1j * rng.standard_normal(x.shape)).astype(np.complex64)
+    tol = (1e-4, 1e-4)
+    for axes in ((2,), (1, 2), (0, 1, 2)):
+        n = tuple(x.shape[a] for a in axes)
+        half = np.fft.rfftn(x, axes=axes).astype(np.complex64)
+        check(run(prim, {"fft_type": "FFT", "fft_lengths": n}, z)[0],
+              np.fft.fftn(z, axes=axes).astype(np.complex64), tol=tol)
+        check(run(prim, {"fft_type": "IFFT", "fft_lengths": n}, z)[0],
+              np.fft.ifftn(z, axes=axes).astype(np.complex64), tol=tol)
+        check(run(prim, {"fft_type": "RFFT", "fft_lengths": n}, x)[0], half, tol=tol)
+        check(run(prim, {"fft_type": "IRFFT", "fft_lengths": n}, half)[0], x, tol=tol)
+
+
 CHECKS = {
+    "fft": check_fft,
     "unary": check_unary, "binary": check_binary, "compare": check_compare,
     "select_n": check_select_n, "convert_element_type": check_convert_element_type,
     "bitcast_convert_type": check_bitcast_convert_type, "iota": check_iota,

@@ -6,6 +6,7 @@ Dtype promotion, weak Python scalars and x64 canonicalisation follow
 from __future__ import annotations
 
 import builtins
+import collections
 import math
 import operator
 
@@ -1573,4 +1574,1716 @@ def get_printoptions():
 
 printoptions = _onp.printoptions
 
+
+# === more of jax.numpy: names added for breadth ===========================================
+# Dtype aliases, elementwise helpers, nan-aware reductions, statistics, sets, histograms,
+# polynomials, windows, index helpers.  Functions whose output shape depends on values
+# (unique, nonzero-like selections) take ``size=`` and raise a clear error without it
+# under jit, as JAX does.
+
+single, double, csingle, cdouble, uint = float32, float64, complex64, complex128, uint64
+character, flexible = _onp.character, _onp.flexible
+ComplexWarning = _onp.exceptions.ComplexWarning
+iterable = _onp.iterable
+_select = where  # for functions whose ``where=`` parameter shadows it
+s_, index_exp = _onp.s_, _onp.index_exp
+
+
+def _concrete(x, op, arg, hint):
+    """The value of ``x`` where it is needed at trace time (it fixes a shape)."""
+    if isinstance(x, Tracer):
+        if x.val is None:
+            raise TypeError(f"{op}: argument {arg} fixes the output shape, so it needs a "
+                            f"concrete value, but under jit it is an abstract "
+                            f"{x.aval.str_short()}; {hint}{_where_msg()}")
+        x = x.val
+    return _onp.asarray(x)
+
+
+_SIZE_HINT = "pass size=N (and optionally fill_value=) to get a fixed-size result"
+
+
+def _count_true(mask, op):
+    """How many entries of a boolean mask are set, for a result with no ``size=``."""
+    return builtins.int(_onp.count_nonzero(_concrete(mask, op, "values", _SIZE_HINT)))
+
+
+bitwise_invert = invert
+bitwise_left_shift = left_shift
+bitwise_right_shift = right_shift
+
+
+def bitwise_count(x):
+    """Number of set bits in ``|x|`` (as uint8, as in JAX)."""
+    x = asarray(x)
+    if not (_dt.is_int(x.dtype) or x.dtype == bool_):
+        raise TypeError(f"bitwise_count: needs an integer or bool array, got {x.dtype}"
+                        f"{_where_msg()}")
+    return astype(lax.population_count(abs(x)), uint8)
+
+
+def fmax(x1, x2):
+    """Elementwise maximum that ignores NaNs (NaN only where both are NaN)."""
+    x1, x2 = broadcast_arrays_for("fmax", *promote_dtypes(x1, x2))
+    return where(logical_or(greater(x1, x2), isnan(x2)), x1, x2)
+
+
+def fmin(x1, x2):
+    """Elementwise minimum that ignores NaNs (NaN only where both are NaN)."""
+    x1, x2 = broadcast_arrays_for("fmin", *promote_dtypes(x1, x2))
+    return where(logical_or(less(x1, x2), isnan(x2)), x1, x2)
+
+
+def logaddexp2(x1, x2):
+    """log2(2**x1 + 2**x2) without overflow."""
+    x1, x2 = broadcast_arrays_for("logaddexp2",
+                                  *_reject_complex("logaddexp2", *promote_dtypes_inexact(x1, x2)))
+    amax = maximum(x1, x2)
+    delta = x1 - x2
+    return where(isnan(delta), x1 + x2, amax + log1p(exp2(-abs(delta))) / _onp.log(2))
+
+
+def angle(z, deg=False):
+    z = asarray(z)
+    re, im = real(z), imag(z)
+    if not _dt.is_inexact(re.dtype):
+        re, im = astype(re, _dt.default_float()), astype(im, _dt.default_float())
+    out = arctan2(im, re)
+    return out * (180 / pi) if deg else out
+
+
+def iscomplex(x):
+    return not_equal(imag(x), 0)
+
+
+def isreal(x):
+    return equal(imag(x), 0)
+
+
+_KINDS = {"bool": lambda d: d == bool_, "signed integer": lambda d: _dt.is_int(d) and not
+          _dt.is_unsigned(d), "unsigned integer": _dt.is_unsigned, "integral": _dt.is_int,
+          "real floating": _dt.is_float, "complex floating": _dt.is_complex,
+          "numeric": lambda d: d != bool_}
+
+
+def isdtype(dtype, kind):
+    """The array API's dtype-kind test: ``kind`` is a dtype, a kind name, or a tuple."""
+    dt = _onp.dtype(dtype)
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    for k in kinds:
+        if isinstance(k, str):
+            if k not in _KINDS:
+                raise ValueError(f"isdtype: unknown kind {k!r}; expected one of "
+                                 f"{sorted(_KINDS)}")
+            if _KINDS[k](dt):
+                return True
+        elif dt == _onp.dtype(k):
+            return True
+    return False
+
+
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    x = asarray(x)
+    if _dt.is_complex(x.dtype):
+        return lax.complex(nan_to_num(real(x), copy, nan, posinf, neginf),
+                           nan_to_num(imag(x), copy, nan, posinf, neginf))
+    if not _dt.is_inexact(x.dtype):
+        return x
+    info = finfo(x.dtype)
+    posinf = info.max if posinf is None else posinf
+    neginf = info.min if neginf is None else neginf
+    out = where(isnan(x), asarray(nan, x.dtype), x)
+    out = where(isposinf(out), asarray(posinf, x.dtype), out)
+    return where(isneginf(out), asarray(neginf, x.dtype), out)
+
+
+def frexp(x):
+    """Mantissa in [0.5, 1) and integer exponent with ``x == m * 2**e``, read from the bits
+    (so subnormals are exact even where the backend flushes them to zero in arithmetic)."""
+    x = asarray(x)
+    if _dt.is_complex(x.dtype):
+        raise TypeError(f"frexp does not support complex-valued inputs{_where_msg()}")
+    (x,) = promote_dtypes_inexact(x)
+    info = finfo(x.dtype)
+    nmant, half_exp = info.nmant, info.maxexp - 2   # 0.5 has biased exponent maxexp - 2
+    itype = {2: int16, 4: int32, 8: int64}[x.dtype.itemsize]
+    exp_mask = (1 << info.nexp) - 1
+    mant_mask = (1 << nmant) - 1
+
+    def fields(v):
+        bits = lax.bitcast_convert_type(v, itype)
+        biased = lax.bitwise_and(lax.shift_right_logical(bits, lax.weak_literal(nmant, itype)),
+                                 lax.weak_literal(exp_mask, itype))
+        return bits, biased, lax.bitwise_and(bits, lax.weak_literal(mant_mask, itype))
+
+    def as_half(bits, mant):   # keep sign and mantissa, set the exponent of [0.5, 1)
+        sign = lax.bitwise_and(bits, lax.weak_literal(~((exp_mask << nmant) | mant_mask), itype))
+        out = lax.bitwise_or(lax.bitwise_or(sign, mant),
+                             lax.weak_literal(half_exp << nmant, itype))
+        return lax.bitcast_convert_type(out, x.dtype)
+    bits, biased, mant = fields(x)
+    m, e = as_half(bits, mant), biased - half_exp
+    # a subnormal is mant * 2**(1 - bias - nmant); mant converts to a normal float exactly
+    sub_bits, sub_biased, sub_mant = fields(astype(mant, x.dtype))
+    sub_m = as_half(lax.bitwise_or(sub_bits, lax.bitwise_and(bits, lax.weak_literal(
+        ~((exp_mask << nmant) | mant_mask), itype))), sub_mant)
+    sub_e = sub_biased - half_exp + (2 - info.maxexp - nmant)
+    is_sub = logical_and(equal(biased, 0), not_equal(mant, 0))
+    m, e = where(is_sub, sub_m, m), where(is_sub, sub_e, e)
+    special = logical_or(logical_and(equal(biased, 0), equal(mant, 0)), equal(biased, exp_mask))
+    return where(special, x, m), astype(where(special, zeros_like(e), e), int32)
+
+
+def ldexp(x1, x2):
+    """``x1 * 2**x2``, in two steps so that large exponents neither overflow nor flush."""
+    x2 = asarray(x2)
+    if not (_dt.is_int(x2.dtype) or x2.dtype == bool_):
+        raise TypeError(f"ldexp: the exponent x2 must be integer, got {x2.dtype}{_where_msg()}")
+    (x1,) = promote_dtypes_inexact(asarray(x1))
+    if _dt.is_complex(x1.dtype):
+        raise TypeError(f"ldexp does not support complex-valued inputs{_where_msg()}")
+    x1, x2 = broadcast_arrays_for("ldexp", x1, x2)
+    half = floor_divide(x2, 2)
+    f1 = exp2(astype(half, x1.dtype))
+    f2 = exp2(astype(x2 - half, x1.dtype))
+    return x1 * f1 * f2
+
+
+def modf(x):
+    """Fractional and integral parts, both with the sign of ``x``."""
+    (x,) = promote_dtypes_inexact(asarray(x))
+    whole = trunc(x)
+    return x - whole, whole
+
+
+def spacing(x):
+    """Distance from ``x`` to the next representable value away from zero."""
+    (x,) = promote_dtypes_inexact(asarray(x))
+    if _dt.is_complex(x.dtype):
+        raise TypeError(f"spacing does not support complex-valued inputs{_where_msg()}")
+    away = where(signbit(x), asarray(-_onp.inf, x.dtype), asarray(_onp.inf, x.dtype))
+    return nextafter(x, away) - x
+
+
+def i0(x):
+    """Modified Bessel function of the first kind, order 0: its power series for
+    ``|x| <= 15`` and its asymptotic expansion beyond (both differentiable)."""
+    (x,) = promote_dtypes_inexact(asarray(x))
+    if _dt.is_complex(x.dtype):
+        raise TypeError(f"i0 does not support complex-valued inputs{_where_msg()}")
+    ax = abs(x)
+    small = minimum(ax, 15.0)
+    quarter_sq = small * small * 0.25
+    term = ones_like(x)
+    series = ones_like(x)
+    for k in range(1, 60):
+        term = term * quarter_sq / (k * k)
+        series = series + term
+    big = maximum(ax, 15.0)
+    inv = 1.0 / (8.0 * big)
+    coef, corr = 1.0, ones_like(x)
+    term = ones_like(x)
+    for k in range(1, 12):
+        coef = (2 * k - 1) ** 2 / k
+        term = term * coef * inv
+        corr = corr + term
+    asym = exp(big) / sqrt(2 * pi * big) * corr
+    return where(ax <= 15.0, series, asym)
+
+
+def _window_length(M, op):
+    return operator.index(_concrete(M, op, "M", "pass M as a Python int").item())
+
+
+def _window(op, M, fn):
+    M = _window_length(M, op)
+    dt = _dt.default_float()
+    if M <= 1:
+        return ones(builtins.max(M, 0), dt)
+    return fn(M, arange(0, M, dtype=dt))
+
+
+def bartlett(M):
+    return _window("bartlett", M, lambda M, n: 1 - abs(2 * n - (M - 1)) / (M - 1))
+
+
+def blackman(M):
+    return _window("blackman", M, lambda M, n: 0.42 - 0.5 * cos(2 * pi * n / (M - 1))
+                   + 0.08 * cos(4 * pi * n / (M - 1)))
+
+
+def hamming(M):
+    return _window("hamming", M, lambda M, n: 0.54 - 0.46 * cos(2 * pi * n / (M - 1)))
+
+
+def hanning(M):
+    return _window("hanning", M, lambda M, n: 0.5 - 0.5 * cos(2 * pi * n / (M - 1)))
+
+
+def kaiser(M, beta):
+    def fn(M, n):
+        alpha = (M - 1) / 2.0
+        b = asarray(beta, n.dtype)
+        return i0(b * sqrt(1 - ((n - alpha) / alpha) ** 2)) / i0(b)
+    return _window("kaiser", M, fn)
+
+
+def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    """Points evenly spaced on a log scale, with the endpoints exact."""
+    dt = _inexact(result_type(start, stop)) if dtype is None else _dt.canonicalize(dtype)
+    start, stop = astype(asarray(start), _inexact(dt)), astype(asarray(stop), _inexact(dt))
+    if _dt.is_complex(dt):
+        raise NotImplementedError("geomspace: complex start/stop are not supported; use "
+                                  "logspace with complex exponents")
+    sign = where(signbit(start), -1.0, 1.0).astype(start.dtype)
+    logs = linspace(log10(abs(start)), log10(abs(stop)), num, endpoint=endpoint, axis=axis)
+    out = power(asarray(10.0, logs.dtype), logs)
+    if num > 0:
+        nd = out.ndim
+        ax = canonicalize_axis(axis, nd)
+        first = lax.slice_in_dim(out, 0, 1, 1, ax)
+        bounds = [expand_dims(abs(start), ax)]
+        out = concatenate([broadcast_to(bounds[0], first.shape),
+                           lax.slice_in_dim(out, 1, out.shape[ax], 1, ax)], ax)
+        if endpoint and num > 1:
+            out = concatenate([lax.slice_in_dim(out, 0, out.shape[ax] - 1, 1, ax),
+                               broadcast_to(expand_dims(abs(stop), ax), first.shape)], ax)
+    out = out * (expand_dims(sign, canonicalize_axis(axis, out.ndim)) if sign.ndim else sign)
+    return astype(out, dt)
+
+
+# --- nan-aware reductions, statistics -----------------------------------------------------------
+
+def _nan_filled(a, fill):
+    a = asarray(a)
+    if not _dt.is_inexact(a.dtype):
+        return a, None
+    mask = isnan(a)
+    return where(mask, lax.convert_element_type(asarray(fill), a.dtype), a), mask
+
+
+def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    return sum(_nan_filled(a, 0)[0], axis, dtype, out, keepdims, initial, where)
+
+
+def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    return prod(_nan_filled(a, 1)[0], axis, dtype, out, keepdims, initial, where)
+
+
+def _nan_extreme(name, reducer, fill):
+    def f(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+        filled, mask = _nan_filled(a, fill)
+        r = reducer(filled, axis, out=out, keepdims=keepdims, initial=initial, where=where)
+        if mask is None:
+            return r
+        every = all(mask, axis, keepdims=keepdims, where=where)
+        return _select(every, lax.convert_element_type(asarray(_onp.nan), r.dtype), r)
+    f.__name__ = name
+    return f
+
+
+nanmax = _nan_extreme("nanmax", max, -_onp.inf)
+nanmin = _nan_extreme("nanmin", min, _onp.inf)
+
+
+def _nan_arg(name, reducer, fill):
+    def f(a, axis=None, out=None, keepdims=False):
+        filled, mask = _nan_filled(a, fill)
+        r = reducer(filled, axis, keepdims=keepdims)
+        if mask is None:
+            return r
+        return where(all(mask, axis, keepdims=keepdims), asarray(-1, r.dtype), r)
+    f.__name__ = name
+    return f
+
+
+nanargmax = _nan_arg("nanargmax", argmax, -_onp.inf)
+nanargmin = _nan_arg("nanargmin", argmin, _onp.inf)
+
+
+def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
+    a = asarray(a)
+    if not _dt.is_inexact(a.dtype):
+        return mean(a, axis, dtype, out, keepdims, where=where)
+    dtype = dtype or a.dtype
+    valid = logical_not(isnan(a))
+    if where is not None:
+        valid = logical_and(valid, where)
+    total = sum(a, axis, dtype, keepdims=keepdims, where=valid)
+    return total / sum(valid, axis, dtype=dtype, keepdims=keepdims)
+
+
+def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None,
+           correction=None):
+    a = asarray(a)
+    if correction is not None:
+        ddof = correction
+    if not _dt.is_inexact(a.dtype):
+        return var(a, axis, dtype, out, ddof, keepdims, where=where)
+    comp = dtype or a.dtype
+    a = astype(a, comp)
+    valid = logical_not(isnan(a))
+    if where is not None:
+        valid = logical_and(valid, where)
+    centered = _select(valid, a - nanmean(a, axis, keepdims=True, where=valid), 0)
+    sq = real(centered * conj(centered)) if _dt.is_complex(comp) else centered * centered
+    n = sum(valid, axis, dtype=sq.dtype, keepdims=keepdims) - ddof
+    return sum(sq, axis, keepdims=keepdims) / n
+
+
+def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None,
+           correction=None):
+    return sqrt(nanvar(a, axis, dtype, out, ddof, keepdims, where, correction))
+
+
+def _nan_cumulative(name, fn, fill):
+    def f(a, axis=None, dtype=None, out=None):
+        return fn(_nan_filled(a, fill)[0], axis, dtype)
+    f.__name__ = name
+    return f
+
+
+nancumsum = _nan_cumulative("nancumsum", cumsum, 0)
+nancumprod = _nan_cumulative("nancumprod", cumprod, 1)
+
+_QUANTILE_METHODS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile(op, a, q, axis, method, keepdims, skip_nans):
+    """Sorted values at the positions ``q * (n - 1)``, interpolated by ``method``; with
+    ``skip_nans`` n counts the non-NaN entries (sorted NaNs go last)."""
+    if method not in _QUANTILE_METHODS:
+        raise ValueError(f"{op}: method must be one of {_QUANTILE_METHODS}, got {method!r}")
+    a, q = asarray(a), asarray(q)
+    (a,) = promote_dtypes_inexact(a)
+    if _dt.is_complex(a.dtype):
+        raise ValueError(f"{op} does not support complex input{_where_msg()}")
+    if q.ndim > 1:
+        raise ValueError(f"{op}: q must have rank <= 1, got shape {q.shape}")
+    (q,) = promote_dtypes_inexact(q)
+    axes = canonicalize_axes(axis, a.ndim, op)
+    kept = [d for d in range(a.ndim) if d not in axes]
+    moved = transpose(a, kept + list(axes))
+    flat = reshape(moved, [a.shape[d] for d in kept] + [-1])
+    n_all = flat.shape[-1]
+    if skip_nans:
+        n = sum(logical_not(isnan(flat)), -1, dtype=q.dtype, keepdims=True)
+    else:
+        flat = where(any(isnan(flat), -1, keepdims=True), asarray(_onp.nan, flat.dtype), flat)
+        n = full((1,) * flat.ndim, n_all, q.dtype)
+    s = sort(flat, -1)
+    qs = reshape(q, q.shape + (1,) * flat.ndim)                # q dims first
+    pos = qs * (n - 1)
+    low, high = floor(pos), ceil(pos)
+    high_w = pos - low
+    low = astype(clip(low, 0, n - 1), int32)
+    high = astype(clip(high, 0, n - 1), int32)
+    sb = broadcast_to(s, q.shape + s.shape)
+
+    def pick(idx):
+        idx = broadcast_to(idx, q.shape + s.shape[:-1] + (1,))
+        return take_along_axis(sb, idx, axis=-1)[..., 0]
+    lo_v, hi_v = pick(low), pick(high)
+    high_w = broadcast_to(high_w, q.shape + s.shape[:-1] + (1,))[..., 0]
+    if method == "linear":
+        out = lo_v * (1 - high_w) + hi_v * high_w
+    elif method == "lower":
+        out = lo_v
+    elif method == "higher":
+        out = hi_v
+    elif method == "nearest":
+        out = where(less_equal(high_w, 0.5), lo_v, hi_v)
+    else:
+        out = (lo_v + hi_v) * 0.5
+    if keepdims:
+        shape = list(a.shape)
+        for d in axes:
+            shape[d] = 1
+        out = reshape(out, q.shape + tuple(shape))
+    return astype(out, result_type(a, q)) if out.dtype != result_type(a, q) else out
+
+
+def _no_out(op, out, overwrite_input):
+    if out is not None or overwrite_input:
+        raise ValueError(f"{op}: out= and overwrite_input=True are not supported (arrays are "
+                         f"immutable); use the return value")
+
+
+def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+             keepdims=False, *, weights=None):
+    _no_out("quantile", out, overwrite_input)
+    if weights is not None:
+        raise NotImplementedError("quantile: weights= is not supported")
+    return _quantile("quantile", a, q, axis, method, keepdims, False)
+
+
+def nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                keepdims=False):
+    _no_out("nanquantile", out, overwrite_input)
+    return _quantile("nanquantile", a, q, axis, method, keepdims, True)
+
+
+def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+               keepdims=False):
+    _no_out("percentile", out, overwrite_input)
+    (q,) = promote_dtypes_inexact(asarray(q))
+    return _quantile("percentile", a, q / 100, axis, method, keepdims, False)
+
+
+def nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                  keepdims=False):
+    _no_out("nanpercentile", out, overwrite_input)
+    (q,) = promote_dtypes_inexact(asarray(q))
+    return _quantile("nanpercentile", a, q / 100, axis, method, keepdims, True)
+
+
+def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    _no_out("median", out, overwrite_input)
+    return _quantile("median", a, 0.5, axis, "midpoint", keepdims, False)
+
+
+def nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    _no_out("nanmedian", out, overwrite_input)
+    return _quantile("nanmedian", a, 0.5, axis, "midpoint", keepdims, True)
+
+
+def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None,
+        dtype=None):
+    m = atleast_2d(asarray(m))
+    if m.ndim > 2:
+        raise ValueError(f"cov: m has more than 2 dimensions (shape {m.shape})")
+    if not rowvar and m.shape[0] != 1:
+        m = m.T
+    if y is not None:
+        y = atleast_2d(asarray(y))
+        if not rowvar and y.shape[0] != 1:
+            y = y.T
+        m = concatenate([m, y], 0)
+    (m,) = promote_dtypes_inexact(m)
+    if dtype is not None:
+        m = astype(m, dtype)
+    ddof = (0 if bias else 1) if ddof is None else ddof
+    w = None
+    if fweights is not None:
+        w = asarray(fweights)
+    if aweights is not None:
+        aw = asarray(aweights)
+        w = aw if w is None else w * aw
+    if w is None:
+        n = m.shape[1]
+        avg = mean(m, 1, keepdims=True)
+        fact = n - ddof
+    else:
+        w = astype(w, m.dtype)
+        wsum = sum(w)
+        avg = sum(m * w, 1, keepdims=True) / wsum
+        fact = wsum - ddof if aweights is None else \
+            wsum - ddof * sum(w * astype(asarray(aweights), m.dtype)) / wsum
+    x = m - avg
+    xw = x if w is None else x * w
+    c = dot(xw, conj(x).T) / fact
+    return squeeze(c) if c.shape == (1, 1) else c
+
+
+def corrcoef(x, y=None, rowvar=True, dtype=None):
+    c = cov(x, y, rowvar, dtype=dtype)
+    if c.ndim == 0:
+        return c / c
+    d = diagonal(c)
+    stddev = sqrt(real(d))
+    c = c / stddev[:, None] / stddev[None, :]
+    if _dt.is_complex(c.dtype):
+        return lax.complex(clip(real(c), -1, 1), clip(imag(c), -1, 1))
+    return clip(c, -1, 1)
+
+
+# --- searching, counting, histograms ----------------------------------------------------------
+
+def _sort_lt(x, y):
+    """x < y in sort order: NaNs after every number (as ``sort`` places them)."""
+    if not _dt.is_inexact(typeinfo(x)[0]):
+        return less(x, y)
+    return logical_or(less(x, y), logical_and(isnan(y), logical_not(isnan(x))))
+
+
+def searchsorted(a, v, side="left", sorter=None, *, method="scan"):
+    """Insertion points of ``v`` in the sorted 1-d ``a``: a count of the entries of ``a``
+    before each value (one comparison per pair; exact, and NaN-aware like ``sort``)."""
+    a, v = asarray(a), asarray(v)
+    if a.ndim != 1:
+        raise ValueError(f"searchsorted: a must be 1-dimensional, got shape {a.shape}")
+    if side not in ("left", "right"):
+        raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
+    a, v = promote_dtypes(a, v)
+    if sorter is not None:
+        a = take(a, asarray(sorter), axis=0)
+    ae = reshape(a, (1,) * v.ndim + a.shape)
+    ve = expand_dims(v, -1)
+    before = _sort_lt(ae, ve) if side == "left" else logical_not(_sort_lt(ve, ae))
+    return sum(before, -1, dtype=int32)
+
+
+def digitize(x, bins, right=False, *, method=None):
+    x, bins = asarray(x), asarray(bins)
+    if bins.ndim != 1:
+        raise ValueError(f"digitize: bins must be 1-dimensional, got shape {bins.shape}")
+    if bins.shape[0] == 0:
+        return zeros(x.shape, int32)
+    side = "left" if right else "right"
+    increasing = greater_equal(bins[-1], bins[0])
+    return where(increasing, searchsorted(bins, x, side),
+                 bins.shape[0] - searchsorted(flip(bins), x, side))
+
+
+def bincount(x, weights=None, minlength=0, *, length=None):
+    x = asarray(x)
+    if x.dtype == bool_:
+        x = astype(x, int32)
+    if not _dt.is_int(x.dtype):
+        raise TypeError(f"bincount: x must have an integer type, got {x.dtype}{_where_msg()}")
+    if x.ndim != 1:
+        raise ValueError(f"bincount: only 1-dimensional input is supported, got {x.shape}")
+    minlength = operator.index(minlength)
+    if length is None:
+        vals = _concrete(x, "bincount", "x", "pass length=N, the number of bins")
+        length = builtins.max(minlength, builtins.int(vals.max()) + 1 if vals.size else 0)
+    w = asarray(1, _dt.default_int()) if weights is None else asarray(weights)
+    if weights is not None and w.shape != x.shape:
+        raise ValueError(f"bincount: weights shape {w.shape} must match x shape {x.shape}")
+    return zeros(length, w.dtype).at[clip(x, 0)].add(w, mode="drop")
+
+
+def histogram_bin_edges(a, bins=10, range=None, weights=None):
+    if isinstance(bins, str):
+        raise NotImplementedError("histogram_bin_edges: string values of bins (estimators) "
+                                  "are not supported; pass a number of bins or the edges")
+    a = asarray(a)
+    dt = _inexact(a.dtype)
+    if _onp.ndim(bins) == 1:
+        return asarray(bins, dt)
+    nbins = operator.index(_concrete(bins, "histogram_bin_edges", "bins",
+                                     "pass a Python int").item())
+    lo, hi = (min(a), max(a)) if range is None else (asarray(range[0]), asarray(range[1]))
+    lo, hi = astype(lo, dt), astype(hi, dt)
+    flat = equal(lo, hi)
+    lo, hi = where(flat, lo - 0.5, lo), where(flat, hi + 0.5, hi)
+    return linspace(lo, hi, nbins + 1, dtype=dt)
+
+
+def histogram(a, bins=10, range=None, weights=None, density=None):
+    a = asarray(a)
+    if weights is None:
+        (a,) = promote_dtypes_inexact(a)
+        weights = ones_like(a)
+    else:
+        if shape_of(weights) != a.shape:
+            raise ValueError(f"histogram: weights shape {shape_of(weights)} must match a's "
+                             f"shape {a.shape}")
+        a, weights = promote_dtypes_inexact(a, asarray(weights))
+    edges = histogram_bin_edges(a, bins, range)
+    idx = searchsorted(edges, a, side="right")
+    idx = where(equal(a, edges[-1]), edges.shape[0] - 1, idx)
+    counts = zeros(edges.shape[0], weights.dtype).at[idx].add(weights)[1:]
+    if density:
+        counts = counts / diff(edges) / sum(counts)
+    return counts, edges
+
+
+def histogramdd(sample, bins=10, range=None, weights=None, density=None):
+    sample = asarray(sample)
+    if sample.ndim != 2:
+        raise ValueError(f"histogramdd: sample must be 2-dimensional (N, D), got {sample.shape}")
+    n, d = sample.shape
+    if weights is not None and shape_of(weights) != (n,):
+        raise ValueError(f"histogramdd: weights shape {shape_of(weights)} must be ({n},)")
+    bins_per = bins if isinstance(bins, (list, tuple)) else [bins] * d
+    ranges = range if range is not None else [None] * d
+    if len(bins_per) != d or len(ranges) != d:
+        raise ValueError(f"histogramdd: need one bins/range entry per dimension ({d})")
+    edges, flat_idx, shape = [], None, []
+    for k in builtins.range(d):
+        e = histogram_bin_edges(sample[:, k], bins_per[k], ranges[k])
+        col = sample[:, k]
+        i = searchsorted(e, col, side="right")
+        i = where(equal(col, e[-1]), e.shape[0] - 1, i)
+        edges.append(e)
+        shape.append(e.shape[0] + 1)
+        flat_idx = i if flat_idx is None else flat_idx * (e.shape[0] + 1) + i
+    # unweighted counts are integers (as in JAX), made float by density
+    w = ones(n, _dt.default_int()) if weights is None else asarray(weights)
+    counts = zeros(math.prod(shape), w.dtype).at[flat_idx].add(w)
+    counts = reshape(counts, shape)[(builtins.slice(1, -1),) * d]
+    if density:
+        counts = counts / astype(sum(counts), _inexact(counts.dtype))
+        for k, e in enumerate(edges):
+            width = reshape(diff(e), [-1 if j == k else 1 for j in builtins.range(d)])
+            counts = counts / width
+    return counts, edges
+
+
+def histogram2d(x, y, bins=10, range=None, weights=None, density=None):
+    if not isinstance(bins, (list, tuple)) and _onp.ndim(bins) == 1:
+        bins = [bins, bins]
+    counts, (ex, ey) = histogramdd(stack([asarray(x), asarray(y)], 1), bins, range, weights,
+                                   density)
+    return counts, ex, ey
+
+
+def interp(x, xp, fp, left=None, right=None, period=None):
+    x, xp, fp = asarray(x), asarray(xp), asarray(fp)
+    if xp.ndim != 1 or xp.shape != fp.shape:
+        raise ValueError(f"interp: xp and fp must be 1-dimensional of equal size, got "
+                         f"{xp.shape} and {fp.shape}")
+    x, xp = promote_dtypes_inexact(x, xp)
+    (fp,) = promote_dtypes_inexact(fp)
+    if _dt.is_complex(x.dtype):
+        raise ValueError("interp: complex x values are not supported")
+    for name, v in (("left", left), ("right", right)):
+        if isinstance(v, str) and v != "extrapolate":
+            raise ValueError(f"interp: the only string value of {name} is 'extrapolate', "
+                             f"got {v!r}")
+    if period is not None:
+        period = abs(asarray(period))
+        x, xp = remainder(x, period), remainder(xp, period)
+        xp, fp = lax.sort((xp, fp), num_keys=1)
+        xp = concatenate([xp[-1:] - period, xp, xp[:1] + period])
+        fp = concatenate([fp[-1:], fp, fp[:1]])
+    i = clip(searchsorted(xp, x, side="right"), 1, xp.shape[0] - 1)
+    x0, x1, f0, f1 = take(xp, i - 1), take(xp, i), take(fp, i - 1), take(fp, i)
+    dx = x1 - x0
+    flat = less_equal(abs(dx), _onp.spacing(finfo(xp.dtype).eps))
+    f = where(flat, f0, f0 + (x - x0) / where(flat, ones_like(dx), dx) * (f1 - f0))
+    if period is None:
+        if not isinstance(left, str):
+            f = where(less(x, xp[0]), fp[0] if left is None else asarray(left, f.dtype), f)
+        if not isinstance(right, str):
+            f = where(greater(x, xp[-1]), fp[-1] if right is None else asarray(right, f.dtype), f)
+    return f
+
+
+# --- sets ----------------------------------------------------------------------------------
+
+def _first_of_runs(s, equal_nan=True):
+    """Mask of the first entry of each run of equal sorted values (rows if 2-d)."""
+    if s.shape[0] == 0:
+        return zeros(0, bool_)
+    differ = not_equal(s[1:], s[:-1])
+    if equal_nan and _dt.is_inexact(s.dtype):
+        differ = logical_and(differ, logical_not(logical_and(isnan(s[1:]), isnan(s[:-1]))))
+    if s.ndim > 1:
+        differ = any(differ, tuple(builtins.range(1, s.ndim)))
+    return concatenate([ones(1, bool_), differ])
+
+
+def _compact(op, values, mask, size, fill_value, default_fill="first"):
+    """The entries of ``values`` where ``mask`` is set, in order: all of them (concrete
+    mask), or exactly ``size`` of them padded with ``fill_value``."""
+    if size is None:
+        size = _count_true(mask, op)
+        fill_value = 0 if fill_value is None else fill_value
+    n = values.shape[0]
+    (idx,) = nonzero(mask, size=size, fill_value=n)
+    picked = take(values, idx, axis=0, mode="fill", fill_value=0) if n else \
+        zeros((size,) + values.shape[1:], values.dtype)
+    valid = less(arange(size), sum(mask))
+    valid = reshape(valid, (size,) + (1,) * (values.ndim - 1))
+    if fill_value is None:
+        if default_fill == "first":
+            fill = picked[:1] if size else picked
+        else:  # the smallest valid entry (0 if there is none), as JAX fills
+            top = max(picked, 0, keepdims=True) if size else picked
+            fill = min(where(valid, picked, top), 0, keepdims=True) if size else picked
+        return where(valid, picked, fill) if n else picked
+    return where(valid, picked, asarray(fill_value, values.dtype))
+
+
+def _lexsort_rows(rows):
+    """Permutation sorting the rows of a 2-d array lexicographically (column 0 first)."""
+    n, m = rows.shape
+    keys = [rows[:, j] for j in builtins.range(m)]
+    return lax.sort(tuple(keys) + (arange(n, dtype=int32),), 0, num_keys=builtins.max(m, 1))[-1]
+
+
+def unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None, *,
+           equal_nan=True, size=None, fill_value=None, sorted=True):
+    ar = asarray(ar)
+    flat_axis = axis is None
+    if flat_axis:
+        ar, axis = ravel(ar), 0
+    axis = canonicalize_axis(axis, ar.ndim, "unique")
+    if ar.shape[axis] == 0 and size and fill_value is None:
+        raise ValueError("unique: for an empty input with size > 0, pass fill_value")
+    rows = moveaxis(ar, axis, 0)
+    n = rows.shape[0]
+    if rows.ndim == 1:
+        perm = argsort(rows) if n else zeros(0, int32)
+        perm = astype(perm, int32)
+    else:
+        perm = _lexsort_rows(reshape(rows, (n, -1)))
+    srt = take(rows, perm, axis=0) if n else rows
+    mask = _first_of_runs(srt, equal_nan)
+    values = _compact("unique", srt, mask, size, fill_value)
+    out = [moveaxis(values, 0, axis)]
+    k = values.shape[0]
+    (first,) = nonzero(mask, size=k, fill_value=n) if n else (zeros(k, int32),)
+    if return_index:  # padding repeats the first index, as in JAX
+        out.append(astype(take(perm, nonzero(mask, size=k)[0]), _dt.default_int())
+                   if n else zeros(k, _dt.default_int()))
+    if return_inverse:
+        inv = zeros(n, _dt.default_int())
+        if n:
+            inv = inv.at[perm].set(astype(cumsum(mask) - 1, _dt.default_int()))
+        out.append(reshape(inv, shape_of(ar)) if flat_axis and ar.ndim == 1 else inv)
+    if return_counts:
+        ends = concatenate([first[1:], asarray([n], first.dtype)]) if k else first
+        out.append(astype(where(less(first, n), ends - first, 0), _dt.default_int()))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+_UniqueCounts = collections.namedtuple("UniqueCountsResult", "values counts")
+_UniqueInverse = collections.namedtuple("UniqueInverseResult", "values inverse_indices")
+_UniqueAll = collections.namedtuple("UniqueAllResult",
+                                    "values indices inverse_indices counts")
+
+
+def unique_values(x, *, size=None, fill_value=None):
+    return unique(x, size=size, fill_value=fill_value)
+
+
+def unique_counts(x, *, size=None, fill_value=None):
+    return _UniqueCounts(*unique(x, return_counts=True, size=size, fill_value=fill_value))
+
+
+def unique_inverse(x, *, size=None, fill_value=None):
+    x = asarray(x)
+    vals, inv = unique(x, return_inverse=True, size=size, fill_value=fill_value)
+    return _UniqueInverse(vals, reshape(inv, x.shape))
+
+
+def unique_all(x, *, size=None, fill_value=None):
+    x = asarray(x)
+    vals, idx, inv, counts = unique(x, True, True, True, size=size, fill_value=fill_value)
+    return _UniqueAll(vals, idx, reshape(inv, x.shape), counts)
+
+
+def isin(element, test_elements, assume_unique=False, invert=False, *, method="auto"):
+    element, test = asarray(element), ravel(asarray(test_elements))
+    hit = any(equal(expand_dims(element, -1), test), -1) if test.shape[0] else \
+        zeros(element.shape, bool_)
+    return logical_not(hit) if invert else hit
+
+
+def _sorted_with_first(a):
+    s = sort(ravel(a))
+    return s, _first_of_runs(s)
+
+
+def union1d(ar1, ar2, *, size=None, fill_value=None):
+    a, b = promote_dtypes(ravel(asarray(ar1)), ravel(asarray(ar2)))
+    return unique(concatenate([a, b]), size=size, fill_value=fill_value)
+
+
+def intersect1d(ar1, ar2, assume_unique=False, return_indices=False, *, size=None,
+                fill_value=None):
+    if return_indices:
+        raise NotImplementedError("intersect1d: return_indices=True is not supported; use "
+                                  "searchsorted on the result")
+    a, b = promote_dtypes(ravel(asarray(ar1)), ravel(asarray(ar2)))
+    s, first = _sorted_with_first(a)
+    return _compact("intersect1d", s, logical_and(first, isin(s, b)), size, fill_value, "min")
+
+
+def setdiff1d(ar1, ar2, assume_unique=False, *, size=None, fill_value=None):
+    a, b = ravel(asarray(ar1)), ravel(asarray(ar2))
+    s, first = _sorted_with_first(a)
+    fill = 0 if fill_value is None else fill_value
+    return _compact("setdiff1d", s, logical_and(first, isin(s, b, invert=True)), size, fill)
+
+
+def setxor1d(ar1, ar2, assume_unique=False, *, size=None, fill_value=None):
+    a, b = promote_dtypes(ravel(asarray(ar1)), ravel(asarray(ar2)))
+    s, first = _sorted_with_first(concatenate([a, b]))
+    only_one = logical_xor(isin(s, a), isin(s, b))
+    return _compact("setxor1d", s, logical_and(first, only_one), size, fill_value, "min")
+
+
+def lexsort(keys, axis=-1):
+    """Indices sorting by the last key first, ties broken by the earlier keys."""
+    keys = [asarray(k) for k in keys] if not isinstance(keys, ARRAY_TYPES) else \
+        [keys[i] for i in builtins.range(keys.shape[0])]
+    if not keys:
+        raise TypeError("lexsort: need at least one key")
+    shape = broadcast_shapes(*[k.shape for k in keys])
+    keys = [broadcast_to(k, shape) for k in keys]
+    if not shape:
+        return asarray(0, _dt.default_int())
+    ax = canonicalize_axis(axis, len(shape), "lexsort")
+    iota = lax.broadcasted_iota(_dt.default_int(), shape, ax)
+    return lax.sort(tuple(reversed(keys)) + (iota,), ax, num_keys=len(keys))[-1]
+
+
+def _partition_args(a, kth, axis):
+    """``a`` with ``axis`` moved last, and ``kth`` as a non-negative position on it."""
+    a = moveaxis(asarray(a), axis, -1)
+    kth = operator.index(kth)
+    return a, kth + a.shape[-1] if kth < 0 else kth
+
+
+def partition(a, kth, axis=-1):
+    """The ``kth + 1`` smallest values in ascending order, then the rest in descending
+    order (JAX's arrangement)."""
+    a, kth = _partition_args(a, kth, axis)
+    s = sort(a, -1)
+    out = concatenate([s[..., :kth + 1], flip(s[..., kth + 1:], -1)], -1)
+    return moveaxis(out, -1, axis)
+
+
+def argpartition(a, kth, axis=-1):
+    """Indices of the ``kth + 1`` smallest values (ascending), then of the others in index
+    order (JAX's arrangement)."""
+    a, kth = _partition_args(a, kth, axis)
+    n = a.shape[-1]
+    order = argsort(a, -1)
+    low = order[..., :kth + 1]
+    in_low = zeros(a.shape, int32)
+    in_low = put_along_axis(in_low, low, 1, -1, inplace=False)
+    rest = argsort(in_low, -1)[..., :n - kth - 1]
+    return moveaxis(concatenate([low, astype(rest, low.dtype)], -1), -1, axis)
+
+
+def sort_complex(a):
+    a = sort(asarray(a), 0 if asarray(a).ndim == 1 else -1)
+    return a if _dt.is_complex(a.dtype) else \
+        astype(a, _dt.complex_dtype(_inexact(a.dtype)))
+
+
+# --- differences, integration, convolution, polynomials -----------------------------------------
+
+def diff(a, n=1, axis=-1, prepend=None, append=None):
+    a = asarray(a)
+    if n < 0:
+        raise ValueError(f"diff: order n must be non-negative, got {n}")
+    if a.ndim == 0:
+        raise ValueError("diff: requires an input of at least one dimension")
+    ax = canonicalize_axis(axis, a.ndim, "diff")
+    parts = [a]
+    if prepend is not None:
+        parts.insert(0, _diff_edge(prepend, a, ax))
+    if append is not None:
+        parts.append(_diff_edge(append, a, ax))
+    a = concatenate(parts, ax) if len(parts) > 1 else a
+    for _ in builtins.range(n):
+        hi = lax.slice_in_dim(a, 1, a.shape[ax], 1, ax)
+        lo = lax.slice_in_dim(a, 0, a.shape[ax] - 1, 1, ax)
+        a = not_equal(hi, lo) if a.dtype == bool_ else hi - lo
+    return a
+
+
+def _diff_edge(extra, a, ax):
+    """``prepend``/``append`` of ``diff``: a scalar becomes a slice of length 1."""
+    e = asarray(extra)
+    if e.ndim:
+        return e
+    shape = list(a.shape)
+    shape[ax] = 1
+    return broadcast_to(e, shape)
+
+
+def ediff1d(ary, to_end=None, to_begin=None):
+    d = diff(ravel(ary))
+    pieces = [ravel(asarray(to_begin, d.dtype))] if to_begin is not None else []
+    pieces.append(d)
+    if to_end is not None:
+        pieces.append(ravel(asarray(to_end, d.dtype)))
+    return concatenate(pieces) if len(pieces) > 1 else d
+
+
+def gradient(f, *varargs, axis=None, edge_order=None):
+    """Central differences inside, one-sided at the edges; spacing a scalar or coordinates."""
+    if edge_order is not None:
+        raise NotImplementedError("gradient: edge_order is not supported (first-order edges "
+                                  "only, as in JAX)")
+    a, *spacing = promote_dtypes_inexact(asarray(f), *varargs)
+    axes = canonicalize_axes(axis, a.ndim, "gradient")
+    if not axes:
+        return []
+    if builtins.min(a.shape[ax] for ax in axes) < 2:
+        raise ValueError("gradient: the array is too small to compute a numerical gradient, "
+                         "at least 2 elements along each axis are required")
+    if not spacing:
+        spacing = [1.0] * len(axes)
+    elif len(spacing) == 1:
+        spacing = spacing * len(axes)
+    elif len(spacing) != len(axes):
+        raise TypeError(f"gradient: {len(spacing)} spacing arguments for {len(axes)} axes")
+
+    def along(ax, h):
+        def sl(x, lo, hi):
+            return lax.slice_in_dim(x, lo, hi % x.shape[ax] if hi < 0 else hi, 1, ax)
+        n = a.shape[ax]
+        first = sl(a, 1, 2) - sl(a, 0, 1)
+        last = sl(a, n - 1, n) - sl(a, n - 2, n - 1)
+        h = asarray(h)
+        if h.ndim == 0:
+            inner = (sl(a, 2, n) - sl(a, 0, n - 2)) * 0.5 / h
+            first, last = first / h, last / h
+        elif h.ndim == 1:
+            if h.shape[0] != n:
+                raise ValueError("gradient: a spacing array must be as long as its axis")
+            h = reshape(h, [n if d == ax else 1 for d in builtins.range(a.ndim)])
+            first = first / (sl(h, 1, 2) - sl(h, 0, 1))
+            last = last / (sl(h, n - 1, n) - sl(h, n - 2, n - 1))
+            d1 = sl(h, 1, n - 1) - sl(h, 0, n - 2)
+            d2 = sl(h, 2, n) - sl(h, 1, n - 1)
+            inner = (-d2 / (d1 * (d1 + d2)) * sl(a, 0, n - 2) + (d2 - d1) / (d1 * d2)
+                     * sl(a, 1, n - 1) + d1 / (d2 * (d1 + d2)) * sl(a, 2, n))
+        else:
+            raise ValueError("gradient: spacing must be scalars or 1-d coordinate arrays")
+        return concatenate([first, inner, last], ax)
+    out = [along(ax, h) for ax, h in zip(axes, spacing)]
+    return out[0] if len(out) == 1 else out
+
+
+def trapezoid(y, x=None, dx=1.0, axis=-1):
+    y = moveaxis(asarray(y), axis, -1)
+    if x is None:
+        (y,) = promote_dtypes_inexact(y)
+        return sum(y[..., 1:] + y[..., :-1], -1) * (0.5 * dx)
+    y, x = promote_dtypes_inexact(y, asarray(x))
+    x = moveaxis(x, axis, -1) if x.ndim == y.ndim else x
+    dxs = diff(x, axis=-1)
+    return 0.5 * sum(dxs * (y[..., 1:] + y[..., :-1]), -1)
+
+
+def _conv1d(op, x, y, mode):
+    x, y = asarray(x), asarray(y)
+    if x.ndim != 1 or y.ndim != 1:
+        raise ValueError(f"{op}: only 1-dimensional inputs are supported, got shapes "
+                         f"{x.shape} and {y.shape}")
+    x, y = promote_dtypes_inexact(x, y)
+    if x.shape[0] == 0 or y.shape[0] == 0:
+        raise ValueError(f"{op}: inputs cannot be empty, got shapes {x.shape} and {y.shape}")
+    reverse_out = False
+    if op == "correlate":
+        y = conj(y)
+        if x.shape[0] < y.shape[0]:
+            x, y, reverse_out = y, x, True
+    else:
+        if x.shape[0] < y.shape[0]:
+            x, y = y, x
+        y = flip(y)
+    m = y.shape[0]
+    pads = {"valid": (0, 0), "same": (m // 2, m - m // 2 - 1), "full": (m - 1, m - 1)}
+    if mode not in pads:
+        raise ValueError(f"{op}: mode must be one of ['full', 'same', 'valid'], got {mode!r}")
+    out = lax.conv_general_dilated(reshape(x, (1, 1, -1)), reshape(y, (1, 1, -1)), (1,),
+                                   [pads[mode]])[0, 0]
+    return flip(out) if reverse_out else out
+
+
+def convolve(a, v, mode="full", *, precision=None, preferred_element_type=None):
+    return _conv1d("convolve", a, v, mode)
+
+
+def correlate(a, v, mode="valid", *, precision=None, preferred_element_type=None):
+    return _conv1d("correlate", a, v, mode)
+
+
+def _poly1d(op, p):
+    p = asarray(p)
+    if p.ndim != 1:
+        raise ValueError(f"{op}: coefficients must be 1-dimensional, got shape {p.shape}")
+    return p
+
+
+def polyval(p, x, *, unroll=16):
+    """Horner's rule: ``p[0] * x**(n-1) + ... + p[n-1]``."""
+    p, x = promote_dtypes(asarray(p), x)
+    x = asarray(x)
+    p = _poly1d("polyval", p)
+    y = zeros_like(x)
+    for i in builtins.range(p.shape[0]):
+        y = y * x + p[i]
+    return y
+
+
+def polyadd(a1, a2):
+    a1, a2 = promote_dtypes(_poly1d("polyadd", a1), _poly1d("polyadd", a2))
+    n = builtins.max(a1.shape[0], a2.shape[0])
+    return pad(a1, (n - a1.shape[0], 0)) + pad(a2, (n - a2.shape[0], 0))
+
+
+def polysub(a1, a2):
+    return polyadd(a1, negative(asarray(a2)))
+
+
+def polymul(a1, a2, *, trim_leading_zeros=False):
+    if trim_leading_zeros:
+        raise NotImplementedError("polymul: trim_leading_zeros=True has a value-dependent "
+                                  "shape; call trim_zeros(..., 'f') on concrete inputs instead")
+    a1, a2 = promote_dtypes_inexact(_poly1d("polymul", a1), _poly1d("polymul", a2))
+    if a1.shape[0] == 0:
+        a1 = zeros(1, a1.dtype)
+    if a2.shape[0] == 0:
+        a2 = zeros(1, a2.dtype)
+    return convolve(a1, a2, mode="full")
+
+
+def polyder(p, m=1):
+    p = _poly1d("polyder", p)
+    if m < 0:
+        raise ValueError(f"polyder: order m must be non-negative, got {m}")
+    (p,) = promote_dtypes_inexact(p)
+    for _ in builtins.range(m):
+        n = p.shape[0]
+        p = p[:-1] * arange(n - 1, 0, -1, dtype=p.dtype) if n > 1 else zeros(0, p.dtype)
+    return p
+
+
+def polyint(p, m=1, k=None):
+    p = _poly1d("polyint", p)
+    if m < 0:
+        raise ValueError(f"polyint: order m must be non-negative, got {m}")
+    (p,) = promote_dtypes_inexact(p)
+    if m == 0:
+        return p
+    ks = zeros(m, p.dtype) if k is None else broadcast_to(asarray(k, p.dtype), (m,))
+    for i in builtins.range(m):
+        n = p.shape[0]
+        p = concatenate([p / arange(n, 0, -1, dtype=p.dtype), ks[i:i + 1]])
+    return p
+
+
+def polydiv(u, v, *, trim_leading_zeros=False):
+    """Quotient and remainder of polynomial long division (leading divisor coefficient
+    must be nonzero)."""
+    u, v = promote_dtypes_inexact(_poly1d("polydiv", u), _poly1d("polydiv", v))
+    m, n = u.shape[0] - 1, v.shape[0] - 1
+    scale = 1.0 / v[0]
+    q = zeros(builtins.max(m - n + 1, 1), u.dtype)
+    r = u
+    for k in builtins.range(0, m - n + 1):
+        d = scale * r[k]
+        q = q.at[k].set(d)
+        r = r.at[k:k + n + 1].add(-d * v)
+    if trim_leading_zeros:
+        raise NotImplementedError("polydiv: trim_leading_zeros=True has a value-dependent "
+                                  "shape; use trim_zeros on concrete results")
+    return q, r
+
+
+def poly(seq_of_zeros):
+    """Coefficients of the monic polynomial with the given roots (1-d input)."""
+    z = asarray(seq_of_zeros)
+    if z.ndim != 1:
+        raise NotImplementedError("poly: only a 1-d sequence of roots is supported (the "
+                                  "characteristic polynomial of a matrix needs eigvals)")
+    (z,) = promote_dtypes_inexact(z)
+    out = ones(1, z.dtype)
+    for i in builtins.range(z.shape[0]):
+        out = convolve(out, stack([ones((), z.dtype), -z[i]]), mode="full")
+    if _dt.is_complex(out.dtype):
+        conj_closed = all(isin(z, conj(z)))  # roots in conjugate pairs: real coefficients
+        out = where(conj_closed, astype(real(out), out.dtype), out)
+    return out
+
+
+def vander(x, N=None, increasing=False):
+    x = asarray(x)
+    if x.ndim != 1:
+        raise ValueError(f"vander: x must be 1-dimensional, got shape {x.shape}")
+    N = x.shape[0] if N is None else operator.index(N)
+    if N < 0:
+        raise ValueError(f"vander: N must be non-negative, got {N}")
+    powers = arange(N, dtype=_dt.default_int())
+    if not increasing:
+        powers = flip(powers)
+    return power(expand_dims(x, -1), powers)
+
+
+def unwrap(p, discont=None, axis=-1, period=2 * _onp.pi):
+    (p,) = promote_dtypes_inexact(asarray(p))
+    if _dt.is_complex(p.dtype):
+        raise ValueError("unwrap does not support complex input")
+    ax = canonicalize_axis(axis, p.ndim, "unwrap")
+    half = asarray(period, p.dtype) / 2
+    discont = half if discont is None else asarray(discont, p.dtype)
+    dd = diff(p, axis=ax)
+    ddmod = remainder(dd + half, asarray(period, p.dtype)) - half
+    ddmod = where(logical_and(equal(ddmod, -half), greater(dd, 0)), half, ddmod)
+    correction = where(less(abs(dd), discont), zeros_like(dd), ddmod - dd)
+    first = lax.slice_in_dim(p, 0, 1, 1, ax)
+    return concatenate([first, lax.slice_in_dim(p, 1, p.shape[ax], 1, ax)
+                        + cumsum(correction, ax)], ax)
+
+
+def matvec(x1, x2):
+    x1, x2 = promote_dtypes(x1, x2)
+    return sum(x1 * expand_dims(asarray(x2), -2), -1)
+
+
+def vecmat(x1, x2):
+    x1, x2 = promote_dtypes(x1, x2)
+    return sum(expand_dims(conj(asarray(x1)), -1) * x2, -2)
+
+
+# --- building and editing arrays ---------------------------------------------------------------
+
+def append(arr, values, axis=None):
+    if axis is None:
+        return concatenate([ravel(arr), ravel(values)])
+    return concatenate([arr, values], axis)
+
+
+def _index_list(op, obj, n):
+    """Static, non-negative indices from an int, a sequence or a slice along a length n."""
+    if isinstance(obj, builtins.slice):
+        return _onp.arange(n)[obj]
+    idx = _concrete(obj, op, "obj", "pass the indices as a static NumPy array or slice")
+    if idx.dtype == bool_:
+        raise TypeError(f"{op}: boolean obj is not supported; pass integer indices")
+    idx = idx.astype(_onp.int64)
+    if _onp.any((idx < -n) | (idx >= n + (op == "insert"))):
+        raise IndexError(f"{op}: index out of bounds for an axis of size {n}: {idx}")
+    return _onp.where(idx < 0, idx + n, idx)
+
+
+def delete(arr, obj, axis=None, *, assume_unique_indices=False):
+    arr = asarray(arr)
+    if axis is None:
+        arr, axis = ravel(arr), 0
+    ax = canonicalize_axis(axis, arr.ndim, "delete")
+    n = arr.shape[ax]
+    drop = _index_list("delete", obj, n)
+    keep = _onp.setdiff1d(_onp.arange(n), drop)
+    return take(arr, asarray(keep.astype(_onp.int32)), axis=ax)
+
+
+def insert(arr, obj, values, axis=None):
+    arr = asarray(arr)
+    if axis is None:
+        arr, axis = ravel(arr), 0
+    ax = canonicalize_axis(axis, arr.ndim, "insert")
+    n = arr.shape[ax]
+    where_at = _index_list("insert", obj, n)
+    values = asarray(values, arr.dtype)
+    shape = list(arr.shape)
+    if where_at.ndim == 0:  # one position: values form a block of its own length there
+        values = reshape(values, (1,) * (arr.ndim - values.ndim) + values.shape)
+        values = moveaxis(values, 0, ax)
+        shape[ax] = values.shape[ax]
+        where_at = _onp.full(shape[ax], where_at)
+    else:
+        shape[ax] = where_at.shape[0]
+    values = broadcast_to(values, shape)
+    # inserted entries go before the original entry at their index, in the order given
+    keys = _onp.concatenate([2 * _onp.arange(n) + 1, 2 * where_at])
+    src = _onp.argsort(keys, kind="stable")
+    return take(concatenate([arr, values], ax), asarray(src.astype(_onp.int32)), axis=ax)
+
+
+def resize(a, new_shape):
+    a = ravel(asarray(a))
+    new_shape = _shape_tuple(new_shape, "resize")
+    total = math.prod(new_shape)
+    if a.size == 0 or total == 0:
+        return zeros(new_shape, a.dtype)
+    reps = -(-total // a.size)
+    return reshape(tile(a, reps)[:total], new_shape)
+
+
+def block(arrays):
+    """Assemble an array from nested lists of blocks (innermost lists join the last axis)."""
+    def depth(x):
+        return 1 + depth(x[0]) if isinstance(x, list) and x else (1 if isinstance(x, list)
+                                                                   else 0)
+    d = depth(arrays)
+    if isinstance(arrays, tuple):
+        raise TypeError("block: arrays must be nested lists, not tuples")
+    if d == 0:
+        return asarray(arrays)
+
+    def ndim_max(x):
+        return builtins.max(ndim_max(e) for e in x) if isinstance(x, list) else asarray(x).ndim
+    nd = builtins.max(ndim_max(arrays), d)
+
+    def assemble(x, level):
+        if not isinstance(x, list):
+            x = asarray(x)
+            return reshape(x, (1,) * (nd - x.ndim) + x.shape)
+        if not x:
+            raise ValueError("block: lists cannot be empty")
+        return concatenate([assemble(e, level + 1) for e in x], nd - d + level)
+    return assemble(arrays, 0)
+
+
+def unstack(x, axis=0):
+    x = asarray(x)
+    if x.ndim == 0:
+        raise ValueError("unstack: requires an array of at least one dimension")
+    ax = canonicalize_axis(axis, x.ndim, "unstack")
+    return tuple(lax.index_in_dim(x, i, ax, keepdims=False) for i in builtins.range(x.shape[ax]))
+
+
+def diagflat(v, k=0):
+    return diag(ravel(v), k)
+
+
+def fill_diagonal(a, val, wrap=False, *, inplace=True):
+    if inplace:
+        raise ValueError("fill_diagonal: JAX arrays are immutable; pass inplace=False and use "
+                         "the returned array")
+    a = asarray(a)
+    if a.ndim < 2:
+        raise ValueError("fill_diagonal: array must be at least 2-d")
+    if a.ndim > 2 and len(set(a.shape)) != 1:
+        raise ValueError("fill_diagonal: all dimensions of an array of rank > 2 must be equal")
+    if a.ndim == 2:
+        step = a.shape[1] + 1
+        end = a.size if wrap else builtins.min(a.size, a.shape[1] * a.shape[1])
+    else:
+        step = 1 + builtins.sum(math.prod(a.shape[:i + 1]) for i in builtins.range(a.ndim - 1))
+        end = a.size
+    idx = _onp.arange(0, end, step)
+    vals = ravel(asarray(val, a.dtype))
+    vals = resize(vals, idx.shape) if vals.size else vals
+    return reshape(ravel(a).at[asarray(idx.astype(_onp.int32))].set(vals), a.shape)
+
+
+def _no_inplace(op, inplace):
+    if inplace:
+        raise ValueError(f"{op}: JAX arrays are immutable; pass inplace=False and use the "
+                         f"returned array")
+
+
+def place(arr, mask, vals, *, inplace=True):
+    _no_inplace("place", inplace)
+    arr = asarray(arr)
+    m = ravel(broadcast_to(_to_bool(asarray(mask)), arr.shape))
+    vals = ravel(asarray(vals, arr.dtype))
+    if vals.size == 0:
+        return arr
+    slot = cumsum(astype(m, int32)) - 1
+    fill = take(vals, remainder(slot, vals.size))
+    return reshape(where(m, fill, ravel(arr)), arr.shape)
+
+
+def put(a, ind, v, mode=None, *, inplace=True):
+    _no_inplace("put", inplace)
+    a = asarray(a)
+    ind = ravel(asarray(ind))
+    v = ravel(asarray(v, a.dtype))
+    if v.size == 0 or ind.size == 0:
+        return a
+    v = resize(v, ind.shape) if v.shape != ind.shape else v
+    if mode not in (None, "fill", "drop", "promise_in_bounds", "clip", "wrap"):
+        raise ValueError(f"put: mode must be one of 'clip', 'wrap', 'fill', 'drop', got "
+                         f"{mode!r}")
+    if mode == "wrap":
+        ind, mode = remainder(ind, a.size), None
+    return reshape(ravel(a).at[ind].set(v, mode=mode), a.shape)
+
+
+def put_along_axis(arr, indices, values, axis, inplace=True, *, mode=None):
+    _no_inplace("put_along_axis", inplace)
+    arr, indices = asarray(arr), asarray(indices)
+    if axis is None:
+        return put(arr, indices, values, mode, inplace=False)
+    ax = canonicalize_axis(axis, arr.ndim, "put_along_axis")
+    if indices.ndim != arr.ndim:
+        raise ValueError(f"put_along_axis: indices must have the same rank as arr "
+                         f"({arr.ndim}), got shape {indices.shape}")
+    idx_shape = tuple(indices.shape[d] if d == ax else
+                      broadcast_shapes((indices.shape[d],), (arr.shape[d],))[0]
+                      for d in builtins.range(arr.ndim))
+    indices = broadcast_to(indices, idx_shape)
+    index = tuple(indices if d == ax else lax.broadcasted_iota(int32, idx_shape, d)
+                  for d in builtins.range(arr.ndim))
+    return arr.at[index].set(broadcast_to(asarray(values, arr.dtype), idx_shape), mode=mode)
+
+
+def extract(condition, arr, *, size=None, fill_value=0):
+    return compress(ravel(condition), ravel(arr), size=size, fill_value=fill_value)
+
+
+def compress(condition, a, axis=None, *, size=None, fill_value=0, out=None):
+    if out is not None:
+        raise NotImplementedError("compress: out= is not supported; use the return value")
+    cond = _to_bool(asarray(condition))
+    if cond.ndim != 1:
+        raise ValueError(f"compress: condition must be 1-dimensional, got {cond.shape}")
+    a = asarray(a)
+    if axis is None:
+        a, axis = ravel(a), 0
+    ax = canonicalize_axis(axis, a.ndim, "compress")
+    n = a.shape[ax]
+    if cond.shape[0] > n:
+        cond = cond[:n]
+    elif cond.shape[0] < n:
+        cond = concatenate([cond, zeros(n - cond.shape[0], bool_)])
+    moved = moveaxis(a, ax, 0)
+    return moveaxis(_compact("compress", moved, cond, size, fill_value), 0, ax)
+
+
+def choose(a, choices, out=None, mode="raise"):
+    if out is not None:
+        raise NotImplementedError("choose: out= is not supported; use the return value")
+    if mode == "raise":
+        raise NotImplementedError("choose: mode='raise' needs a value-dependent error, which "
+                                  "jit cannot raise; use mode='wrap' or mode='clip'")
+    if mode not in ("wrap", "clip"):
+        raise ValueError(f"choose: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
+    a = asarray(a)
+    choices = [asarray(c) for c in choices] if not isinstance(choices, ARRAY_TYPES) else \
+        [choices[i] for i in builtins.range(choices.shape[0])]
+    n = len(choices)
+    a = remainder(a, n) if mode == "wrap" else clip(a, 0, n - 1)
+    choices = promote_dtypes(*choices)
+    shape = broadcast_shapes(a.shape, *[c.shape for c in choices])
+    out = broadcast_to(choices[0], shape)
+    a = broadcast_to(a, shape)
+    for i in builtins.range(1, n):
+        out = where(equal(a, i), broadcast_to(choices[i], shape), out)
+    return out
+
+
+def piecewise(x, condlist, funclist, *args, **kw):
+    """``funclist[i](x)`` where ``condlist[i]`` holds (the last one wins); one extra
+    function is the default for where none holds."""
+    x = asarray(x)
+    if not isinstance(condlist, (list, tuple)) and asarray(condlist).ndim == x.ndim:
+        condlist = [condlist]  # one condition for the whole array
+    conds = [broadcast_to(_to_bool(asarray(c)), x.shape) for c in condlist]
+    nc, nf = len(conds), len(funclist)
+    if nf == nc + 1:
+        conds = [ones(x.shape, bool_)] + conds  # the default, overridden by any condition
+        funclist = [funclist[-1]] + list(funclist[:-1])
+    elif nf != nc:
+        raise ValueError(f"piecewise: with {nc} conditions, funclist must have {nc} or "
+                         f"{nc + 1} functions, got {nf}")
+    out = zeros_like(x)
+    for c, f in zip(conds, funclist):
+        val = f(x, *args, **kw) if callable(f) else f
+        out = where(c, asarray(val, x.dtype), out)
+    return out
+
+
+def apply_along_axis(func1d, axis, arr, *args, **kwargs):
+    from ..batching import vmap
+    arr = asarray(arr)
+    ax = canonicalize_axis(axis, arr.ndim, "apply_along_axis")
+    fn = lambda v: func1d(v, *args, **kwargs)  # noqa: E731
+    for _ in builtins.range(ax):
+        fn = vmap(fn, in_axes=0, out_axes=0)
+    for _ in builtins.range(arr.ndim - ax - 1):
+        fn = vmap(fn, in_axes=-1, out_axes=-1)
+    return asarray(fn(arr))
+
+
+def apply_over_axes(func, a, axes):
+    a = asarray(a)
+    for ax in [axes] if isinstance(axes, int) else axes:
+        res = asarray(func(a, ax))
+        a = res if res.ndim == a.ndim else expand_dims(res, ax) \
+            if res.ndim == a.ndim - 1 else _bad_apply(res, a)
+    return a
+
+
+def _bad_apply(res, a):
+    raise ValueError(f"apply_over_axes: func returned shape {res.shape}, which is neither the "
+                     f"input's rank ({a.ndim}) nor one less")
+
+
+def vectorize(pyfunc, *, excluded=frozenset(), signature=None):
+    """``pyfunc`` mapped over the broadcast leading dimensions of its arguments with
+    ``vmap``; ``signature`` ("(n),(n)->()") names core dimensions left to ``pyfunc``."""
+    import functools as _ft
+    from ..batching import vmap
+    in_cores, out_cores = _parse_signature(signature) if signature else (None, None)
+
+    @_ft.wraps(pyfunc)
+    def wrapped(*args, **kwargs):
+        dyn = [i for i in builtins.range(len(args)) if i not in excluded]
+        excluded_kw = {k: v for k, v in kwargs.items() if k in excluded}
+        dyn_kw = {k: v for k, v in kwargs.items() if k not in excluded}
+        if dyn_kw:
+            raise NotImplementedError("vectorize: pass mapped arguments positionally")
+        vals = [asarray(args[i]) for i in dyn]
+        cores = in_cores or [()] * len(vals)
+        if len(cores) != len(vals):
+            raise TypeError(f"vectorize: signature has {len(cores)} inputs, got {len(vals)}")
+        loop_shapes = [v.shape[:v.ndim - len(c)] for v, c in zip(vals, cores)]
+        loop = broadcast_shapes(*loop_shapes, op="vectorize")
+        vals = [broadcast_to(v, loop + v.shape[v.ndim - len(c):]) for v, c in zip(vals, cores)]
+
+        def call(*dyn_vals):
+            full = list(args)
+            for i, v in zip(dyn, dyn_vals):
+                full[i] = v
+            return pyfunc(*full, **excluded_kw)
+        fn = call
+        for _ in loop:
+            fn = vmap(fn)
+        return fn(*vals)
+    return wrapped
+
+
+def _parse_signature(signature):
+    import re
+    m = re.fullmatch(r"\s*(.*?)\s*->\s*(.*?)\s*", signature)
+    if not m:
+        raise ValueError(f"vectorize: not a valid signature: {signature!r}")
+
+    def groups(s):
+        return [tuple(d.strip() for d in g.split(",") if d.strip())
+                for g in re.findall(r"\(([^)]*)\)", s)]
+    return groups(m.group(1)), groups(m.group(2))
+
+
+def fromfunction(function, shape, *, dtype=float, **kwargs):
+    return function(*indices(shape, dtype=dtype), **kwargs)
+
+
+def frombuffer(buffer, dtype=float, count=-1, offset=0):
+    return asarray(_onp.frombuffer(buffer, dtype, count, offset))
+
+
+def fromstring(string, dtype=float, count=-1, *, sep):
+    return asarray(_onp.fromstring(string, dtype, count, sep=sep))
+
+
+def fromiter(iterable, dtype, count=-1):
+    return asarray(_onp.fromiter(iterable, dtype, count))
+
+
+def fromfile(*args, **kwargs):
+    raise NotImplementedError("fromfile: xform does not read files; use numpy.fromfile and "
+                              "pass the result to xform.numpy.asarray")
+
+
+def array_repr(arr, max_line_width=None, precision=None, suppress_small=None):
+    return _onp.array_repr(_onp.asarray(arr), max_line_width, precision, suppress_small)
+
+
+def array_str(a, max_line_width=None, precision=None, suppress_small=None):
+    return _onp.array_str(_onp.asarray(a), max_line_width, precision, suppress_small)
+
+
+def trim_zeros(filt, trim="fb", axis=None):
+    """Drop leading ('f') and/or trailing ('b') zeros; the length depends on the values,
+    so ``filt`` must be concrete."""
+    vals = _concrete(filt, "trim_zeros", "filt", "trim concrete arrays outside jit")
+    nz = _onp.flatnonzero(vals)
+    start = nz[0] if "f" in trim and nz.size else (vals.size if "f" in trim else 0)
+    stop = nz[-1] + 1 if "b" in trim and nz.size else (0 if "b" in trim and "f" not in trim
+                                                       else vals.size)
+    return asarray(filt)[start:builtins.max(start, stop)]
+
+
+def packbits(a, axis=None, bitorder="big"):
+    a = asarray(a)
+    if not (_dt.is_int(a.dtype) or a.dtype == bool_):
+        raise TypeError(f"packbits: expected an integer or bool array, got {a.dtype}")
+    if bitorder not in ("big", "little"):
+        raise ValueError(f"packbits: bitorder must be 'big' or 'little', got {bitorder!r}")
+    bits = astype(_to_bool(a), uint8)
+    if axis is None:
+        bits, axis = ravel(bits), 0
+    ax = canonicalize_axis(axis, bits.ndim, "packbits")
+    bits = moveaxis(bits, ax, -1)
+    n = bits.shape[-1]
+    bits = pad(bits, [(0, 0)] * (bits.ndim - 1) + [(0, -n % 8)])
+    bits = reshape(bits, bits.shape[:-1] + (-1, 8))
+    shifts = _onp.arange(8, dtype=_onp.uint8)
+    shifts = shifts[::-1] if bitorder == "big" else shifts
+    packed = sum(bits << asarray(shifts), -1, dtype=uint8)
+    return moveaxis(packed, -1, ax)
+
+
+def unpackbits(a, axis=None, count=None, bitorder="big"):
+    a = asarray(a)
+    if a.dtype != uint8:
+        raise TypeError(f"unpackbits: expected a uint8 array, got {a.dtype}")
+    if bitorder not in ("big", "little"):
+        raise ValueError(f"unpackbits: bitorder must be 'big' or 'little', got {bitorder!r}")
+    shifts = _onp.arange(8, dtype=_onp.uint8)
+    shifts = shifts[::-1] if bitorder == "big" else shifts
+    bits = (expand_dims(a, -1) >> asarray(shifts)) & asarray(1, uint8)
+    if axis is None:
+        bits, axis = ravel(bits), 0
+    else:
+        ax = canonicalize_axis(axis, a.ndim, "unpackbits")
+        bits = moveaxis(reshape(moveaxis(bits, ax, -2), a.shape[:ax] + a.shape[ax + 1:]
+                                + (a.shape[ax] * 8,)), -1, ax)
+        axis = ax
+    if count is not None:
+        bits = lax.slice_in_dim(bits, 0, builtins.min(count, bits.shape[axis]), 1, axis) \
+            if count >= 0 else lax.slice_in_dim(bits, 0, bits.shape[axis] + count, 1, axis)
+    return bits
+
+
+# --- index helpers --------------------------------------------------------------------------
+
+def indices(dimensions, dtype=None, sparse=False):
+    dimensions = tuple(operator.index(d) for d in dimensions)
+    dt = _dt.canonicalize(dtype or int32)
+    nd = len(dimensions)
+    out = []
+    for i, n in enumerate(dimensions):
+        if sparse:
+            out.append(reshape(arange(n, dtype=dt), [n if j == i else 1 for j in range(nd)]))
+        else:
+            out.append(lax.broadcasted_iota(dt, dimensions, i))
+    if sparse:
+        return tuple(out)
+    return stack(out) if out else zeros((0,), dt)
+
+
+def ix_(*args):
+    nd = len(args)
+    out = []
+    for i, a in enumerate(args):
+        a = asarray(a)
+        if a.ndim != 1:
+            raise ValueError(f"ix_: arguments must be 1-dimensional, got shape {a.shape}")
+        if a.dtype == bool_:
+            raise TypeError("ix_: boolean arguments are not supported (their nonzero count "
+                            "fixes the shape); pass integer indices")
+        out.append(reshape(a, [a.shape[0] if j == i else 1 for j in range(nd)]))
+    return tuple(out)
+
+
+def _int_pair(rows, cols):
+    return asarray(rows.astype(_onp.int32)), asarray(cols.astype(_onp.int32))
+
+
+def tril_indices(n, k=0, m=None):
+    return _int_pair(*_onp.tril_indices(operator.index(n), operator.index(k), m))
+
+
+def triu_indices(n, k=0, m=None):
+    return _int_pair(*_onp.triu_indices(operator.index(n), operator.index(k), m))
+
+
+def tril_indices_from(arr, k=0):
+    s = shape_of(arr)
+    if len(s) != 2:
+        raise ValueError(f"tril_indices_from: input array must be 2-d, got shape {s}")
+    return tril_indices(s[0], k, s[1])
+
+
+def triu_indices_from(arr, k=0):
+    s = shape_of(arr)
+    if len(s) != 2:
+        raise ValueError(f"triu_indices_from: input array must be 2-d, got shape {s}")
+    return triu_indices(s[0], k, s[1])
+
+
+def diag_indices(n, ndim=2):
+    n, ndim = operator.index(n), operator.index(ndim)
+    if n < 0 or ndim < 0:
+        raise ValueError(f"diag_indices: n and ndim must be non-negative, got {n}, {ndim}")
+    return (arange(n, dtype=int32),) * ndim
+
+
+def diag_indices_from(arr):
+    s = shape_of(arr)
+    if len(s) < 2 or len(set(s)) != 1:
+        raise ValueError(f"diag_indices_from: input must be at least 2-d with equal dimensions, "
+                         f"got shape {s}")
+    return diag_indices(s[0], len(s))
+
+
+def mask_indices(n, mask_func, k=0, *, size=None):
+    mask = _concrete(mask_func(ones((n, n), int32), k), "mask_indices", "mask_func's result",
+                     "it must be computable from its arguments alone")
+    rows, cols = _onp.nonzero(mask)
+    if size is not None:
+        rows, cols = rows[:size], cols[:size]
+        rows = _onp.pad(rows, (0, size - rows.size))
+        cols = _onp.pad(cols, (0, size - cols.size))
+    return _int_pair(rows, cols)
+
+
+class _AxisConcat:
+    """``r_``/``c_``: concatenate arrays, scalars and slices (``a:b:step`` is ``arange``,
+    ``a:b:nj`` is ``linspace`` with n points) along an axis; a leading string
+    ``"axis"`` / ``"axis,ndmin"`` / ``"axis,ndmin,trans1d"`` sets the layout."""
+
+    def __init__(self, axis, ndmin, trans1d):
+        self.axis, self.ndmin, self.trans1d = axis, ndmin, trans1d
+
+    def __getitem__(self, key):
+        key = key if isinstance(key, tuple) else (key,)
+        axis, ndmin, trans1d = self.axis, self.ndmin, self.trans1d
+        if key and isinstance(key[0], str):
+            spec, key = key[0], key[1:]
+            if spec in ("r", "c"):
+                raise NotImplementedError(f"r_/c_: the matrix directive {spec!r} is not "
+                                          f"supported")
+            parts = [builtins.int(p) for p in spec.split(",")]
+            axis = parts[0]
+            if len(parts) > 1:
+                ndmin = parts[1]
+            if len(parts) > 2:
+                trans1d = parts[2]
+        items = []
+        for item in key:
+            if isinstance(item, builtins.slice):
+                a = _slice_range(item)
+            else:
+                a = asarray(item)
+            if a.ndim < ndmin:
+                a0 = a.ndim
+                a = reshape(a, (1,) * (ndmin - a0) + a.shape)
+                if trans1d != -1 and a0 > 0:
+                    t = trans1d % ndmin
+                    order = list(range(ndmin - a0, ndmin))
+                    rest = list(range(ndmin - a0))
+                    perm = rest[:t] + order + rest[t:] if t <= len(rest) else rest + order
+                    a = transpose(a, [perm.index(i) for i in range(ndmin)]) \
+                        if perm != list(range(ndmin)) else a
+            items.append(a)
+        if not items:
+            return zeros(0)
+        return concatenate(items, axis)
+
+    def __len__(self):
+        return 0
+
+
+def _slice_range(s):
+    start = 0 if s.start is None else s.start
+    step = 1 if s.step is None else s.step
+    if isinstance(step, complex):
+        return linspace(start, s.stop, builtins.int(builtins.abs(step)), endpoint=True)
+    return arange(start, s.stop, step)
+
+
+r_ = _AxisConcat(0, 1, -1)
+c_ = _AxisConcat(-1, 2, 0)
+
+
+class _Grid:
+    """``mgrid`` (dense) / ``ogrid`` (open): index grids from slices."""
+
+    def __init__(self, sparse):
+        self.sparse = sparse
+
+    def __getitem__(self, key):
+        if isinstance(key, builtins.slice):
+            return _slice_range(key)
+        ranges = [_slice_range(k) for k in key]
+        if not ranges:
+            return zeros(0)
+        dt = result_type(*ranges)
+        grids = meshgrid(*[astype(r, dt) for r in ranges], indexing="ij", sparse=self.sparse)
+        return tuple(grids) if self.sparse else stack(grids)
+
+
+mgrid = _Grid(sparse=False)
+ogrid = _Grid(sparse=True)
+
+
 from . import linalg  # noqa: E402,F401
+from . import fft  # noqa: E402,F401
