@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
+# pytest processes: the suite is XLA-compile bound, so one per core (CI has 2)
+TEST_WORKERS ?= 2
 
 .PHONY: demo test bench venv clean
 
@@ -22,7 +24,7 @@ demo: $(VENV)/.installed
 	$(PY) examples/quickstart.py
 
 test: $(VENV)/.installed-test
-	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(PY) -m pytest tests
+	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile tests
 
 bench: $(VENV)/.installed
 	$(PY) -m bench

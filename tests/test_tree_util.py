@@ -26,6 +26,9 @@ class Box:
     def __eq__(self, other):
         return type(other) is Box and (self.items, self.label) == (other.items, other.label)
 
+    def __repr__(self):   # stable test ids (pytest-xdist workers must collect the same)
+        return f"Box({self.items!r}, {self.label!r})"
+
 
 @xtu.register_pytree_node_class
 @jax.tree_util.register_pytree_node_class
@@ -43,6 +46,9 @@ class Pair:
     def __eq__(self, other):
         return type(other) is Pair and (self.first, self.second, self.tag) == \
             (other.first, other.second, other.tag)
+
+    def __repr__(self):
+        return f"Pair({self.first!r}, {self.second!r}, tag={self.tag!r})"
 
 
 for _reg in (xtu.register_pytree_node, jax.tree_util.register_pytree_node):
