@@ -887,96 +887,11 @@ def _slice_t(ct, x, *, start_indices, limit_indices, strides):
     for n, lo, m, st in zip(in_shape, start_indices, out_shape, strides):
         real_hi = lo + (m - 1) * st + 1
         cfg.append((lo, n - real_hi, st - 1))
-    if all(interior == 0 for _, _, interior in cfg):
-        return [PaddedCt(ct, tuple(cfg), x.aval)]   # backward_pass combines these
-    return [_pad_zeros(ct, cfg, x.aval.dtype)]
-
-
-def _pad_zeros(ct, cfg, dtype):
-    zero = Literal(np.zeros((), dtype)[()], ShapedArray((), dtype))
-    return bind(ops.pad, ct, zero, padding_config=tuple(cfg))
+    zero = Literal(np.zeros((), x.aval.dtype)[()], ShapedArray((), x.aval.dtype))
+    return [bind(ops.pad, ct, zero, padding_config=tuple(cfg))]
 
 
 TRANSPOSE[ops.slice] = _slice_t
-
-
-class PaddedCt:
-    """The cotangent of a slice's operand, not yet padded out to the operand's shape.
-
-    A program that slices one array many times (``w[i]`` for every layer) gets one
-    cotangent per slice.  Padding each and adding them up makes XLA compile hundreds of
-    pads and adds; ``backward_pass`` instead collects these pieces and, when they sit
-    side by side along one axis, writes a single ``concatenate``."""
-
-    __slots__ = ("pieces", "dense", "aval")
-
-    def __init__(self, ct, cfg, aval, dense=None):
-        self.pieces = [(ct, cfg)]
-        self.dense = dense   # an ordinary cotangent added on top, or None
-        self.aval = aval
-
-    def plus(self, other):
-        if type(other) is PaddedCt:
-            self.pieces.extend(other.pieces)
-            self.dense = _add(self.dense, other.dense)
-        else:
-            self.dense = _add(self.dense, other)
-        return self
-
-    def materialize(self):
-        total = _concat_pieces(self.pieces, self.aval)
-        if total is None:
-            for ct, cfg in self.pieces:
-                total = _add(total, _pad_zeros(ct, cfg, self.aval.dtype))
-        return _add(total, self.dense)
-
-
-def _concat_pieces(pieces, aval):
-    """One ``concatenate`` (zero blocks in the gaps) when every piece spans the whole
-    operand except along one common axis, and the pieces do not overlap there."""
-    if len(pieces) < 2:
-        return None
-    axis = None
-    for _, cfg in pieces:
-        cut = [d for d, (lo, hi, _) in enumerate(cfg) if lo or hi]
-        if len(cut) > 1 or (cut and axis is not None and cut[0] != axis):
-            return None
-        if cut:
-            axis = cut[0]
-    if axis is None:
-        return None
-    spans = sorted(((cfg[axis][0], aval.shape[axis] - cfg[axis][1], ct) for ct, cfg in pieces),
-                   key=lambda s: s[0])
-    parts, at = [], 0
-    for lo, hi, ct in spans:
-        if lo < at:
-            return None   # overlapping pieces must be added
-        if lo > at:
-            parts.append(_zeros_block(aval, axis, lo - at))
-        parts.append(ct)
-        at = hi
-    if at < aval.shape[axis]:
-        parts.append(_zeros_block(aval, axis, aval.shape[axis] - at))
-    return bind(ops.concatenate, *parts, dimension=axis)
-
-
-def _zeros_block(aval, axis, n):
-    return _zeros(aval.update(shape=aval.shape[:axis] + (n,) + aval.shape[axis + 1:]))
-
-
-def _materialize(ct):
-    return ct.materialize() if type(ct) is PaddedCt else ct
-
-
-def _accumulate(acc, ct):
-    """``acc + ct`` for backward_pass, keeping slice cotangents as pieces."""
-    if acc is None or type(acc) is Zero:
-        return ct
-    if type(acc) is PaddedCt:
-        return acc.plus(ct)
-    if type(ct) is PaddedCt:
-        return ct.plus(acc)
-    return _add(acc, ct)
 
 
 def _pad_t(ct, x, v, *, padding_config):
@@ -1473,7 +1388,7 @@ def backward_pass(L: Jaxpr, n_res: int, res_vals, cts):
         if type(v) is Var and v in lin and ct is not None and type(ct) is not Zero:
             ct_env[v] = _add(ct_env.get(v), ct)
     for eqn in reversed(lin_eqns):
-        cts_out = [_materialize(ct_env.pop(v, None)) for v in eqn.outvars]
+        cts_out = [ct_env.pop(v, None) for v in eqn.outvars]
         if all(c is None for c in cts_out):
             continue
         rule = TRANSPOSE.get(eqn.prim)
@@ -1495,8 +1410,8 @@ def backward_pass(L: Jaxpr, n_res: int, res_vals, cts):
             _current_eqn[0] = None
         for a, c in zip(eqn.invars, cts_in):
             if c is not None and type(c) is not Zero and type(a) is Var and a in lin:
-                ct_env[a] = _accumulate(ct_env.get(a), c)
-    return [_materialize(ct_env.get(v)) for v in L.invars[n_res:]]
+                ct_env[a] = _add(ct_env.get(a), c)
+    return [ct_env.get(v) for v in L.invars[n_res:]]
 
 
 def transpose_linear(L: Jaxpr, n_res: int, ct_in) -> ClosedJaxpr:
