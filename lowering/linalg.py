@@ -2,7 +2,7 @@
 
 StableHLO has ``cholesky`` and ``triangular_solve`` but no LU, QR, eigh or SVD, so
 these call jaxlib's registered FFI custom-call targets, written exactly as JAX's
-own lowering writes them (compare ``jax.jit(jnp.linalg.qr).lower(x).as_text()``):
+own lowering writes them (tests/test_linalg.py compares the text with JAX's):
 
 * ``api_version = 1`` with the FFI attributes in a ``mhlo.backend_config``
   dictionary (XLA takes a dictionary config as the typed-FFI calling convention);
