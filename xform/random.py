@@ -1200,26 +1200,37 @@ def _poisson_rejection(key, lam, shape, dtype, max_iters):
     inv_alpha = 1.1239 + 1.1328 / (b - 3.4)
     v_r = 0.9277 - 3.6224 / (b - 2)
 
-    def body(carry):
-        i, k_out, accepted, key = carry
-        keys = _split(key, (3,))
-        key, k0, k1 = (lax.index_in_dim(keys, j, 0, False) for j in range(3))
-        u = _uniform_impl(k0, 0., 1., shape, lam.dtype) - 0.5
-        v = _uniform_impl(k1, 0., 1., shape, lam.dtype)
+    def propose(u, v):
+        u = u - 0.5
         u_shifted = 0.5 - abs(u)
         k = lax.floor((2 * a / u_shifted + b) * u + lam + 0.43)
         s = lax.log(v * inv_alpha / (a / (u_shifted * u_shifted) + b))
         t = -lam + k * log_lam - lax.lgamma(k + 1)
         accept1 = (u_shifted >= 0.07) & (v <= v_r)
         reject = (k < 0) | ((u_shifted < 0.013) & (v > u_shifted))
-        accept = accept1 | (~reject & (s <= t))
+        return k, accept1 | (~reject & (s <= t))
+
+    return _rejection_loop(key, propose, shape, lam.dtype, dtype, max_iters)
+
+
+def _rejection_loop(key, propose, shape, float_dtype, dtype, max_iters):
+    """Hormann's transformed rejection, shared by Poisson and binomial: each round
+    draws two uniforms per element (new key, u key, v key from one split), and an
+    element keeps the first proposal ``propose(u, v) -> (k, accept)`` accepts."""
+    def body(carry):
+        i, k_out, accepted, key = carry
+        keys = _split(key, (3,))
+        key, k0, k1 = (lax.index_in_dim(keys, j, 0, False) for j in range(3))
+        u = _uniform_impl(k0, 0., 1., shape, float_dtype)
+        v = _uniform_impl(k1, 0., 1., shape, float_dtype)
+        k, accept = propose(u, v)
         return i + 1, lax.select(accept, k, k_out), accepted | accept, key
 
     def cond(carry):
         i, _, accepted, _ = carry
         return jnp.any(~accepted) & (i < max_iters)
 
-    init = (0, jnp.full(shape, -1, lam.dtype), jnp.zeros(shape, bool), key)
+    init = (0, jnp.full(shape, -1, float_dtype), jnp.zeros(shape, bool), key)
     return jnp.astype(lax.while_loop(cond, body, init)[1], dtype)
 
 
@@ -1293,12 +1304,7 @@ def _btrs(key, count, prob, shape, dtype, max_iters):
     alpha = (2.83 + 5.1 / b) * stddev
     m = jnp.floor((count + 1) * prob)
 
-    def body(carry):
-        i, k_out, accepted, key = carry
-        keys = _split(key, (3,))
-        key, k0, k1 = (lax.index_in_dim(keys, j, 0, False) for j in range(3))
-        u = _uniform_impl(k0, 0., 1., shape, prob.dtype)
-        v = _uniform_impl(k1, 0., 1., shape, prob.dtype)
+    def propose(u, v):
         u = u - 0.5
         us = 0.5 - jnp.abs(u)
         accept1 = (us >= 0.07) & (v <= v_r)
@@ -1310,15 +1316,9 @@ def _btrs(key, count, prob, shape, dtype, max_iters):
               + (k + 0.5) * jnp.log(r * (count - k + 1) / (k + 1))
               + _stirling_tail(m) + _stirling_tail(count - m)
               - _stirling_tail(k) - _stirling_tail(count - k))
-        accept = accept1 | (~reject & (v <= ub))
-        return i + 1, lax.select(accept, k, k_out), accepted | accept, key
+        return k, accept1 | (~reject & (v <= ub))
 
-    def cond(carry):
-        i, _, accepted, _ = carry
-        return jnp.any(~accepted) & (i < max_iters)
-
-    init = (0, jnp.full(shape, -1, prob.dtype), jnp.zeros(shape, bool), key)
-    return jnp.astype(lax.while_loop(cond, body, init)[1], dtype)
+    return _rejection_loop(key, propose, shape, prob.dtype, dtype, max_iters)
 
 
 @jit(static_argnums=(3, 4))
