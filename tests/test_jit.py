@@ -245,3 +245,21 @@ def test_jit_of_partial_with_numpy_scalar_argument():
     assert float(f(np.float32(0.5))) == 1.0
     with pytest.raises(TypeError, match=r"jit\(partial\): argument 0"):
         f("not an array")
+
+
+def test_fast_path_is_not_fooled_by_other_argument_kinds():
+    """The positional fast path keys on the ids of Array avals; a call that mixes in a
+    Python scalar, a NumPy array or a jax.Array must take the full path and be right."""
+    f = xform.jit(lambda *xs: sum(xs[1:], xs[0]))
+    a = xnp.arange(3.0)
+    np.testing.assert_allclose(np.asarray(f(a)), [0.0, 1.0, 2.0])
+    np.testing.assert_allclose(np.asarray(f(a)), [0.0, 1.0, 2.0])      # fast path
+    np.testing.assert_allclose(np.asarray(f(a, 2.0)), [2.0, 3.0, 4.0])
+    np.testing.assert_allclose(np.asarray(f(a, np.ones(3, np.float32))), [1.0, 2.0, 3.0])
+    np.testing.assert_allclose(np.asarray(f(a, jnp_ref.ones(3))), [1.0, 2.0, 3.0])
+    out = f(a, a)
+    np.testing.assert_allclose(np.asarray(f(out, a)), [0.0, 3.0, 6.0])  # fast path, new avals
+    g = xform.jit(lambda x, n: x * n, static_argnums=1)
+    np.testing.assert_allclose(np.asarray(g(a, 2)), [0.0, 2.0, 4.0])
+    np.testing.assert_allclose(np.asarray(g(a, 3)), [0.0, 3.0, 6.0])   # static arg changes
+    assert g.trace_count == 2

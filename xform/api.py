@@ -71,6 +71,22 @@ class _Entry:
     __slots__ = ("closed", "out_tree", "exe", "const_bufs", "out_avals", "cacheable")
 
 
+class _FastCall:
+    """What ``Jitted.__call__`` needs to run a signature it has seen, one attribute away."""
+    __slots__ = ("x64", "run", "handlers", "const_bufs", "out_avals", "out_tree", "single",
+                 "avals")
+
+    def __init__(self, x64, entry, exe, avals):
+        self.x64 = x64
+        self.run = exe.exe.execute_sharded   # the PJRT call itself, no Python layer between
+        self.handlers = exe.handlers
+        self.const_bufs = entry.const_bufs
+        self.out_avals = exe.out_avals
+        self.out_tree = entry.out_tree
+        self.single = entry.out_tree is LEAF
+        self.avals = avals                   # keeps the ids in the key alive
+
+
 class Jitted:
     """A function compiled by XLA on first call for each abstract signature."""
 
@@ -94,7 +110,7 @@ class Jitted:
         except (TypeError, ValueError):
             self._sig = None
         self._cache: dict = {}
-        self._fast_ids: dict = {}  # aval ids -> (x64, entry, avals): positional Array calls
+        self._fast_ids: dict = {}  # aval ids -> _FastCall: positional Array calls
         self.trace_count = 0  # how many times the Python function was traced
 
     def __get__(self, obj, objtype=None):  # methods
@@ -171,24 +187,23 @@ class Jitted:
         return entry.exe
 
     def __call__(self, *args, **kwargs):
-        if not kwargs and not core._stack and not self._static_argnums:
+        if not kwargs and not core._stack:
             # fast path: positional Array arguments whose signature ran before.  Arrays
             # made by the same executable share aval objects, so the aval ids are a
-            # cheap key; the entry keeps those avals alive, so an id cannot be reused.
+            # cheap key; the entry keeps those avals alive, so no other live object has
+            # one of those ids (a jax.Array's or a tracer's aval is a different object).
             try:
-                ids = tuple([id(x.aval) for x in args if type(x) is Array])
-            except AttributeError:
-                ids = ()
-            if len(ids) == len(args):
-                hit = self._fast_ids.get(ids)
-                if hit is not None and hit[0] == dtypes._x64[0]:
-                    entry = hit[1]
-                    exe = entry.exe
-                    bufs = entry.const_bufs + [x._buf for x in args]
-                    new = Array._from_buffer
-                    outs = [new(b, a) for b, a in zip(exe(bufs), exe.out_avals)]
-                    return outs[0] if entry.out_tree is LEAF else \
-                        tree_unflatten(entry.out_tree, outs)
+                fast = self._fast_ids[tuple([id(x.aval) for x in args])]
+            except (KeyError, AttributeError):
+                fast = None
+            if fast is not None and fast.x64 == dtypes._x64[0]:
+                bufs = fast.run(fast.const_bufs + [x._buf for x in args]) \
+                    .consume_with_handlers(fast.handlers)
+                new = Array._from_buffer
+                if fast.single:
+                    return new(bufs[0], fast.out_avals[0])
+                return tree_unflatten(fast.out_tree,
+                                      [new(b, a) for b, a in zip(bufs, fast.out_avals)])
         return self._call_slow(args, kwargs)
 
     def _call_slow(self, args, kwargs):
@@ -200,11 +215,12 @@ class Jitted:
             outs = core.eval_jaxpr(entry.closed.jaxpr, entry.closed.consts, leaves)
             return tree_unflatten(entry.out_tree, outs)
         exe = self._compiled(entry)
-        if not kwargs and not statics and all(type(x) is Array for x in args) and \
+        if not kwargs and not statics and not self._static_argnums and \
+                all(type(x) is Array for x in args) and \
                 len(leaves) == len(args):
             if len(self._fast_ids) > 256:
                 self._fast_ids.clear()
-            self._fast_ids[tuple(id(a) for a in avals)] = (key[3], entry, avals)
+            self._fast_ids[tuple(id(a) for a in avals)] = _FastCall(key[3], entry, exe, avals)
         bufs = entry.const_bufs + [_to_buffer(x) for x in leaves]
         outs = exe(bufs)
         outs = [Array._from_buffer(b, a) for b, a in zip(outs, exe.out_avals)]

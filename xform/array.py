@@ -172,8 +172,7 @@ class Array(ArrayMethods):
     def _from_buffer(cls, buf, aval: ShapedArray):
         self = object.__new__(cls)
         self._buf = buf
-        self.aval = aval
-        self._npy = None
+        self.aval = aval        # _npy (the host copy) stays unset until asked for
         return self
 
     shape = property(lambda self: self.aval.shape)
@@ -192,11 +191,13 @@ class Array(ArrayMethods):
 
     # host interop ---------------------------------------------------------------------------
     def _value(self) -> np.ndarray:
-        if self._npy is None:
+        try:
+            return self._npy
+        except AttributeError:
             v = np.asarray(self._buf)
             v.flags.writeable = False
             self._npy = v
-        return self._npy
+            return v
 
     def __array__(self, dtype=None, copy=None):
         v = self._value()
