@@ -263,3 +263,25 @@ def test_fast_path_is_not_fooled_by_other_argument_kinds():
     np.testing.assert_allclose(np.asarray(g(a, 2)), [0.0, 2.0, 4.0])
     np.testing.assert_allclose(np.asarray(g(a, 3)), [0.0, 3.0, 6.0])   # static arg changes
     assert g.trace_count == 2
+
+
+def test_cpu_fusion_emitters_knob_compiles_the_same_values(monkeypatch):
+    """config.update("xform_cpu_fusion_emitters", False) sends one XLA option with each
+    CPU compile; an option this jaxlib's XLA does not know is dropped, not fatal."""
+    from lowering import _jaxlib
+    monkeypatch.setattr(_jaxlib, "CPU_XLA_OPTIONS", {})
+    x = xnp.linspace(-1.0, 1.0, 7)
+    want = np.tanh(np.linspace(-1.0, 1.0, 7, dtype=np.float32) * 3) + 1
+    try:
+        xform.config.update("xform_cpu_fusion_emitters", False)
+        assert _jaxlib.CPU_XLA_OPTIONS == {"xla_cpu_use_fusion_emitters": False}
+        np.testing.assert_allclose(np.asarray(xform.jit(lambda v: xnp.tanh(v * 3) + 1)(x)),
+                                   want, rtol=1e-6, atol=1e-6)
+    finally:
+        xform.config.update("xform_cpu_fusion_emitters", True)
+    assert _jaxlib.CPU_XLA_OPTIONS == {}
+    monkeypatch.setattr(_jaxlib, "CPU_XLA_OPTIONS", {"xla_cpu_no_such_option": True})
+    monkeypatch.setattr(_jaxlib, "_unknown_options", set())
+    np.testing.assert_allclose(np.asarray(xform.jit(lambda v: xnp.tanh(v * 3) + 1)(x)),
+                               want, rtol=1e-6, atol=1e-6)
+    assert _jaxlib._unknown_options == {"xla_cpu_no_such_option"}

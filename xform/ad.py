@@ -1100,12 +1100,23 @@ def _dot_t_lhs(g, x_aval, y, *, dimension_numbers, preferred_element_type, swap_
     else:
         ans_batch, _, ans_y = _ranges_like(x_batch, x_kept, y_kept)
     dims = ((tuple(ans_y), tuple(y_kept)), (tuple(ans_batch), tuple(y_batch)))
-    x_contract_sorted_by_y = list(np.take(x_contract, np.argsort(y_contract))) if x_contract else []
-    unsorted = list(x_batch) + x_kept + [int(i) for i in x_contract_sorted_by_y]
-    out_axes = tuple(int(i) for i in np.argsort(unsorted))
-    r = bind(ops.dot_general, g, y, dimension_numbers=dims, precision=None,
-             preferred_element_type=preferred_element_type)
-    r = lax.transpose(r, out_axes)
+    x_contract_sorted_by_y = [int(i) for i in np.take(x_contract, np.argsort(y_contract))] \
+        if x_contract else []
+    # dot_general(g, y) yields x's dims in the order batch, kept, contracted; when that
+    # needs a transpose but dot_general(y, g) (batch, contracted, kept) does not, emit
+    # the latter: the transpose would otherwise cost XLA a kernel and a copy (the
+    # weight gradient of ``x @ w`` under vmap is the common case).
+    unsorted = list(x_batch) + x_kept + x_contract_sorted_by_y
+    flipped = list(x_batch) + x_contract_sorted_by_y + x_kept
+    if unsorted != sorted(unsorted) and flipped == sorted(flipped):
+        (g_con, y_con), (g_bat, y_bat) = dims
+        r = bind(ops.dot_general, y, g, dimension_numbers=((y_con, g_con), (y_bat, g_bat)),
+                 precision=None, preferred_element_type=preferred_element_type)
+    else:
+        out_axes = tuple(int(i) for i in np.argsort(unsorted))
+        r = bind(ops.dot_general, g, y, dimension_numbers=dims, precision=None,
+                 preferred_element_type=preferred_element_type)
+        r = lax.transpose(r, out_axes)
     if _aval(r).dtype != x_aval.dtype:
         r = bind(ops.convert_element_type, r, new_dtype=x_aval.dtype, weak_type=x_aval.weak_type)
     return r
