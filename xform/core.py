@@ -383,15 +383,20 @@ def eager_apply(prim, args, params):
         else:
             raise TypeError(f"{prim.name}: {type(a).__name__} is not a valid array value{where()}")
     key = (prim, tuple(params.items()) if params else (), tuple(avals))
-    exe = _eager_cache.get(key)
-    if exe is None:
+    hit = _eager_cache.get(key)
+    if hit is None:
         try:
             exe = compile_single_op(prim, key[1], key[2], _jaxlib.default_device())
         except OpTypeError as e:
             raise OpTypeError(f"{e}{where()}") from None
-        _eager_cache[key] = exe
+        # the raw PJRT call, its result handlers and output avals: no wrapper per op
+        hit = _eager_cache[key] = (exe.exe.execute_sharded, exe.handlers, exe.out_avals)
+    run, handlers, out_avals = hit
+    outs = run(bufs).consume_with_handlers(handlers)
     from_buffer = _Array._from_buffer
-    return [from_buffer(b, a) for b, a in zip(exe(bufs), exe.out_avals)]
+    if len(outs) == 1:
+        return [from_buffer(outs[0], out_avals[0])]
+    return [from_buffer(b, a) for b, a in zip(outs, out_avals)]
 
 
 def array_from_numpy(x, device=None, weak_type=False):
