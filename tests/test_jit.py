@@ -285,3 +285,22 @@ def test_cpu_fusion_emitters_knob_compiles_the_same_values(monkeypatch):
     np.testing.assert_allclose(np.asarray(xform.jit(lambda v: xnp.tanh(v * 3) + 1)(x)),
                                want, rtol=1e-6, atol=1e-6)
     assert _jaxlib._unknown_options == {"xla_cpu_no_such_option"}
+
+
+def test_pytree_fast_path_follows_structure_and_values():
+    """Pytree calls are served from a (treedef, leaf aval ids) table after the first call;
+    a different structure, a new leaf type or fresh values must still be honoured."""
+    f = xform.jit(lambda ps, x: [w * x + b for w, b in ps])
+    x = xnp.arange(3.0)
+    ps = [(xnp.ones(3), xnp.zeros(3)), (xnp.asarray(np.full(3, 2.0, np.float32)), xnp.ones(3))]
+    for _ in range(2):
+        out = f(ps, x)
+        np.testing.assert_allclose(np.asarray(out[1]), [1.0, 3.0, 5.0])
+    assert f.trace_count == 1 and isinstance(out, list) and len(out) == 2
+    out3 = f(ps + [(x, x)], x)                          # new structure: retrace
+    np.testing.assert_allclose(np.asarray(out3[2]), [0.0, 2.0, 6.0])
+    assert f.trace_count == 2
+    new_ps = [(out[0], out[1]), (out[1], out[0])]       # arrays made by f: new aval objects
+    np.testing.assert_allclose(np.asarray(f(new_ps, x)[0]), [1.0, 4.0, 9.0])
+    np.testing.assert_allclose(np.asarray(f([(ps[0][0], 1.0), ps[1]], x)[0]), [1.0, 2.0, 3.0])
+    assert f.trace_count == 3                           # a Python scalar leaf: weak type

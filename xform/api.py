@@ -110,7 +110,8 @@ class Jitted:
         except (TypeError, ValueError):
             self._sig = None
         self._cache: dict = {}
-        self._fast_ids: dict = {}  # aval ids -> _FastCall: positional Array calls
+        self._fast_ids: dict = {}    # aval ids -> _FastCall: positional Array calls
+        self._fast_trees: dict = {}  # (treedef, leaf aval ids) -> _FastCall: pytree calls
         self.trace_count = 0  # how many times the Python function was traced
 
     def __get__(self, obj, objtype=None):  # methods
@@ -192,12 +193,19 @@ class Jitted:
             # made by the same executable share aval objects, so the aval ids are a
             # cheap key; the entry keeps those avals alive, so no other live object has
             # one of those ids (a jax.Array's or a tracer's aval is a different object).
+            leaves = args
             try:
                 fast = self._fast_ids[tuple([id(x.aval) for x in args])]
             except (KeyError, AttributeError):
                 fast = None
+                if self._fast_trees:   # pytree arguments (a list of (W, b) pairs, ...)
+                    leaves, tree = tree_flatten((args, {}))
+                    try:
+                        fast = self._fast_trees[(tree, tuple([id(x.aval) for x in leaves]))]
+                    except (KeyError, AttributeError):
+                        fast = None
             if fast is not None and fast.x64 == dtypes._x64[0]:
-                bufs = fast.run(fast.const_bufs + [x._buf for x in args]) \
+                bufs = fast.run(fast.const_bufs + [x._buf for x in leaves]) \
                     .consume_with_handlers(fast.handlers)
                 new = Array._from_buffer
                 if fast.single:
@@ -216,11 +224,13 @@ class Jitted:
             return tree_unflatten(entry.out_tree, outs)
         exe = self._compiled(entry)
         if not kwargs and not statics and not self._static_argnums and \
-                all(type(x) is Array for x in args) and \
-                len(leaves) == len(args):
-            if len(self._fast_ids) > 256:
-                self._fast_ids.clear()
-            self._fast_ids[tuple(id(a) for a in avals)] = _FastCall(key[3], entry, exe, avals)
+                all(type(x) is Array for x in leaves):
+            fast, ids = _FastCall(key[3], entry, exe, avals), tuple(id(a) for a in avals)
+            flat = len(leaves) == len(args) and all(type(x) is Array for x in args)
+            table = self._fast_ids if flat else self._fast_trees
+            if len(table) > 256:
+                table.clear()
+            table[ids if flat else (tree, ids)] = fast
         bufs = entry.const_bufs + [_to_buffer(x) for x in leaves]
         outs = exe(bufs)
         outs = [Array._from_buffer(b, a) for b, a in zip(outs, exe.out_avals)]
@@ -242,6 +252,7 @@ class Jitted:
     def clear_cache(self):
         self._cache.clear()
         self._fast_ids.clear()
+        self._fast_trees.clear()
 
 
 class Lowered:
