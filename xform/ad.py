@@ -2433,6 +2433,48 @@ def _cond_t(cts, index, *args, branches):
 TRANSPOSE[_control.cond] = _cond_t
 
 
+def _outer_products(T: Jaxpr, n_acc: int, invariant: set):
+    """Which of the transposed scan body's first ``n_acc`` outputs (the per-step
+    cotangents of loop-invariant linear inputs, summed over the loop in a carry) are sums
+    of ``dot_general``\ s of per-step values whose operands are smaller than the product.
+
+    The cotangent of ``W`` in a step that computes ``W @ x`` is the outer product of the
+    step's output cotangent and ``x``: accumulating that in a ``W``-sized carry is a rank-1
+    update per step.  Stacking the operands instead and contracting over the step axis
+    after the loop is one matrix product.  Returns ``{output index: [dot eqn, ...]}``."""
+    producer = {v: e for e in T.eqns for v in e.outvars}
+    uses: dict = {}
+    for e in T.eqns:
+        for a in e.invars:
+            if type(a) is Var:
+                uses[a] = uses.get(a, 0) + 1
+    for v in T.outvars:
+        if type(v) is Var:
+            uses[v] = uses.get(v, 0) + 1
+    add = ops.binary["add"]
+    found = {}
+    for i, out in enumerate(T.outvars[:n_acc]):
+        dots, stack = [], [out]
+        while stack:
+            v = stack.pop()
+            e = producer.get(v) if type(v) is Var else None
+            if e is None or uses.get(v, 0) != 1:
+                dots = None
+                break
+            if e.prim is add and _aval(e.invars[0]) == _aval(e.invars[1]) == _aval(v):
+                stack.extend(e.invars)
+            elif e.prim is ops.dot_general and all(
+                    type(a) is Var and a not in invariant for a in e.invars) and \
+                    sum(_aval(a).size for a in e.invars) < _aval(v).size:
+                dots.append(e)
+            else:
+                dots = None
+                break
+        if dots:
+            found[i] = dots
+    return found
+
+
 def _scan_t(cts, *args, jaxpr, length, reverse, num_consts, num_carry, unroll):
     nc, nk = num_consts, num_carry
     lin = [type(a) is LinearIn for a in args]
@@ -2455,33 +2497,67 @@ def _scan_t(cts, *args, jaxpr, length, reverse, num_consts, num_carry, unroll):
     T, t_consts = _hoisted(T)
     in_avals = jaxpr.in_avals
     out_avals = jaxpr.out_avals
-    lc_avals = [in_avals[i] for i in idx_lc]
     k_avals = list(in_avals[nc:nc + nk])
     nth, nnlc, nlc, nnlx = len(t_consts), len(nl_c), len(idx_lc), len(nl_x)
+    ny = len(out_avals) - nk
+    ct_k = [instantiate(c, a) for c, a in zip(cts[:nk], out_avals[:nk])]
+    y_avals = [ShapedArray((length,) + a.shape, a.dtype, a.weak_type) for a in out_avals[nk:]]
+    ct_y = [instantiate(c, a) for c, a in zip(cts[nk:], y_avals)]
+
+    # T's inputs: t_consts, nl_c (both loop-invariant), nl_x, ct_k, ct_y (per step).
+    # Cotangents that are sums of outer-product-like dots leave the carry: their operands
+    # become extra per-step outputs (or are read from the stacked xs they already are) and
+    # are contracted over the step axis after the loop.
+    Tj = T.jaxpr
+    hoist = _outer_products(Tj, nlc, set(Tj.invars[:nth + nnlc]))
+    stacked_in = {v: x for v, x in zip(Tj.invars[nth + nnlc:nth + nnlc + nnlx], nl_x)}
+    stacked_in.update({v: y for v, y in zip(Tj.invars[nth + nnlc + nnlx + nk:], ct_y)})
+    extra = []            # body values to emit as extra ys, in order
+    for dots in hoist.values():
+        for e in dots:
+            extra.extend(a for a in e.invars if a not in stacked_in and a not in extra)
+    keep = [i for i in range(nlc) if i not in hoist]
+    if hoist:
+        Tj = passes.dce(Jaxpr([], Tj.invars, Tj.eqns,
+                              [Tj.outvars[i] for i in keep] + Tj.outvars[nlc:] + extra))
+    nacc = len(keep)
+    lc_avals = [in_avals[idx_lc[i]] for i in keep]
 
     def body(*a):
         tc = a[:nth]
         nlc_ = a[nth:nth + nnlc]
-        acc = a[nth + nnlc:nth + nnlc + nlc]
-        ctk = a[nth + nnlc + nlc:nth + nnlc + nlc + nk]
-        nlx_ = a[nth + nnlc + nlc + nk:nth + nnlc + nlc + nk + nnlx]
-        cty = a[nth + nnlc + nlc + nk + nnlx:]
-        outs = eval_jaxpr(T.jaxpr, [], list(tc) + list(nlc_) + list(nlx_) + list(ctk)
+        acc = a[nth + nnlc:nth + nnlc + nacc]
+        ctk = a[nth + nnlc + nacc:nth + nnlc + nacc + nk]
+        nlx_ = a[nth + nnlc + nacc + nk:nth + nnlc + nacc + nk + nnlx]
+        cty = a[nth + nnlc + nacc + nk + nnlx:]
+        outs = eval_jaxpr(Tj, [], list(tc) + list(nlc_) + list(nlx_) + list(ctk)
                           + list(cty))
-        ct_lc, ct_k, ct_lx = outs[:nlc], outs[nlc:nlc + nk], outs[nlc + nk:]
-        return [bind(ops.binary["add"], x, y) for x, y in zip(acc, ct_lc)] + \
-            list(ct_k) + list(ct_lx)
+        ct_lc, rest = outs[:nacc], outs[nacc:]
+        return [bind(ops.binary["add"], x, y) for x, y in zip(acc, ct_lc)] + list(rest)
     avals = ([_aval(c) for c in t_consts] + [in_avals[i] for i in idx_nlc] + lc_avals
              + k_avals + [in_avals[i] for i in idx_nlx] + list(out_avals[nk:]))
     TB = _interned(_trace_jaxpr(body, avals))
-    ct_k = [instantiate(c, a) for c, a in zip(cts[:nk], out_avals[:nk])]
-    y_avals = [ShapedArray((length,) + a.shape, a.dtype, a.weak_type) for a in out_avals[nk:]]
-    ct_y = [instantiate(c, a) for c, a in zip(cts[nk:], y_avals)]
     zeros = [_zeros(a) for a in lc_avals]
     outs = bind(_control.scan, *t_consts, *nl_c, *zeros, *ct_k, *nl_x, *ct_y, jaxpr=TB,
                 length=length, reverse=not reverse, num_consts=nth + nnlc,
-                num_carry=nlc + nk, unroll=unroll)
-    ct_lc, ct_init, ct_lx = outs[:nlc], outs[nlc:nlc + nk], outs[nlc + nk:]
+                num_carry=nacc + nk, unroll=unroll)
+    ct_acc, ct_init = outs[:nacc], outs[nacc:nacc + nk]
+    ct_lx, stacks = outs[nacc + nk:nacc + nk + len(idx_lx)], outs[nacc + nk + len(idx_lx):]
+    stacked = dict(stacked_in)
+    stacked.update(zip(extra, stacks))
+    ct_lc = [None] * nlc
+    for i, c in zip(keep, ct_acc):
+        ct_lc[i] = c
+    for i, dots in hoist.items():
+        total = None
+        for e in dots:
+            (cu, cv), (bu, bv) = e.params["dimension_numbers"]
+            shift = lambda d: tuple(k + 1 for k in d)
+            dims = (((0,) + shift(cu), (0,) + shift(cv)), (shift(bu), shift(bv)))
+            term = bind(ops.dot_general, *(stacked[a] for a in e.invars),
+                        **dict(e.params, dimension_numbers=dims))
+            total = term if total is None else bind(ops.binary["add"], total, term)
+        ct_lc[i] = total
     res = [None] * len(args)
     for i, c in zip(idx_lc, ct_lc):
         res[i] = c
