@@ -48,10 +48,10 @@ def make_rk4_loss(np_mod, lax_mod, steps):
     return loss
 
 
-def _inputs():
+def _inputs(dim=DIM):
     rng = np.random.default_rng(5)
-    w = (rng.standard_normal((DIM, DIM)) * (0.4 / np.sqrt(DIM))).astype(np.float32)
-    x0 = rng.standard_normal(DIM).astype(np.float32)
+    w = (rng.standard_normal((dim, dim)) * (0.4 / np.sqrt(dim))).astype(np.float32)
+    x0 = rng.standard_normal(dim).astype(np.float32)
     return (xnp.asarray(w), xnp.asarray(x0)), (jnp.asarray(w), jnp.asarray(x0))
 
 
@@ -91,3 +91,21 @@ def rk4_scan_grad_cold(ctx):
                  setup=lambda: make_rk4_loss(jnp, jax.lax, n), cold=True),
         repeats=3 if ctx.quick else 5,
         note=f"{n} steps" + (" (quick mode)" if ctx.quick else ""))
+
+
+WIDE_DIM = 256
+WIDE_STEPS = 2_000
+
+
+@benchmark(f"jit(grad) {WIDE_STEPS}-step RK4 scan, f32[{WIDE_DIM}] state, steady", target=1.0)
+def rk4_scan_grad_wide(ctx):
+    """The same model with a 256-dimensional state: the weight gradient (a sum of 4 outer
+    products per step) dominates, so how reverse mode accumulates it shows."""
+    n = WIDE_STEPS // 10 if ctx.quick else WIDE_STEPS
+    (xw, xx), (jw, jx) = _inputs(WIDE_DIM)
+    xf = _xgrad(make_rk4_loss(xnp, xform.lax, n))
+    jf = _jgrad(make_rk4_loss(jnp, jax.lax, n))
+    _check("wide rk4 scan grad", xf(xw, xx), jf(jw, jx), rtol=2e-3, atol=1e-5)
+    return Pair(xform=lambda: xf(xw, xx), jax=lambda: jf(jw, jx),
+                note=f"{n} steps; xform contracts the stacked per-step factors of W's "
+                     f"cotangent after the loop, JAX adds an outer product per step")
