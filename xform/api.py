@@ -71,6 +71,9 @@ class _Entry:
     __slots__ = ("closed", "out_tree", "exe", "const_bufs", "out_avals", "cacheable")
 
 
+_new_object = object.__new__
+
+
 class _FastCall:
     """What ``Jitted.__call__`` needs to run a signature it has seen, one attribute away."""
     __slots__ = ("x64", "run", "handlers", "const_bufs", "out_avals", "out_tree", "single",
@@ -207,9 +210,11 @@ class Jitted:
             if fast is not None and fast.x64 == dtypes._x64[0]:
                 bufs = fast.run(fast.const_bufs + [x._buf for x in leaves]) \
                     .consume_with_handlers(fast.handlers)
+                if fast.single:   # Array._from_buffer, inlined: one call less per output
+                    out = _new_object(Array)
+                    out._buf, out.aval = bufs[0], fast.out_avals[0]
+                    return out
                 new = Array._from_buffer
-                if fast.single:
-                    return new(bufs[0], fast.out_avals[0])
                 return tree_unflatten(fast.out_tree,
                                       [new(b, a) for b, a in zip(bufs, fast.out_avals)])
         return self._call_slow(args, kwargs)
