@@ -188,7 +188,8 @@ def cse(jaxpr: Jaxpr) -> Jaxpr:
                         if invars != eqn.invars else eqn)
             continue
         params = tuple(eqn.params.items())
-        key = (eqn.prim, tuple([key_of(a) for a in invars]), params)
+        key = (eqn.prim, tuple([("lit", a.key()) if type(a) is Literal else a for a in invars]),
+               params)
         try:
             prev = seen.get(key)
         except TypeError:  # an unhashable param value: compare by identity
@@ -218,6 +219,12 @@ _NP_BINARY = {_B["add"]: np.add, _B["sub"]: np.subtract, _B["mul"]: np.multiply,
               _B["div"]: np.divide, _B["max"]: np.maximum, _B["min"]: np.minimum}
 _NEG = ops.unary["neg"]
 _ELEMENTWISE_FAMILIES = ("binary", "compare")
+_SHAPE_OPS = (ops.reshape, ops.transpose, ops.rev, ops.slice, ops.convert_element_type)
+_REDUCE_FWD = frozenset(p for p in ops.reduce.values() if p.name.startswith("reduce_"))
+# every op ``fold`` has a rule for besides the elementwise families: the others (most
+# equations of a typical program) skip the chain of tests below with one set lookup
+_FOLDABLE = frozenset((_NEG, ops.broadcast_in_dim, ops.unary["integer_pow"], ops.select_n,
+                       *_SHAPE_OPS, *_REDUCE_FWD))
 
 
 def _lit_value(a):
@@ -259,14 +266,15 @@ def fold(jaxpr: Jaxpr) -> Jaxpr:
         outs = eqn.outvars
         out = outs[0] if len(outs) == 1 else None
         fwd = None
-        if out is not None and not prim.subjaxpr_params:
-            fam = prim.family
-            if fam in _ELEMENTWISE_FAMILIES and len(invars) == 2:
+        if out is not None and (prim in _FOLDABLE or prim.family in _ELEMENTWISE_FAMILIES):
+            if prim.family in _ELEMENTWISE_FAMILIES and len(invars) == 2:
                 x, y = invars
                 sx = x if type(x) is Literal else splat.get(x)
                 sy = y if type(y) is Literal else splat.get(y)
                 np_fn = _NP_BINARY.get(prim)
-                if sx is not None and sy is not None and np_fn is not None and \
+                if sx is None and sy is None:
+                    pass   # two plain variables: no rule applies
+                elif sx is not None and sy is not None and np_fn is not None and \
                         dtypes.is_inexact(out.aval.dtype):
                     val = np_fn(np.asarray(sx.val, out.aval.dtype), np.asarray(sy.val, out.aval.dtype))
                     lit = _make_lit(val, out.aval)
@@ -329,7 +337,7 @@ def fold(jaxpr: Jaxpr) -> Jaxpr:
                 elif same_type(x, out) and tuple(p["broadcast_dimensions"]) == \
                         tuple(range(out.aval.ndim)):
                     fwd = x
-            elif prim in (ops.reshape, ops.transpose, ops.rev, ops.slice, ops.convert_element_type):
+            elif prim in _SHAPE_OPS:
                 x, = invars[:1]
                 if prim is ops.convert_element_type:
                     if same_type(x, out):
@@ -360,8 +368,7 @@ def fold(jaxpr: Jaxpr) -> Jaxpr:
             elif prim is ops.select_n and len(invars) >= 2 and \
                     all(a is invars[1] for a in invars[2:]) and same_type(invars[1], out):
                 fwd = invars[1]
-            elif prim in ops.reduce.values() and prim.name.startswith("reduce_") and \
-                    not p.get("axes"):
+            elif prim in _REDUCE_FWD and not p.get("axes"):
                 fwd = invars[0]
         if fwd is not None:
             rename[out] = fwd
@@ -429,6 +436,8 @@ def simplify(closed: ClosedJaxpr) -> ClosedJaxpr:
     """Fold/forward, CSE, then DCE, also inside control-flow sub-jaxprs; unused constvars
     are dropped together with their values."""
     j = dce(cse(fold(_simplify_subjaxprs(closed.jaxpr))))
+    if not j.constvars:
+        return closed if j is closed.jaxpr else ClosedJaxpr(j, closed.consts)
     used = {a for e in j.eqns for a in e.invars if isinstance(a, Var)} | \
         {a for a in j.outvars if isinstance(a, Var)}
     keep = [i for i, v in enumerate(j.constvars) if v in used]
