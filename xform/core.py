@@ -130,20 +130,22 @@ _stack: list["Builder"] = []
 class Tracer:
     """A value inside a trace: a Var of some builder, maybe with a concrete value."""
 
-    __slots__ = ("builder", "var", "val")
+    # ``aval`` is ``var.aval`` (which never changes) kept in a slot: the operator wrappers
+    # read it several times per traced op, and a property costs a Python call each time
+    __slots__ = ("builder", "var", "val", "aval")
     __array_priority__ = 100
 
     def __init__(self, builder: "Builder", var: Var, val=None):
         self.builder = builder
         self.var = var
         self.val = val  # an Array when the builder is concrete, else None
+        self.aval = var.aval
 
-    aval = property(lambda self: self.var.aval)
-    shape = property(lambda self: self.var.aval.shape)
-    dtype = property(lambda self: self.var.aval.dtype)
-    ndim = property(lambda self: len(self.var.aval.shape))
-    size = property(lambda self: self.var.aval.size)
-    weak_type = property(lambda self: self.var.aval.weak_type)
+    shape = property(lambda self: self.aval.shape)
+    dtype = property(lambda self: self.aval.dtype)
+    ndim = property(lambda self: len(self.aval.shape))
+    size = property(lambda self: self.aval.size)
+    weak_type = property(lambda self: self.aval.weak_type)
 
     def concrete(self, what: str):
         if self.val is not None:
