@@ -397,8 +397,10 @@ def float_power(x, y):
 def _unary(name, fn, inexact=False, int_fn=None):
     def f(x):
         x = asarray(x) if type(x) not in (Array, Tracer) else x
-        if inexact and int_fn is None and _dt.is_inexact(x.aval.dtype):
-            return fn(x)   # already a float or complex array: promotion would return it as is
+        if inexact and int_fn is None:
+            a = x.aval   # the usual case, a float array that promotion returns as it is:
+            if _dt.is_inexact(a.dtype) and _dt.promote((a.dtype, a.weak_type))[0] == a.dtype:
+                return fn(x)   # (not so for e.g. a weak float16, which becomes float32)
         if inexact:
             (x,) = promote_dtypes_inexact(x)
         if int_fn is not None and not _dt.is_inexact(x.dtype):
