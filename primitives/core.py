@@ -126,6 +126,8 @@ class SourceInfo(NamedTuple):
 class Eqn:
     """``outvars = prim[params](*invars)``; ``source`` points at the user's line."""
 
+    # (xform.core.Builder.add_eqn, the tracing hot path, fills these slots without
+    # calling __init__: a new slot needs setting there too)
     __slots__ = ("prim", "invars", "outvars", "params", "source")
 
     def __init__(self, prim: "Primitive", invars, outvars, params: dict, source=None):

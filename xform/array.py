@@ -23,8 +23,12 @@ def _jnp():
 
 
 def _binop(name, reverse=False):
+    f = None   # the xform.numpy function, looked up on first use (not at import: a cycle)
+
     def method(self, other):
-        f = getattr(_jnp(), name)
+        nonlocal f
+        if f is None:
+            f = getattr(_jnp(), name)
         try:
             return f(other, self) if reverse else f(self, other)
         except _NotArrayLike:

@@ -130,20 +130,22 @@ _stack: list["Builder"] = []
 class Tracer:
     """A value inside a trace: a Var of some builder, maybe with a concrete value."""
 
-    __slots__ = ("builder", "var", "val")
+    # ``aval`` is ``var.aval`` (which never changes) kept in a slot: the operator wrappers
+    # read it several times per traced op, and a property costs a Python call each time
+    __slots__ = ("builder", "var", "val", "aval")
     __array_priority__ = 100
 
     def __init__(self, builder: "Builder", var: Var, val=None):
         self.builder = builder
         self.var = var
         self.val = val  # an Array when the builder is concrete, else None
+        self.aval = var.aval
 
-    aval = property(lambda self: self.var.aval)
-    shape = property(lambda self: self.var.aval.shape)
-    dtype = property(lambda self: self.var.aval.dtype)
-    ndim = property(lambda self: len(self.var.aval.shape))
-    size = property(lambda self: self.var.aval.size)
-    weak_type = property(lambda self: self.var.aval.weak_type)
+    shape = property(lambda self: self.aval.shape)
+    dtype = property(lambda self: self.aval.dtype)
+    ndim = property(lambda self: len(self.aval.shape))
+    size = property(lambda self: self.aval.size)
+    weak_type = property(lambda self: self.aval.weak_type)
 
     def concrete(self, what: str):
         if self.val is not None:
@@ -254,19 +256,36 @@ class Builder:
 
     # equations ------------------------------------------------------------------------
     def add_eqn(self, prim, args, params):
-        atom = self.atom
-        invars = [a.var if type(a) is Tracer and a.builder is self else atom(a) for a in args]
-        out_avals = _abstract_eval(prim, invars, params)
-        outvars = [Var(a) for a in out_avals]
-        self.eqns.append(Eqn(prim, invars, outvars, params, source_here()))
-        vals = None
+        # The hot path of tracing, run once per traced op, hence written flat: the
+        # shape-cache hit is looked up here; the Eqn is filled in directly, as its
+        # constructor would copy the two lists just built here that nobody else holds;
+        # no list comprehensions, as in Python 3.11 each is a function call, which costs
+        # more than a plain loop over an op's one to three operands.
+        invars, avals = [], []
+        for a in args:
+            v = a.var if type(a) is Tracer and a.builder is self else self.atom(a)
+            invars.append(v)
+            avals.append(v.aval)
+        in_avals = tuple(avals)
+        try:
+            out_avals = _shape_cache[(prim, in_avals, tuple(params.items())) if params else
+                                     (prim, in_avals)]
+        except (KeyError, TypeError):   # not seen yet, or an unhashable param
+            out_avals = _abstract_eval(prim, in_avals, params)
+        outvars = [Var(out_avals[0])] if len(out_avals) == 1 else [Var(a) for a in out_avals]
+        eqn = _new_eqn(Eqn)
+        eqn.prim, eqn.invars, eqn.outvars, eqn.params = prim, invars, outvars, params
+        tb = _capture()
+        eqn.source = LazySource(tb) if tb is not None else user_frame()
+        self.eqns.append(eqn)
         if self.concrete:
             in_vals = [self.value_of(a) for a in args]
             if all(v is not None for v in in_vals):
                 vals = eager_apply(prim, in_vals, params)
-        if vals is None:
-            return [Tracer(self, v) for v in outvars]
-        return [Tracer(self, v, val) for v, val in zip(outvars, vals)]
+                return [Tracer(self, v, val) for v, val in zip(outvars, vals)]
+        if len(outvars) == 1:
+            return [Tracer(self, outvars[0])]
+        return [Tracer(self, v) for v in outvars]
 
     def to_jaxpr(self, outs) -> ClosedJaxpr:
         outvars = [self.atom(o) for o in outs]
@@ -275,12 +294,13 @@ class Builder:
 
 
 _shape_cache: dict = {}
+_new_eqn = object.__new__
 
 
-def _abstract_eval(prim, invars, params):
+def _abstract_eval(prim, in_avals: tuple, params):
     """Output avals of one equation.  Programs repeat the same op on the same types
-    over and over, so results are cached by (op, params, input types)."""
-    in_avals = tuple([a.aval for a in invars])
+    over and over, so results are cached by (op, params, input types); ``add_eqn``
+    looks up hits itself and calls this on a miss."""
     try:
         key = (prim, in_avals, tuple(params.items())) if params else (prim, in_avals)
         out = _shape_cache.get(key)

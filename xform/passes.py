@@ -181,27 +181,33 @@ def cse(jaxpr: Jaxpr) -> Jaxpr:
 
     get = rename.get
     for eqn in jaxpr.eqns:
-        invars = [get(a, a) if type(a) is Var else a for a in eqn.invars] if rename \
-            else eqn.invars
-        if eqn.prim in EFFECTFUL or eqn.prim.subjaxpr_params:
-            eqns.append(Eqn(eqn.prim, invars, eqn.outvars, eqn.params, eqn.source)
-                        if invars != eqn.invars else eqn)
+        prim, invars = eqn.prim, eqn.invars
+        if rename:
+            invars = [get(a, a) if type(a) is Var else a for a in invars]
+        if prim in EFFECTFUL or prim.subjaxpr_params:
+            eqns.append(Eqn(prim, invars, eqn.outvars, eqn.params, eqn.source)
+                        if invars is not eqn.invars and invars != eqn.invars else eqn)
             continue
-        params = tuple(eqn.params.items())
-        key = (eqn.prim, tuple([key_of(a) for a in invars]), params)
+        # the key: operands as they are unless one is a literal (keyed by value), built
+        # without a comprehension (a function call in Python 3.11) in the usual case
+        args = tuple(invars)
+        for a in args:
+            if type(a) is Literal:
+                args = tuple([key_of(a) for a in invars])
+                break
+        key = (prim, args, tuple(eqn.params.items())) if eqn.params else (prim, args)
         try:
             prev = seen.get(key)
         except TypeError:  # an unhashable param value: compare by identity
-            key = (eqn.prim, tuple(key_of(a) for a in invars),
-                   tuple((k, _hashable(v)) for k, v in params))
+            key = (prim, args, tuple((k, _hashable(v)) for k, v in eqn.params.items()))
             prev = seen.get(key)
         if prev is not None:
             for old, new in zip(eqn.outvars, prev.outvars):
                 rename[old] = new
             changed = True
             continue
-        if invars != eqn.invars:
-            eqn = Eqn(eqn.prim, invars, eqn.outvars, eqn.params, eqn.source)
+        if invars is not eqn.invars and invars != eqn.invars:
+            eqn = Eqn(prim, invars, eqn.outvars, eqn.params, eqn.source)
             changed = True
         seen[key] = eqn
         eqns.append(eqn)
@@ -218,6 +224,13 @@ _NP_BINARY = {_B["add"]: np.add, _B["sub"]: np.subtract, _B["mul"]: np.multiply,
               _B["div"]: np.divide, _B["max"]: np.maximum, _B["min"]: np.minimum}
 _NEG = ops.unary["neg"]
 _ELEMENTWISE_FAMILIES = ("binary", "compare")
+_RESHAPE = ops.reshape
+_SHAPE_OPS = (ops.reshape, ops.transpose, ops.rev, ops.slice, ops.convert_element_type)
+_REDUCE_FWD = frozenset(p for p in ops.reduce.values() if p.name.startswith("reduce_"))
+# every op ``fold`` has a rule for besides the elementwise families: the others (most
+# equations of a typical program) skip the chain of tests below with one set lookup
+_FOLDABLE = frozenset((_NEG, ops.broadcast_in_dim, ops.unary["integer_pow"], ops.select_n,
+                       *_SHAPE_OPS, *_REDUCE_FWD))
 
 
 def _lit_value(a):
@@ -253,22 +266,24 @@ def fold(jaxpr: Jaxpr) -> Jaxpr:
 
     get = rename.get
     for eqn in jaxpr.eqns:
-        invars = [get(a, a) if type(a) is Var else a for a in eqn.invars] if rename \
-            else eqn.invars
+        invars = eqn.invars
+        if rename:
+            invars = [get(a, a) if type(a) is Var else a for a in invars]
         prim, p = eqn.prim, eqn.params
         outs = eqn.outvars
         out = outs[0] if len(outs) == 1 else None
         fwd = None
-        if out is not None and not prim.subjaxpr_params:
-            fam = prim.family
-            if fam in _ELEMENTWISE_FAMILIES and len(invars) == 2:
+        if out is not None and (prim in _FOLDABLE or prim.family in _ELEMENTWISE_FAMILIES):
+            if prim.family in _ELEMENTWISE_FAMILIES and len(invars) == 2:
                 x, y = invars
                 sx = x if type(x) is Literal else splat.get(x)
                 sy = y if type(y) is Literal else splat.get(y)
-                np_fn = _NP_BINARY.get(prim)
-                if sx is not None and sy is not None and np_fn is not None and \
+                if sx is None and sy is None:
+                    pass   # two plain variables: no rule applies
+                elif sx is not None and sy is not None and prim in _NP_BINARY and \
                         dtypes.is_inexact(out.aval.dtype):
-                    val = np_fn(np.asarray(sx.val, out.aval.dtype), np.asarray(sy.val, out.aval.dtype))
+                    val = _NP_BINARY[prim](np.asarray(sx.val, out.aval.dtype),
+                                           np.asarray(sy.val, out.aval.dtype))
                     lit = _make_lit(val, out.aval)
                     if out.aval.shape == ():
                         fwd = lit
@@ -329,7 +344,7 @@ def fold(jaxpr: Jaxpr) -> Jaxpr:
                 elif same_type(x, out) and tuple(p["broadcast_dimensions"]) == \
                         tuple(range(out.aval.ndim)):
                     fwd = x
-            elif prim in (ops.reshape, ops.transpose, ops.rev, ops.slice, ops.convert_element_type):
+            elif prim in _SHAPE_OPS:
                 x, = invars[:1]
                 if prim is ops.convert_element_type:
                     if same_type(x, out):
@@ -360,19 +375,19 @@ def fold(jaxpr: Jaxpr) -> Jaxpr:
             elif prim is ops.select_n and len(invars) >= 2 and \
                     all(a is invars[1] for a in invars[2:]) and same_type(invars[1], out):
                 fwd = invars[1]
-            elif prim in ops.reduce.values() and prim.name.startswith("reduce_") and \
-                    not p.get("axes"):
+            elif prim in _REDUCE_FWD and not p.get("axes"):
                 fwd = invars[0]
         if fwd is not None:
             rename[out] = fwd
             changed = True
             continue
-        if prim is not eqn.prim or invars != eqn.invars or p is not eqn.params:
+        if prim is not eqn.prim or p is not eqn.params or \
+                (invars is not eqn.invars and invars != eqn.invars):
             eqn = Eqn(prim, invars, eqn.outvars, p, eqn.source)
             changed = True
-        if eqn.prim is _NEG and type(invars[0]) is Var:
+        if prim is _NEG and type(invars[0]) is Var:
             _neg_src[out] = invars[0]
-        if eqn.prim is ops.reshape and type(invars[0]) is Var:
+        elif prim is _RESHAPE and type(invars[0]) is Var:
             _reshape_src[out] = invars[0]
         eqns.append(eqn)
     _neg_src.clear()
@@ -429,6 +444,8 @@ def simplify(closed: ClosedJaxpr) -> ClosedJaxpr:
     """Fold/forward, CSE, then DCE, also inside control-flow sub-jaxprs; unused constvars
     are dropped together with their values."""
     j = dce(cse(fold(_simplify_subjaxprs(closed.jaxpr))))
+    if not j.constvars:
+        return closed if j is closed.jaxpr else ClosedJaxpr(j, closed.consts)
     used = {a for e in j.eqns for a in e.invars if isinstance(a, Var)} | \
         {a for a in j.outvars if isinstance(a, Var)}
     keep = [i for i, v in enumerate(j.constvars) if v in used]

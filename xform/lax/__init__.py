@@ -80,8 +80,8 @@ def _operands(name, *xs):
 def _unary(name):
     prim = ops.unary[name]
 
-    def f(x):
-        return bind(prim, *_operands(name, x))
+    def f(x):   # (one operand: there is no array dtype for a Python scalar to take)
+        return bind(prim, x)
     f.__name__ = name
     f.__doc__ = f"Elementwise ``{name}`` (meta-operator family ``unary``)."
     return f
@@ -89,7 +89,10 @@ def _unary(name):
 
 def _binary(name, prim):
     def f(x, y):
-        return bind(prim, *_operands(name, x, y))
+        tx, ty = type(x), type(y)
+        if tx in _PY_SCALARS or ty in _PY_SCALARS:   # else nothing to convert: skip the call
+            x, y = _operands(name, x, y)
+        return bind(prim, x, y)
     f.__qualname__ = name
     f.__name__ = name
     f.__doc__ = f"Elementwise ``{name}``; operands must share a dtype."

@@ -233,8 +233,10 @@ def meshgrid(*xi, indexing="xy", sparse=False, copy=True):
 
 # --- elementwise ---------------------------------------------------------------------------
 
-def _elementwise(name, fn, inexact=False, numeric=False, real=False, int_fn=None):
-    """``numeric``: bools compute as ints; ``real``: complex operands are rejected."""
+def _elementwise(name, fn, inexact=False, numeric=False, real=False, int_fn=None,
+                 bool_fn=None):
+    """``numeric``: bools compute as ints; ``real``: complex operands are rejected;
+    ``bool_fn``: what bool operands compute instead (``add`` is ``or`` on bools)."""
     promote = promote_dtypes_inexact if inexact else \
         promote_dtypes_numeric if numeric else promote_dtypes
     special = numeric or real
@@ -247,6 +249,8 @@ def _elementwise(name, fn, inexact=False, numeric=False, real=False, int_fn=None
                 aa, ba = a.aval, b.aval
                 if aa.shape == ba.shape and aa.dtype == ba.dtype and \
                         (not inexact or _dt.is_inexact(aa.dtype)):
+                    if bool_fn is not None and aa.dtype == _BOOL:
+                        return bool_fn(a, b)
                     return fn(a, b)
         args = promote(*args)
         if real and _dt.is_complex(typeinfo(args[0])[0]):
@@ -255,23 +259,18 @@ def _elementwise(name, fn, inexact=False, numeric=False, real=False, int_fn=None
             args = broadcast_arrays_for(name, *args)
         if int_fn is not None and not _dt.is_inexact(typeinfo(args[0])[0]):
             return int_fn(*args)
+        if bool_fn is not None and _dt.is_bool(typeinfo(args[0])[0]):
+            return bool_fn(*args)
         return fn(*args)
     f.__name__ = name
     f.__doc__ = f"Elementwise ``{name}`` with NumPy broadcasting and JAX dtype promotion."
     return f
 
 
-def _bool_as(op, bool_op):
-    def fn(x, y):
-        if _dt.is_bool(x.aval.dtype if type(x) in (Array, Tracer) else typeinfo(x)[0]):
-            return bool_op(x, y)
-        return op(x, y)
-    return fn
-
-
-add = _elementwise("add", _bool_as(lax.add, lax.bitwise_or))
+_BOOL = _onp.dtype(bool)
+add = _elementwise("add", lax.add, bool_fn=lax.bitwise_or)
 subtract = _elementwise("subtract", lax.sub)
-multiply = _elementwise("multiply", _bool_as(lax.mul, lax.bitwise_and))
+multiply = _elementwise("multiply", lax.mul, bool_fn=lax.bitwise_and)
 true_divide = divide = _elementwise("true_divide", lax.div, inexact=True)
 maximum = _elementwise("maximum", lax.max)
 minimum = _elementwise("minimum", lax.min)
@@ -398,6 +397,10 @@ def float_power(x, y):
 def _unary(name, fn, inexact=False, int_fn=None):
     def f(x):
         x = asarray(x) if type(x) not in (Array, Tracer) else x
+        if inexact and int_fn is None:
+            a = x.aval   # the usual case, a float array that promotion returns as it is:
+            if _dt.is_inexact(a.dtype) and _dt.promote((a.dtype, a.weak_type))[0] == a.dtype:
+                return fn(x)   # (not so for e.g. a weak float16, which becomes float32)
         if inexact:
             (x,) = promote_dtypes_inexact(x)
         if int_fn is not None and not _dt.is_inexact(x.dtype):
