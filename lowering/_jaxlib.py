@@ -90,37 +90,49 @@ def result_handler(shape, dtype, weak_type, device):
         return _xc.array_result_handler(aval, sharding, True)        # jaxlib 0.11
 
 
-# XLA options sent with every CPU compile; empty means XLA's defaults.  The one knob
-# so far: ``config.update("xform_cpu_fusion_emitters", False)`` turns off XLA's
-# MLIR-based CPU fusion emitters.  Measured here on an unrolled 100-layer gradient
-# (108 small kernels), that cuts XLA's compile CPU time from about 10 s to 6 s, but the
-# classic emitter's kernels ran the RK4-scan and per-example-gradient benchmarks
-# 30-40% slower, so it is a choice for compile-bound programs, not the default.
-CPU_XLA_OPTIONS: dict = {}
+# XLA options sent with CPU compiles.  XLA's MLIR-based CPU fusion emitters (its
+# default) make faster kernels for loops and large arrays, but cost more to compile
+# per kernel: an unrolled 100-layer gradient on f32[8]s (108 small kernels) took about
+# 10 s of compile CPU time against 6 s with the classic emitter, whose kernels also ran
+# that program faster (0.195 against 0.243 ms); the RK4-scan and per-example-gradient
+# benchmarks ran 30-40% slower with it.  So small straight-line programs (see
+# lowering.compile._small_straight_line) get the classic emitter and everything else
+# XLA's default.  ``config.update("xform_cpu_fusion_emitters", True / False)`` forces
+# one choice for every program; ``None`` (the default) is this rule.
+CPU_FUSION_EMITTERS = [None]
+CPU_XLA_OPTIONS: dict = {}      # further options for every CPU compile
 _unknown_options: set = set()   # names this jaxlib's XLA rejected; never sent again
 
 
-def _compile_options(platform: str):
+def _compile_options(platform: str, small_straight_line: bool):
     opts = CompileOptions()
     if platform == "cpu":
-        overrides = [(k, v) for k, v in CPU_XLA_OPTIONS.items() if k not in _unknown_options]
+        wanted = dict(CPU_XLA_OPTIONS)
+        emitters = CPU_FUSION_EMITTERS[0]
+        if emitters is None:
+            emitters = not small_straight_line
+        if not emitters:
+            wanted["xla_cpu_use_fusion_emitters"] = False
+        overrides = [(k, v) for k, v in wanted.items() if k not in _unknown_options]
         if overrides:
             opts.env_option_overrides = overrides
     return opts
 
 
-def compile_module(text: str, device, compile_options=None):
+def compile_module(text: str, device, compile_options=None, small_straight_line=False):
     """Compile StableHLO module text for one device."""
     devices = DeviceList((device,))
     if compile_options is not None:
         return device.client.compile_and_load(text, devices, compile_options)
     platform = device.platform
     while True:
+        opts = _compile_options(platform, small_straight_line)
         try:
-            return device.client.compile_and_load(text, devices, _compile_options(platform))
+            return device.client.compile_and_load(text, devices, opts)
         except JaxRuntimeError as e:   # an XLA without one of our options: drop it, retry
-            unknown = [k for k in CPU_XLA_OPTIONS if f"No such compile option: '{k}'" in str(e)]
-            if platform != "cpu" or not unknown:
+            unknown = [k for k, _ in opts.env_option_overrides
+                       if f"No such compile option: '{k}'" in str(e)]
+            if not unknown:
                 raise
             _unknown_options.update(unknown)
 

@@ -14,12 +14,13 @@ class Executable:
 
     __slots__ = ("text", "exe", "handlers", "out_avals", "device")
 
-    def __init__(self, text: str, out_avals, device):
+    def __init__(self, text: str, out_avals, device, small_straight_line=False):
         self.text = text
         self.device = device
         self.out_avals = out_avals
         try:
-            self.exe = _jaxlib.compile_module(text, device)
+            self.exe = _jaxlib.compile_module(text, device,
+                                              small_straight_line=small_straight_line)
         except _jaxlib.JaxRuntimeError as e:  # a lowering bug: show the module
             raise RuntimeError(f"XLA rejected the lowered program: {e}\n--- module ---\n{text}") from None
         self.handlers = [_jaxlib.result_handler(a.shape, a.dtype, a.weak_type, device)
@@ -36,7 +37,33 @@ def compile_jaxpr(jaxpr: Jaxpr, device=None, donated=()) -> Executable:
     """Lower and compile; the executable takes ``constvars + invars`` buffers."""
     device = device or _jaxlib.default_device()
     text = lower_module(jaxpr, donated=donated, platform=_jaxlib.platform_name(device))
-    return Executable(text, [v.aval for v in jaxpr.outvars], device)
+    return Executable(text, [v.aval for v in jaxpr.outvars], device,
+                      small_straight_line=_small_straight_line(jaxpr))
+
+
+SMALL_ARRAY = 1024   # elements; see _small_straight_line
+MANY_EQNS = 256
+
+
+def _small_straight_line(jaxpr: Jaxpr) -> bool:
+    """At least ``MANY_EQNS`` equations, no loops or branches, and no array above
+    ``SMALL_ARRAY`` elements: a program whose run time is launch overhead and whose
+    compile time is XLA's fixed cost per kernel (an unrolled 100-layer gradient on
+    f32[8]s), for which ``_jaxlib`` picks XLA's cheaper-to-compile CPU emitter.  Short
+    programs compile quickly either way and keep XLA's default, whose results are the
+    ones JAX gets to the last bit."""
+    if len(jaxpr.eqns) < MANY_EQNS:
+        return False
+    for v in jaxpr.invars:
+        if v.aval.size > SMALL_ARRAY:
+            return False
+    for e in jaxpr.eqns:
+        if e.prim.subjaxpr_params:
+            return False
+        for v in e.outvars:
+            if v.aval.size > SMALL_ARRAY:
+                return False
+    return True
 
 
 @functools.lru_cache(maxsize=8192)

@@ -265,21 +265,47 @@ def test_fast_path_is_not_fooled_by_other_argument_kinds():
     assert g.trace_count == 2
 
 
-def test_cpu_fusion_emitters_knob_compiles_the_same_values(monkeypatch):
-    """config.update("xform_cpu_fusion_emitters", False) sends one XLA option with each
-    CPU compile; an option this jaxlib's XLA does not know is dropped, not fatal."""
+def test_cpu_emitter_choice_and_knob(monkeypatch):
+    """Small straight-line programs compile with XLA's classic CPU emitter, the rest with
+    its default; config.update("xform_cpu_fusion_emitters", ...) forces either; values
+    agree; an option this jaxlib's XLA does not know is dropped, not fatal."""
     from lowering import _jaxlib
+    from lowering.compile import _small_straight_line
+    monkeypatch.setattr(_jaxlib, "CPU_FUSION_EMITTERS", [None])
     monkeypatch.setattr(_jaxlib, "CPU_XLA_OPTIONS", {})
-    x = xnp.linspace(-1.0, 1.0, 7)
-    want = np.tanh(np.linspace(-1.0, 1.0, 7, dtype=np.float32) * 3) + 1
+    def chain(v, n=100):                                 # ~300 equations
+        for i in range(n):
+            v = xnp.tanh(v * (i + 1.0)) + 1
+        return v
+    small = xform.make_jaxpr(chain)(xnp.ones(7)).jaxpr
+    short = xform.make_jaxpr(lambda v: chain(v, 3))(xnp.ones(7)).jaxpr
+    big = xform.make_jaxpr(chain)(xnp.ones(2000)).jaxpr
+    loop = xform.make_jaxpr(lambda v: chain(xform.lax.fori_loop(0, 3, lambda i, c: c * 2, v)))(
+        xnp.ones(7)).jaxpr
+    assert [_small_straight_line(j) for j in (small, short, big, loop)] == \
+        [True, False, False, False]
+    classic = [("xla_cpu_use_fusion_emitters", False)]
+    opts = lambda small_program: _jaxlib._compile_options("cpu", small_program).env_option_overrides
+    assert opts(True) == classic and opts(False) == []
     try:
+        xform.config.update("xform_cpu_fusion_emitters", True)
+        assert opts(True) == [] and opts(False) == []
         xform.config.update("xform_cpu_fusion_emitters", False)
-        assert _jaxlib.CPU_XLA_OPTIONS == {"xla_cpu_use_fusion_emitters": False}
+        assert opts(True) == classic and opts(False) == classic
+    finally:
+        xform.config.update("xform_cpu_fusion_emitters", None)
+    assert _jaxlib._compile_options("cuda", True).env_option_overrides == []
+    x = np.linspace(-1.0, 1.0, 7, dtype=np.float32)
+    want = np.tanh(x * 3) + 1
+    for setting in (True, False, None):
+        xform.config.update("xform_cpu_fusion_emitters", setting)
         np.testing.assert_allclose(np.asarray(xform.jit(lambda v: xnp.tanh(v * 3) + 1)(x)),
                                    want, rtol=1e-6, atol=1e-6)
-    finally:
-        xform.config.update("xform_cpu_fusion_emitters", True)
-    assert _jaxlib.CPU_XLA_OPTIONS == {}
+        ref = x
+        for i in range(100):
+            ref = jnp_ref.tanh(ref * (i + 1.0)) + 1
+        np.testing.assert_allclose(np.asarray(xform.jit(chain)(x)), np.asarray(ref),
+                                   rtol=1e-6, atol=1e-6)
     monkeypatch.setattr(_jaxlib, "CPU_XLA_OPTIONS", {"xla_cpu_no_such_option": True})
     monkeypatch.setattr(_jaxlib, "_unknown_options", set())
     np.testing.assert_allclose(np.asarray(xform.jit(lambda v: xnp.tanh(v * 3) + 1)(x)),

@@ -11,7 +11,7 @@ _ALIASES = {"enable_x64": "jax_enable_x64", "platforms": "jax_platforms",
 class Config:
     def __init__(self):
         self._values = {"jax_enable_x64": False, "jax_platforms": None, "jax_debug_nans": False,
-                        "xform_cpu_fusion_emitters": True}
+                        "xform_cpu_fusion_emitters": None}
 
     def update(self, name: str, value) -> None:
         key = _ALIASES.get(name, name)
@@ -23,11 +23,8 @@ class Config:
             dtypes.set_x64(bool(value))
         elif key == "jax_platforms":
             _jaxlib.set_platform(value)
-        elif key == "xform_cpu_fusion_emitters":   # see lowering/_jaxlib.CPU_XLA_OPTIONS
-            if value:
-                _jaxlib.CPU_XLA_OPTIONS.pop("xla_cpu_use_fusion_emitters", None)
-            else:
-                _jaxlib.CPU_XLA_OPTIONS["xla_cpu_use_fusion_emitters"] = False
+        elif key == "xform_cpu_fusion_emitters":   # see lowering/_jaxlib.CPU_FUSION_EMITTERS
+            _jaxlib.CPU_FUSION_EMITTERS[0] = None if value is None else bool(value)
 
     def read(self, name):
         return self._values[_ALIASES.get(name, name)]
