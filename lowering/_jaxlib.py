@@ -95,9 +95,9 @@ def result_handler(shape, dtype, weak_type, device):
 # per kernel: an unrolled 100-layer gradient on f32[8]s (108 small kernels) took about
 # 10 s of compile CPU time against 6 s with the classic emitter, whose kernels also ran
 # that program faster (0.195 against 0.243 ms); the RK4-scan and per-example-gradient
-# benchmarks ran 30-40% slower with it.  So small straight-line programs (see
-# lowering.compile._small_straight_line) get the classic emitter and everything else
-# XLA's default.  ``config.update("xform_cpu_fusion_emitters", True / False)`` forces
+# benchmarks ran 30-40% slower with it.  So long straight-line programs on small arrays
+# (see lowering.compile._small_straight_line) get the classic emitter and everything
+# else XLA's default.  ``config.update("xform_cpu_fusion_emitters", True / False)`` forces
 # one choice for every program; ``None`` (the default) is this rule.
 CPU_FUSION_EMITTERS = [None]
 CPU_XLA_OPTIONS: dict = {}      # further options for every CPU compile
