@@ -2486,7 +2486,6 @@ def _scan_t(cts, *args, jaxpr, length, reverse, num_consts, num_carry, unroll):
     c_lin, x_lin = lin[:nc], lin[nc + nk:]
     nl_c = [a for a, l in zip(args[:nc], c_lin) if not l]
     nl_x = [a for a, l in zip(args[nc + nk:], x_lin) if not l]
-    nx = len(x_lin)
     idx_nlc = [i for i, l in enumerate(c_lin) if not l]
     idx_lc = [i for i, l in enumerate(c_lin) if l]
     idx_nlx = [nc + nk + i for i, l in enumerate(x_lin) if not l]
@@ -2499,7 +2498,6 @@ def _scan_t(cts, *args, jaxpr, length, reverse, num_consts, num_carry, unroll):
     out_avals = jaxpr.out_avals
     k_avals = list(in_avals[nc:nc + nk])
     nth, nnlc, nlc, nnlx = len(t_consts), len(nl_c), len(idx_lc), len(nl_x)
-    ny = len(out_avals) - nk
     ct_k = [instantiate(c, a) for c, a in zip(cts[:nk], out_avals[:nk])]
     y_avals = [ShapedArray((length,) + a.shape, a.dtype, a.weak_type) for a in out_avals[nk:]]
     ct_y = [instantiate(c, a) for c, a in zip(cts[nk:], y_avals)]
