@@ -461,3 +461,27 @@ def test_hoist_consts_for_transforms():
     close(out[0], (X * X + 1) * X + 1)
     again, _ = hoist_consts(closed)
     assert again is hoisted      # interned
+
+
+def test_stack_of_scan_outputs_is_written_by_the_loop():
+    """``stack([ys1, ys2], axis=1)`` of one scan's outputs becomes a single packed output
+    of the scan (one in-place write per step): same values as NumPy, eagerly and jitted."""
+    def f(x):
+        def body(c, _):
+            c = jnp.sin(c)
+            return c, (c, c * 2.0, c + 1.0)
+        last, (a, b, c) = lax.scan(body, x, None, length=5)
+        return last, jnp.stack([a, c], axis=1), b
+
+    x = np.linspace(0.1, 1.0, 3).astype(np.float32)
+    ref, steps = x, []
+    for _ in range(5):
+        ref = np.sin(ref)
+        steps.append(ref)
+    ys = np.stack(steps)
+    want = (ref, np.stack([ys, ys + 1.0], axis=1), ys * 2.0)
+    for got in (f(x), xform.jit(f)(x)):
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(np.asarray(g), w, rtol=1e-6)
+    (scan,) = xform.make_jaxpr(f)(x).jaxpr.eqns
+    assert [v.aval.shape for v in scan.outvars] == [(3,), (5, 3), (5, 2, 3)]

@@ -179,3 +179,43 @@ def test_scan_weight_gradient_keeps_the_carry_for_invariant_operands():
     scans = [e for e in xform.make_jaxpr(gx)(w, a, h0).jaxpr.eqns if e.prim.name == "scan"]
     carried = [v.aval.shape for v in scans[-1].outvars[:scans[-1].params["num_carry"]]]
     assert carried.count((3, 3)) == 2, carried
+
+
+def _stages(np_, L, mixed=False):
+    """An RK4-like step: ``w`` multiplies four per-stage states.  With ``mixed`` the last
+    stage multiplies a [D, 1] column instead (its dot has other operand shapes)."""
+    def f(w, h0):
+        def step(h, _):
+            k1 = np_.tanh(w @ h)
+            k2 = np_.tanh(w @ (h + 0.5 * k1))
+            k3 = np_.tanh(w @ (h + 0.5 * k2))
+            k4 = np_.tanh((w @ (h + k3)[:, None])[:, 0] if mixed else w @ (h + k3))
+            h = h + 0.1 * (k1 + 2 * k2 + 2 * k3 + k4)
+            return h, np_.sum(h * h)
+        h, e = L.scan(step, h0, None, length=7)
+        return np_.sum(e) + np_.sum(h)
+    return f
+
+
+@pytest.mark.parametrize("mixed", [False, True])
+def test_scan_weight_gradient_packs_the_operands_of_alike_dots(mixed):
+    """When all of a weight's per-step dots agree in form, their operands are packed along
+    a new axis (the forward loop writes one [steps, 4, D] residual, the backward loop one
+    [steps, 4, D] cotangent stack) and contracted by a single dot after the loop; a weight
+    whose dots differ keeps one contraction per dot.  Gradients match JAX either way."""
+    rng = np.random.default_rng(2)
+    D = 5
+    w = (rng.standard_normal((D, D)) * 0.3).astype(np.float32)
+    h0 = rng.standard_normal(D).astype(np.float32)
+    gx = xform.grad(_stages(xnp, xl, mixed), argnums=(0, 1))
+    want = jax.grad(_stages(jnp, jax.lax, mixed), argnums=(0, 1))(w, h0)
+    close(gx(w, h0), want, tol=2e-5)
+    close(xform.jit(gx)(w, h0), want, tol=2e-5)
+    jaxpr = xform.make_jaxpr(gx)(w, h0).jaxpr
+    fwd, bwd = [e for e in jaxpr.eqns if e.prim.name == "scan"]
+    packed = [v.aval.shape for e in (fwd, bwd) for v in e.outvars if v.aval.shape == (7, 4, D)]
+    dots = [e for e in jaxpr.eqns[jaxpr.eqns.index(bwd):] if e.prim.name == "dot_general"]
+    if mixed:
+        assert packed == [] and len(dots) == 4, (packed, dots)
+    else:
+        assert packed == [(7, 4, D), (7, 4, D)] and len(dots) == 1, (packed, dots)

@@ -2436,21 +2436,15 @@ TRANSPOSE[_control.cond] = _cond_t
 def _outer_products(T: Jaxpr, n_acc: int, invariant: set):
     """Which of the transposed scan body's first ``n_acc`` outputs (the per-step
     cotangents of loop-invariant linear inputs, summed over the loop in a carry) are sums
-    of ``dot_general``\ s of per-step values whose operands are smaller than the product.
+    of ``dot_general`` equations on per-step values whose operands are smaller than
+    the product.
 
     The cotangent of ``W`` in a step that computes ``W @ x`` is the outer product of the
     step's output cotangent and ``x``: accumulating that in a ``W``-sized carry is a rank-1
     update per step.  Stacking the operands instead and contracting over the step axis
     after the loop is one matrix product.  Returns ``{output index: [dot eqn, ...]}``."""
     producer = {v: e for e in T.eqns for v in e.outvars}
-    uses: dict = {}
-    for e in T.eqns:
-        for a in e.invars:
-            if type(a) is Var:
-                uses[a] = uses.get(a, 0) + 1
-    for v in T.outvars:
-        if type(v) is Var:
-            uses[v] = uses.get(v, 0) + 1
+    uses = passes.use_counts(T)
     add = ops.binary["add"]
     found = {}
     for i, out in enumerate(T.outvars[:n_acc]):
@@ -2510,16 +2504,31 @@ def _scan_t(cts, *args, jaxpr, length, reverse, num_consts, num_carry, unroll):
     hoist = _outer_products(Tj, nlc, set(Tj.invars[:nth + nnlc]))
     stacked_in = {v: x for v, x in zip(Tj.invars[nth + nnlc:nth + nnlc + nnlx], nl_x)}
     stacked_in.update({v: y for v, y in zip(Tj.invars[nth + nnlc + nnlx + nk:], ct_y)})
-    extra = []            # body values to emit as extra ys, in order
-    for dots in hoist.values():
-        for e in dots:
-            extra.extend(a for a in e.invars if a not in stacked_in and a not in extra)
+    # Per weight, one contraction per operand pair, or (when its dots agree in form) a
+    # single one of operands packed along a new axis after the step axis.
+    sides = {i: _packed_sides(dots) for i, dots in hoist.items()}
+    extra = []            # per extra ys: a body value, or a tuple of them packed
+    for i, dots in hoist.items():
+        if sides[i] is None:
+            extra.extend(a for e in dots for a in e.invars
+                         if a not in stacked_in and a not in extra)
+            continue
+        for side in sides[i]:
+            if not any(a in stacked_in for a in side):
+                if tuple(side) not in extra:
+                    extra.append(tuple(side))
+            else:
+                extra.extend(a for a in side if a not in stacked_in and a not in extra)
+    flat_extra = list(dict.fromkeys(a for item in extra
+                                    for a in (item if type(item) is tuple else (item,))))
     keep = [i for i in range(nlc) if i not in hoist]
     if hoist:
         Tj = passes.dce(Jaxpr([], Tj.invars, Tj.eqns,
-                              [Tj.outvars[i] for i in keep] + Tj.outvars[nlc:] + extra))
+                              [Tj.outvars[i] for i in keep] + Tj.outvars[nlc:] + flat_extra))
     nacc = len(keep)
+    n_rest = len(Tj.outvars) - nacc - len(flat_extra)
     lc_avals = [in_avals[idx_lc[i]] for i in keep]
+    reshape = ops.reshape
 
     def body(*a):
         tc = a[:nth]
@@ -2530,8 +2539,16 @@ def _scan_t(cts, *args, jaxpr, length, reverse, num_consts, num_carry, unroll):
         cty = a[nth + nnlc + nacc + nk + nnlx:]
         outs = eval_jaxpr(Tj, [], list(tc) + list(nlc_) + list(nlx_) + list(ctk)
                           + list(cty))
-        ct_lc, rest = outs[:nacc], outs[nacc:]
-        return [bind(ops.binary["add"], x, y) for x, y in zip(acc, ct_lc)] + list(rest)
+        ct_lc, rest = outs[:nacc], outs[nacc:nacc + n_rest]
+        val = dict(zip(flat_extra, outs[nacc + n_rest:]))
+        ys = []
+        for item in extra:
+            if type(item) is tuple:
+                parts = [bind(reshape, val[v], new_sizes=(1,) + v.aval.shape) for v in item]
+                ys.append(bind(ops.concatenate, *parts, dimension=0))
+            else:
+                ys.append(val[item])
+        return [bind(ops.binary["add"], x, y) for x, y in zip(acc, ct_lc)] + list(rest) + ys
     avals = ([_aval(c) for c in t_consts] + [in_avals[i] for i in idx_nlc] + lc_avals
              + k_avals + [in_avals[i] for i in idx_nlx] + list(out_avals[nk:]))
     TB = _interned(_trace_jaxpr(body, avals))
@@ -2547,15 +2564,8 @@ def _scan_t(cts, *args, jaxpr, length, reverse, num_consts, num_carry, unroll):
     for i, c in zip(keep, ct_acc):
         ct_lc[i] = c
     for i, dots in hoist.items():
-        total = None
-        for e in dots:
-            (cu, cv), (bu, bv) = e.params["dimension_numbers"]
-            shift = lambda d: tuple(k + 1 for k in d)
-            dims = (((0,) + shift(cu), (0,) + shift(cv)), (shift(bu), shift(bv)))
-            term = bind(ops.dot_general, *(stacked[a] for a in e.invars),
-                        **dict(e.params, dimension_numbers=dims))
-            total = term if total is None else bind(ops.binary["add"], total, term)
-        ct_lc[i] = total
+        ct_lc[i] = (_contract_packed(dots[0], sides[i], stacked, length) if sides[i]
+                    else _contract_each(dots, stacked))
     res = [None] * len(args)
     for i, c in zip(idx_lc, ct_lc):
         res[i] = c
@@ -2564,6 +2574,55 @@ def _scan_t(cts, *args, jaxpr, length, reverse, num_consts, num_carry, unroll):
     for i, c in zip(idx_lx, ct_lx):
         res[i] = c
     return res
+
+
+def _packed_sides(dots):
+    """When every ``dot_general`` of one weight's cotangent has the same parameters and
+    operand types (the four ``g_i (x) x_i`` of an RK4 step), the operand lists of each
+    side: the sum of the dots is then one contraction of operands stacked along a new
+    axis, so the loop stacks each side once per step instead of once per dot."""
+    if len(dots) < 2:
+        return None
+    e0 = dots[0]
+    for e in dots[1:]:
+        if e.params != e0.params or any(_aval(a) != _aval(b)
+                                        for a, b in zip(e.invars, e0.invars)):
+            return None
+    return [[e.invars[0] for e in dots], [e.invars[1] for e in dots]]
+
+
+def _stacked_side(side, stacked, length):
+    """[length, len(side), ...]: a packed extra ys, or the per-operand stacks joined."""
+    if tuple(side) in stacked:
+        return stacked[tuple(side)]
+    parts = [bind(ops.reshape, stacked[a], new_sizes=(length, 1) + _aval(a).shape)
+             for a in side]
+    return bind(ops.concatenate, *parts, dimension=1)
+
+
+def _contract_packed(e, sides, stacked, length):
+    """The sum over steps and over the packed dots, as one ``dot_general``: the packed
+    [length, m, ...] operands are merged to [length * m, ...] first, so the product keeps
+    the form of a single step-axis contraction (XLA then needs no transposing copy)."""
+    (cu, cv), (bu, bv) = e.params["dimension_numbers"]
+    shift = lambda d: tuple(k + 1 for k in d)
+    dims = (((0,) + shift(cu), (0,) + shift(cv)), (shift(bu), shift(bv)))
+    lhs, rhs = (_stacked_side(side, stacked, length) for side in sides)
+    lhs, rhs = (bind(ops.reshape, x, new_sizes=(x.aval.shape[0] * x.aval.shape[1],)
+                     + x.aval.shape[2:]) for x in (lhs, rhs))
+    return bind(ops.dot_general, lhs, rhs, **dict(e.params, dimension_numbers=dims))
+
+
+def _contract_each(dots, stacked):
+    total = None
+    for e in dots:
+        (cu, cv), (bu, bv) = e.params["dimension_numbers"]
+        shift = lambda d: tuple(k + 1 for k in d)
+        dims = (((0,) + shift(cu), (0,) + shift(cv)), (shift(bu), shift(bv)))
+        term = bind(ops.dot_general, *(stacked[a] for a in e.invars),
+                    **dict(e.params, dimension_numbers=dims))
+        total = term if total is None else bind(ops.binary["add"], total, term)
+    return total
 
 
 TRANSPOSE[_control.scan] = _scan_t

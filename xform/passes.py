@@ -7,6 +7,8 @@
   reshapes/converts, ``neg (neg x)``, ...), fold arithmetic on literals and on
   broadcast literals ("splats"), and use a scalar literal operand directly instead
   of its broadcast.
+* ``pack_scan_ys``: a stack of several per-step outputs of one scan becomes one
+  per-step output of the scan (one in-place write per step instead of several).
 All preserve the interface (constvars, invars, outvars).
 """
 from __future__ import annotations
@@ -401,6 +403,85 @@ _neg_src: dict = {}
 _reshape_src: dict = {}
 
 
+def use_counts(jaxpr: Jaxpr) -> dict:
+    """How many times each variable is read by an equation or returned."""
+    uses: dict = {}
+    for e in jaxpr.eqns:
+        for a in e.invars:
+            if type(a) is Var:
+                uses[a] = uses.get(a, 0) + 1
+    for a in jaxpr.outvars:
+        if type(a) is Var:
+            uses[a] = uses.get(a, 0) + 1
+    return uses
+
+
+def pack_scan_ys(jaxpr: Jaxpr) -> Jaxpr:
+    """``concatenate(reshape(y1, (L, 1, ...)), ..., dimension=1)`` where every ``yj`` is a
+    stacked output of the same scan and nothing else reads the ``yj`` or the reshapes:
+    the scan body emits the concatenation of the per-step values instead, so the loop
+    writes one packed [L, m, ...] array per step where it wrote m arrays.  Reverse mode
+    asks for such stacks when it contracts a weight's per-step cotangents after the loop
+    (``ad._contract_packed``); the forward loop's residuals are the other side."""
+    if not any(e.prim is ops.concatenate for e in jaxpr.eqns):
+        return jaxpr
+    uses = use_counts(jaxpr)
+    producer = {v: (k, e) for k, e in enumerate(jaxpr.eqns) for v in e.outvars}
+    new_outs: dict = {}     # scan eqn index -> [(concat outvar, [ys positions])]
+    dropped = set()         # concatenate eqn indices
+    for k, e in enumerate(jaxpr.eqns):
+        if e.prim is not ops.concatenate or e.params["dimension"] != 1 or len(e.invars) < 2:
+            continue
+        srcs = []
+        for a in e.invars:
+            pe = producer.get(a) if type(a) is Var else None
+            if pe is None or pe[1].prim is not ops.reshape or uses.get(a) != 1:
+                break
+            y = pe[1].invars[0]
+            py = producer.get(y) if type(y) is Var else None
+            if py is None or py[1].prim is not control.scan or uses.get(y) != 1 or \
+                    a.aval.shape != y.aval.shape[:1] + (1,) + y.aval.shape[1:]:
+                break
+            srcs.append((py[0], py[1].outvars.index(y)))
+        else:
+            if len({s for s, _ in srcs}) == 1:
+                scan_at = srcs[0][0]
+                nk = jaxpr.eqns[scan_at].params["num_carry"]
+                if all(pos >= nk for _, pos in srcs):
+                    new_outs.setdefault(scan_at, []).append((e.outvars[0],
+                                                             [pos for _, pos in srcs]))
+                    dropped.add(k)
+    if not new_outs:
+        return jaxpr
+    eqns = []
+    for k, e in enumerate(jaxpr.eqns):
+        if k in dropped:
+            continue
+        if k in new_outs:
+            e = _scan_with_packed_ys(e, new_outs[k])
+        eqns.append(e)
+    return dce(Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, jaxpr.outvars))
+
+
+def _scan_with_packed_ys(eqn, packs):
+    body = eqn.params["jaxpr"].jaxpr
+    b_eqns, b_outs = list(body.eqns), list(body.outvars)
+    for _, positions in packs:
+        parts = []
+        for pos in positions:
+            v = body.outvars[pos]
+            r = Var(ShapedArray((1,) + v.aval.shape, v.aval.dtype, v.aval.weak_type))
+            b_eqns.append(Eqn(ops.reshape, [v], [r], {"new_sizes": r.aval.shape}, None))
+            parts.append(r)
+        a0 = parts[0].aval
+        packed = Var(ShapedArray((len(parts),) + a0.shape[1:], a0.dtype, a0.weak_type))
+        b_eqns.append(Eqn(ops.concatenate, parts, [packed], {"dimension": 0}, None))
+        b_outs.append(packed)
+    new_body = _intern(Jaxpr([], body.invars, b_eqns, b_outs))
+    return Eqn(eqn.prim, eqn.invars, eqn.outvars + [out for out, _ in packs],
+               dict(eqn.params, jaxpr=new_body), eqn.source)
+
+
 _simplified: dict = {}   # id(sub-jaxpr) -> (it, its simplified form)
 
 
@@ -443,7 +524,7 @@ def _simplify_subjaxprs(jaxpr: Jaxpr) -> Jaxpr:
 def simplify(closed: ClosedJaxpr) -> ClosedJaxpr:
     """Fold/forward, CSE, then DCE, also inside control-flow sub-jaxprs; unused constvars
     are dropped together with their values."""
-    j = dce(cse(fold(_simplify_subjaxprs(closed.jaxpr))))
+    j = dce(pack_scan_ys(cse(fold(_simplify_subjaxprs(closed.jaxpr)))))
     if not j.constvars:
         return closed if j is closed.jaxpr else ClosedJaxpr(j, closed.consts)
     used = {a for e in j.eqns for a in e.invars if isinstance(a, Var)} | \
