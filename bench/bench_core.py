@@ -114,7 +114,7 @@ def _xform_stages(fn, args):
     from xform import api, passes
     from xform.tree_util import tree_flatten
     from lowering import _jaxlib
-    from lowering.compile import Executable, _small_straight_line
+    from lowering.compile import Executable, program_kind
     from lowering.stablehlo import lower_module
 
     perf = time.perf_counter
@@ -129,7 +129,7 @@ def _xform_stages(fn, args):
     t3 = perf()
     dev = _jaxlib.default_device()
     exe = Executable(text, [v.aval for v in closed.jaxpr.outvars], dev,
-                     small_straight_line=_small_straight_line(closed.jaxpr))
+                     kind=program_kind(closed.jaxpr))
     t4 = perf()
     outs = exe([c._buf for c in closed.consts] + [x._buf for x in leaves])
     for o in outs:

@@ -90,43 +90,87 @@ def result_handler(shape, dtype, weak_type, device):
         return _xc.array_result_handler(aval, sharding, True)        # jaxlib 0.11
 
 
-# XLA options sent with CPU compiles.  XLA's MLIR-based CPU fusion emitters (its
-# default) make faster kernels for loops and large arrays, but cost more to compile
-# per kernel: an unrolled 100-layer gradient on f32[8]s (108 small kernels) took about
-# 10 s of compile CPU time against 6 s with the classic emitter, whose kernels also ran
-# that program faster (0.195 against 0.243 ms); the RK4-scan and per-example-gradient
-# benchmarks ran 30-40% slower with it.  So long straight-line programs on small arrays
-# (see lowering.compile._small_straight_line) get the classic emitter and everything
-# else XLA's default.  ``config.update("xform_cpu_fusion_emitters", True / False)`` forces
-# one choice for every program; ``None`` (the default) is this rule.
+# XLA options sent with CPU compiles, chosen per program (lowering.compile.program_kind).
+#
+# "straight-line" programs (long, no control flow, small arrays) get XLA's classic CPU
+# emitter.  XLA's MLIR-based fusion emitters (its default) make faster kernels for loops
+# and large arrays but cost more to compile per kernel: an unrolled 100-layer gradient on
+# f32[8]s (108 small kernels) took about 10 s of compile CPU time against 6 s with the
+# classic emitter, whose kernels also ran that program faster (0.195 against 0.243 ms).
+# ``config.update("xform_cpu_fusion_emitters", True / False)`` forces one choice for every
+# program; ``None`` (the default) is the rule.
+#
+# "small-loops" programs (every loop body on small arrays) get a high
+# ``xla_cpu_small_while_loop_byte_threshold``: XLA then compiles each whole loop into one
+# kernel instead of running one kernel per operation at every step.  The 10,000-step RK4
+# gradient: 35 kernel launches per step become none, 94 -> 54 ms a call, and XLA compiles
+# it in 363 ms instead of 530.  XLA's default (1 kB) does this for loops on a few scalars
+# only.  ``config.update("xform_cpu_loop_kernels", True / False)`` forces it on or off for
+# every program with loops; ``None`` is the rule.
 CPU_FUSION_EMITTERS = [None]
+CPU_LOOP_KERNELS = [None]
+LOOP_KERNEL_BYTES = 1 << 40     # the threshold sent for "small-loops" programs
 CPU_XLA_OPTIONS: dict = {}      # further options for every CPU compile
 _unknown_options: set = set()   # names this jaxlib's XLA rejected; never sent again
 
 
-def _compile_options(platform: str, small_straight_line: bool):
+def _compile_options(platform: str, kind=None):
     opts = CompileOptions()
-    if platform == "cpu":
-        wanted = dict(CPU_XLA_OPTIONS)
-        emitters = CPU_FUSION_EMITTERS[0]
-        if emitters is None:
-            emitters = not small_straight_line
-        if not emitters:
-            wanted["xla_cpu_use_fusion_emitters"] = False
-        overrides = [(k, v) for k, v in wanted.items() if k not in _unknown_options]
-        if overrides:
-            opts.env_option_overrides = overrides
+    if platform != "cpu":
+        return opts
+    wanted = dict(CPU_XLA_OPTIONS)
+    emitters = CPU_FUSION_EMITTERS[0]
+    if emitters is None:
+        emitters = kind != "straight-line"
+    if not emitters:
+        wanted["xla_cpu_use_fusion_emitters"] = False
+    overrides = [(k, v) for k, v in wanted.items() if k not in _unknown_options]
+    if overrides:
+        opts.env_option_overrides = overrides
+    loop_kernels = CPU_LOOP_KERNELS[0]
+    if loop_kernels is None:
+        loop_kernels = kind == "small-loops"
+    if loop_kernels:
+        opts = _with_backend_option(opts, "xla_cpu_small_while_loop_byte_threshold",
+                                    str(LOOP_KERNEL_BYTES))
     return opts
 
 
-def compile_module(text: str, device, compile_options=None, small_straight_line=False):
-    """Compile StableHLO module text for one device."""
+# ``xla_backend_extra_options`` (a string map in XLA's DebugOptions) has no setter in the
+# Python binding and env_option_overrides cannot set a map, so the entry is appended to
+# the serialized CompileOptionsProto: concatenated protobuf messages merge, and a map
+# field gains the entry.  Field numbers: CompileOptionsProto.executable_build_options = 3,
+# ExecutableBuildOptionsProto.debug_options = 3, DebugOptions.xla_backend_extra_options
+# = 500 (checked against the bytes XLA_FLAGS=--xla_backend_extra_options=k=v produces).
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, n = n & 0x7F, n >> 7
+        out.append(low | 0x80 if n else low)
+        if not n:
+            return bytes(out)
+
+
+def _proto_field(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _with_backend_option(opts, key: str, value: str):
+    entry = _proto_field(1, key.encode()) + _proto_field(2, value.encode())
+    extra = _proto_field(3, _proto_field(3, _proto_field(500, entry)))
+    return CompileOptions.ParseFromString(opts.SerializeAsString() + extra)
+
+
+def compile_module(text: str, device, compile_options=None, kind=None):
+    """Compile StableHLO module text for one device; ``kind`` is what
+    ``lowering.compile.program_kind`` says of it (it picks XLA options)."""
     devices = DeviceList((device,))
     if compile_options is not None:
         return device.client.compile_and_load(text, devices, compile_options)
     platform = device.platform
     while True:
-        opts = _compile_options(platform, small_straight_line)
+        opts = _compile_options(platform, kind)
         try:
             return device.client.compile_and_load(text, devices, opts)
         except JaxRuntimeError as e:   # an XLA without one of our options: drop it, retry

@@ -14,13 +14,13 @@ class Executable:
 
     __slots__ = ("text", "exe", "handlers", "out_avals", "device")
 
-    def __init__(self, text: str, out_avals, device, small_straight_line=False):
+    def __init__(self, text: str, out_avals, device, kind=None):
+        """``kind``: what ``program_kind`` says of the program (picks XLA options)."""
         self.text = text
         self.device = device
         self.out_avals = out_avals
         try:
-            self.exe = _jaxlib.compile_module(text, device,
-                                              small_straight_line=small_straight_line)
+            self.exe = _jaxlib.compile_module(text, device, kind=kind)
         except _jaxlib.JaxRuntimeError as e:  # a lowering bug: show the module
             raise RuntimeError(f"XLA rejected the lowered program: {e}\n--- module ---\n{text}") from None
         self.handlers = [_jaxlib.result_handler(a.shape, a.dtype, a.weak_type, device)
@@ -38,11 +38,23 @@ def compile_jaxpr(jaxpr: Jaxpr, device=None, donated=()) -> Executable:
     device = device or _jaxlib.default_device()
     text = lower_module(jaxpr, donated=donated, platform=_jaxlib.platform_name(device))
     return Executable(text, [v.aval for v in jaxpr.outvars], device,
-                      small_straight_line=_small_straight_line(jaxpr))
+                      kind=program_kind(jaxpr))
 
 
-SMALL_ARRAY = 1024   # elements; see _small_straight_line
+SMALL_ARRAY = 1024   # elements; see _small_straight_line and _small_loops
 MANY_EQNS = 256
+SMALL_LOOP_DOT = 1 << 16     # multiply-adds of one dot_general in a loop body
+SMALL_LOOP_EQNS = 1000       # equations in all loop bodies of a program together
+
+
+def program_kind(jaxpr: Jaxpr):
+    """``"straight-line"``, ``"small-loops"`` or None: the two kinds of program for which
+    ``_jaxlib`` sends XLA other options than its defaults (see the functions below)."""
+    if _small_straight_line(jaxpr):
+        return "straight-line"
+    if _small_loops(jaxpr):
+        return "small-loops"
+    return None
 
 
 def _small_straight_line(jaxpr: Jaxpr) -> bool:
@@ -64,6 +76,73 @@ def _small_straight_line(jaxpr: Jaxpr) -> bool:
             if v.aval.size > SMALL_ARRAY:
                 return False
     return True
+
+
+_LOOPS = ("scan", "while")
+_INDEXING = ("slice", "dynamic_slice", "gather")   # read a small part of a big operand
+
+
+def _small_loops(jaxpr: Jaxpr) -> bool:
+    """The program has loops, and every loop body (nested ones included) works on small
+    arrays only: no equation makes or reads more than ``SMALL_ARRAY`` elements (reading a
+    slice of a big operand, or writing one into it in place, counts as the slice), no
+    ``dot_general`` does more than ``SMALL_LOOP_DOT`` multiply-adds, and all bodies
+    together have at most ``SMALL_LOOP_EQNS`` equations.  Such a loop's time goes to
+    XLA's per-kernel dispatch at every step (an RK4 step on f32[64] is ~35 kernels of
+    well under a microsecond each), so ``_jaxlib`` lets XLA compile each whole loop into
+    one kernel.  Loops with big arrays or matrix products keep XLA's default, where
+    each operation gets its own kernel (and matrix products XLA's threaded library)."""
+    bodies = []
+    _collect_loop_bodies(jaxpr, bodies)
+    if not bodies:
+        return False
+    budget = [SMALL_LOOP_EQNS]
+    return all(_small_body(b, budget) for b in bodies)
+
+
+def _collect_loop_bodies(jaxpr: Jaxpr, out: list) -> None:
+    for e in jaxpr.eqns:
+        for name in e.prim.subjaxpr_params:
+            subs = e.params[name]
+            for sub in (subs if isinstance(subs, tuple) else (subs,)):
+                if e.prim.name in _LOOPS:
+                    out.append(sub.jaxpr)
+                else:
+                    _collect_loop_bodies(sub.jaxpr, out)
+
+
+def _small_body(body: Jaxpr, budget: list) -> bool:
+    for e in body.eqns:
+        budget[0] -= 1
+        if budget[0] < 0:
+            return False
+        if e.prim.subjaxpr_params:
+            for name in e.prim.subjaxpr_params:
+                subs = e.params[name]
+                if not all(_small_body(sub.jaxpr, budget)
+                           for sub in (subs if isinstance(subs, tuple) else (subs,))):
+                    return False
+            if e.prim.name in _LOOPS:     # its stacked outputs are written in place
+                continue
+        if not _small_eqn(e):
+            return False
+    return True
+
+
+def _small_eqn(e: Eqn) -> bool:
+    name = e.prim.name
+    if name == "dot_general":
+        (lc, _), _ = e.params["dimension_numbers"]
+        lhs = e.invars[0].aval
+        k = 1
+        for d in lc:
+            k *= lhs.shape[d]
+        return e.outvars[0].aval.size * k <= SMALL_LOOP_DOT
+    if name == "dynamic_update_slice":
+        return e.invars[1].aval.size <= SMALL_ARRAY
+    if any(v.aval.size > SMALL_ARRAY for v in e.outvars):
+        return False
+    return name in _INDEXING or all(a.aval.size <= SMALL_ARRAY for a in e.invars)
 
 
 @functools.lru_cache(maxsize=8192)

@@ -285,7 +285,8 @@ def test_cpu_emitter_choice_and_knob(monkeypatch):
     assert [_small_straight_line(j) for j in (small, short, big, loop)] == \
         [True, False, False, False]
     classic = [("xla_cpu_use_fusion_emitters", False)]
-    opts = lambda small_program: _jaxlib._compile_options("cpu", small_program).env_option_overrides
+    opts = lambda small: _jaxlib._compile_options(
+        "cpu", "straight-line" if small else None).env_option_overrides
     assert opts(True) == classic and opts(False) == []
     try:
         xform.config.update("xform_cpu_fusion_emitters", True)
@@ -294,7 +295,7 @@ def test_cpu_emitter_choice_and_knob(monkeypatch):
         assert opts(True) == classic and opts(False) == classic
     finally:
         xform.config.update("xform_cpu_fusion_emitters", None)
-    assert _jaxlib._compile_options("cuda", True).env_option_overrides == []
+    assert _jaxlib._compile_options("cuda", "straight-line").env_option_overrides == []
     x = np.linspace(-1.0, 1.0, 7, dtype=np.float32)
     want = np.tanh(x * 3) + 1
     for setting in (True, False, None):
@@ -311,6 +312,56 @@ def test_cpu_emitter_choice_and_knob(monkeypatch):
     np.testing.assert_allclose(np.asarray(xform.jit(lambda v: xnp.tanh(v * 3) + 1)(x)),
                                want, rtol=1e-6, atol=1e-6)
     assert _jaxlib._unknown_options == {"xla_cpu_no_such_option"}
+
+
+def _rk4_like(np_, L, dim, steps=50):
+    def f(w, x0):
+        def step(x, _):
+            k1 = np_.tanh(w @ x)
+            k2 = np_.tanh(w @ (x + 0.05 * k1))
+            x = x + 0.05 * (k1 + k2)
+            return x, np_.sum(x * x)
+        x, e = L.scan(step, x0, None, length=steps)
+        return np_.sum(e) + np_.sum(x)
+    return f
+
+
+def test_small_loops_compile_to_one_kernel_per_loop(monkeypatch):
+    """Programs whose loop bodies only touch small arrays get XLA's small-while-loop
+    threshold raised (each loop becomes one kernel: the compiled HLO holds a
+    "small call"); loops with big arrays or matrix products keep XLA's default;
+    config.update("xform_cpu_loop_kernels", ...) forces either way; gradients match JAX
+    under every setting."""
+    from lowering import _jaxlib
+    from lowering.compile import program_kind
+    monkeypatch.setattr(_jaxlib, "CPU_LOOP_KERNELS", [None])
+    rng = np.random.default_rng(3)
+    w = (rng.standard_normal((8, 8)) * 0.3).astype(np.float32)
+    x0 = rng.standard_normal(8).astype(np.float32)
+    wb = (rng.standard_normal((300, 300)) * 0.05).astype(np.float32)
+    xb = rng.standard_normal((300, 300)).astype(np.float32)   # matrix products per step
+    gx = xform.grad(_rk4_like(xnp, xform.lax, 8), argnums=(0, 1))
+    gb = xform.grad(_rk4_like(xnp, xform.lax, 300, steps=3), argnums=(0, 1))
+    kind = lambda f, *a: program_kind(xform.make_jaxpr(f)(*a).jaxpr)
+    assert kind(gx, w, x0) == "small-loops"
+    assert kind(gb, wb, xb) is None
+    assert kind(lambda v: xnp.sin(v) * 2, x0) is None                 # no loop
+    big_elementwise = lambda v: xform.lax.fori_loop(0, 3, lambda i, c: xnp.sin(c), v)
+    assert kind(big_elementwise, np.ones(5000, np.float32)) is None
+    want = jax.grad(_rk4_like(jnp_ref, jax.lax, 8), argnums=(0, 1))(w, x0)
+    small_call = lambda: "xla_cpu_small_call" in xform.jit(gx).lower(w, x0).compile().as_text()
+    for setting, hoisted in ((None, True), (False, False), (True, True)):
+        xform.config.update("xform_cpu_loop_kernels", setting)
+        try:
+            got = xform.jit(gx)(w, x0)
+            assert small_call() == hoisted, setting
+        finally:
+            xform.config.update("xform_cpu_loop_kernels", None)
+        for g, r in zip(got, want):
+            np.testing.assert_allclose(np.asarray(g), np.asarray(r), rtol=2e-5, atol=2e-5)
+    assert "xla_cpu_small_call" not in xform.jit(gb).lower(wb, xb).compile().as_text()
+    opts = _jaxlib._compile_options("cuda", "small-loops").SerializeAsString()
+    assert b"small_while_loop" not in opts
 
 
 def test_pytree_fast_path_follows_structure_and_values():

@@ -11,7 +11,7 @@ _ALIASES = {"enable_x64": "jax_enable_x64", "platforms": "jax_platforms",
 class Config:
     def __init__(self):
         self._values = {"jax_enable_x64": False, "jax_platforms": None, "jax_debug_nans": False,
-                        "xform_cpu_fusion_emitters": None}
+                        "xform_cpu_fusion_emitters": None, "xform_cpu_loop_kernels": None}
 
     def update(self, name: str, value) -> None:
         key = _ALIASES.get(name, name)
@@ -25,6 +25,8 @@ class Config:
             _jaxlib.set_platform(value)
         elif key == "xform_cpu_fusion_emitters":   # see lowering/_jaxlib.CPU_FUSION_EMITTERS
             _jaxlib.CPU_FUSION_EMITTERS[0] = None if value is None else bool(value)
+        elif key == "xform_cpu_loop_kernels":      # see lowering/_jaxlib.CPU_LOOP_KERNELS
+            _jaxlib.CPU_LOOP_KERNELS[0] = None if value is None else bool(value)
 
     def read(self, name):
         return self._values[_ALIASES.get(name, name)]
