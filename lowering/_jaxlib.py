@@ -157,9 +157,14 @@ def _proto_field(number: int, payload: bytes) -> bytes:
 
 
 def _with_backend_option(opts, key: str, value: str):
+    """``opts`` with ``key=value`` in XLA's backend extra options; ``opts`` itself if this
+    jaxlib cannot round-trip its CompileOptions (the option is a speed-up, not a need)."""
     entry = _proto_field(1, key.encode()) + _proto_field(2, value.encode())
     extra = _proto_field(3, _proto_field(3, _proto_field(500, entry)))
-    return CompileOptions.ParseFromString(opts.SerializeAsString() + extra)
+    try:
+        return CompileOptions.ParseFromString(opts.SerializeAsString() + extra)
+    except Exception:   # noqa: BLE001 - older/newer bindings: keep XLA's default
+        return opts
 
 
 def compile_module(text: str, device, compile_options=None, kind=None):
