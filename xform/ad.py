@@ -2629,9 +2629,13 @@ TRANSPOSE[_control.scan] = _scan_t
 
 
 def _while_partial_eval(eqn, unknowns):
-    """Reverse mode through ``while``: only with a ``max_steps`` bound, by rewriting the loop
-    as a scan of ``max_steps`` steps whose carry stops changing once the predicate is false
-    (a done-mask), then splitting that scan."""
+    """Reverse mode through ``while``: only with a ``max_steps`` bound.  The loop becomes
+    ``ceil(max_steps / s)`` segments of ``s = ceil(sqrt(max_steps))`` steps, each a
+    checkpointed scan; a step updates the carry only while the predicate holds and
+    fewer than ``max_steps`` steps have run (a done-mask).  Splitting that stores one
+    carry per segment, and the backward pass recomputes one segment at a time: about
+    ``2 * sqrt(max_steps)`` carries' worth of memory instead of ``max_steps`` steps'
+    residuals."""
     p = eqn.params
     ms = p["max_steps"]
     if ms is None:
@@ -2640,20 +2644,55 @@ def _while_partial_eval(eqn, unknowns):
             "on the trip count: pass max_steps=N to while_loop (an xform extension), or use "
             "lax.scan / lax.fori_loop with static bounds"
             f"{' (at ' + str(eqn.source) + ')' if eqn.source else ''}")
-    cj, bj = p["cond_jaxpr"], p["body_jaxpr"]
-    ncc, nbc = p["cond_nconsts"], p["body_nconsts"]
-    avals = [a.aval for a in eqn.invars]
+    J = _trace_jaxpr(_segmented_while(p), [a.aval for a in eqn.invars])
+    eqns = _inline(J.jaxpr, list(eqn.invars), list(eqn.outvars), eqn.source)
+    known = {a for a, u in zip(eqn.invars, unknowns) if not u and type(a) is Var}
+    return split_known_eqns(eqns, known)
 
-    def step(*a):
-        cc, bc, carry = a[:ncc], a[ncc:ncc + nbc], a[ncc + nbc:]
-        pred = eval_jaxpr(cj.jaxpr, [], list(cc) + list(carry))[0]
-        new = eval_jaxpr(bj.jaxpr, [], list(bc) + list(carry))
-        return [bind(ops.select_n, pred, c, n) for c, n in zip(carry, new)]
-    body = _interned(_trace_jaxpr(step, avals))
-    scan_eqn = Eqn(_control.scan, list(eqn.invars), list(eqn.outvars),
-                   dict(jaxpr=body, length=ms, reverse=False, num_consts=ncc + nbc,
-                        num_carry=len(avals) - ncc - nbc, unroll=1), eqn.source)
-    return _scan_partial_eval(scan_eqn, unknowns)
+
+def _segmented_while(p):
+    """``while`` params -> a function of the loop's operands that runs it as checkpointed
+    segments of a masked scan (see ``_while_partial_eval``)."""
+    from .ad_checkpoint import checkpoint
+    cj, bj, ms = p["cond_jaxpr"].jaxpr, p["body_jaxpr"].jaxpr, p["max_steps"]
+    ncc, nbc = p["cond_nconsts"], p["body_nconsts"]
+    seg = math.isqrt(ms - 1) + 1 if ms > 1 else 1
+    n_seg = -(-ms // seg)
+
+    def run(*a):
+        cc, bc, carry = list(a[:ncc]), list(a[ncc:ncc + nbc]), list(a[ncc + nbc:])
+
+        def step(state, _):
+            i, c = state
+            running = eval_jaxpr(cj, [], cc + c)[0]
+            if n_seg * seg > ms:       # the last segment is padded: stop at max_steps
+                running = bind(ops.binary["and"], running, bind(ops.compare["lt"], i, ms))
+            new = eval_jaxpr(bj, [], bc + c)
+            return (i + 1, [bind(ops.select_n, running, x, n) for x, n in zip(c, new)]), None
+
+        def segment(state):
+            return lax.scan(step, state, None, length=seg)[0]
+        segment = checkpoint(segment, prevent_cse=False)
+        (_, out), _ = lax.scan(lambda st, _: (segment(st), None),
+                               (np.int32(0), carry), None, length=n_seg)
+        return out
+    return run
+
+
+def _inline(j: Jaxpr, ins, outs, source):
+    """``j``'s equations with its inputs renamed to the atoms ``ins`` and its outputs to
+    the variables ``outs``; fresh variables in between."""
+    env = dict(zip(j.invars, ins))
+    env.update({o: n for o, n in zip(j.outvars, outs) if type(o) is Var and o not in env})
+
+    def read(a):
+        return a if type(a) is Literal else env.setdefault(a, Var(a.aval))
+    eqns = [Eqn(e.prim, [read(a) for a in e.invars], [read(v) for v in e.outvars],
+                e.params, e.source or source) for e in j.eqns]
+    for o, n in zip(j.outvars, outs):   # an output that is an input or a literal
+        if read(o) is not n:
+            eqns.append(Eqn(ops.reshape, [read(o)], [n], {"new_sizes": n.aval.shape}, source))
+    return eqns
 
 
 PARTIAL_EVAL[_control.while_] = _while_partial_eval

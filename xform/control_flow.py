@@ -327,8 +327,10 @@ def while_loop(cond_fun, body_fun, init_val, max_steps: int | None = None):
     """``while cond_fun(val): val = body_fun(val)``, as one ``while`` op.
 
     ``max_steps`` (xform extension): an upper bound on the number of iterations.  The
-    loop stops after ``max_steps`` iterations even if ``cond_fun`` still holds; reverse
-    mode will use the bound (see docs/differences.md)."""
+    loop stops after ``max_steps`` iterations even if ``cond_fun`` still holds, and
+    reverse mode (``grad``, ``vjp``) works: it runs the loop in checkpointed segments of
+    about ``sqrt(max_steps)`` steps, so memory grows with ``sqrt(max_steps)``, not with
+    the step count (see docs/differences.md)."""
     if max_steps is not None:
         if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) \
                 or max_steps < 0:
