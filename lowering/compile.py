@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 
-from primitives.core import ClosedJaxpr, Eqn, Jaxpr, Literal, ShapedArray, Var
+from primitives.core import ClosedJaxpr, Eqn, Jaxpr, Literal, ShapedArray, Var, sub_jaxprs
 
 from . import _jaxlib
 from .stablehlo import lower_module
@@ -102,13 +102,11 @@ def _small_loops(jaxpr: Jaxpr) -> bool:
 
 def _collect_loop_bodies(jaxpr: Jaxpr, out: list) -> None:
     for e in jaxpr.eqns:
-        for name in e.prim.subjaxpr_params:
-            subs = e.params[name]
-            for sub in (subs if isinstance(subs, tuple) else (subs,)):
-                if e.prim.name in _LOOPS:
-                    out.append(sub.jaxpr)
-                else:
-                    _collect_loop_bodies(sub.jaxpr, out)
+        for sub in sub_jaxprs(e):
+            if e.prim.name in _LOOPS:
+                out.append(sub.jaxpr)
+            else:
+                _collect_loop_bodies(sub.jaxpr, out)
 
 
 def _small_body(body: Jaxpr, budget: list) -> bool:
@@ -116,14 +114,10 @@ def _small_body(body: Jaxpr, budget: list) -> bool:
         budget[0] -= 1
         if budget[0] < 0:
             return False
-        if e.prim.subjaxpr_params:
-            for name in e.prim.subjaxpr_params:
-                subs = e.params[name]
-                if not all(_small_body(sub.jaxpr, budget)
-                           for sub in (subs if isinstance(subs, tuple) else (subs,))):
-                    return False
-            if e.prim.name in _LOOPS:     # its stacked outputs are written in place
-                continue
+        if not all(_small_body(sub.jaxpr, budget) for sub in sub_jaxprs(e)):
+            return False
+        if e.prim.name in _LOOPS:     # its stacked outputs are written in place
+            continue
         if not _small_eqn(e):
             return False
     return True

@@ -141,6 +141,13 @@ class Eqn:
         return f"Eqn({self.prim.name}, {self.invars} -> {self.outvars})"
 
 
+def sub_jaxprs(eqn: Eqn):
+    """The ClosedJaxprs ``eqn`` holds (a loop's body, a cond's branches, ...)."""
+    for name in eqn.prim.subjaxpr_params:
+        v = eqn.params[name]
+        yield from (v if isinstance(v, (tuple, list)) else (v,))
+
+
 class Jaxpr:
     __slots__ = ("constvars", "invars", "eqns", "outvars")
 

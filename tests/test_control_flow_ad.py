@@ -112,12 +112,11 @@ def test_grad_bounded_while_loop():
 
 
 def _all_avals(jaxpr):
+    from primitives.core import sub_jaxprs
     for e in jaxpr.eqns:
         yield from (v.aval for v in e.outvars)
-        for name in e.prim.subjaxpr_params:
-            subs = e.params[name]
-            for sub in (subs if isinstance(subs, tuple) else (subs,)):
-                yield from _all_avals(sub.jaxpr)
+        for sub in sub_jaxprs(e):
+            yield from _all_avals(sub.jaxpr)
 
 
 def test_grad_bounded_while_loop_is_checkpointed():

@@ -2331,16 +2331,7 @@ def _hoist_invariant(j: Jaxpr, outer_consts, wanted):
     operands ``outer_consts`` (the body's first inputs), with fresh variables; returns
     (eqns, one atom per ``wanted``)."""
     h = passes.dce(Jaxpr([], j.invars[:len(outer_consts)], j.eqns, list(wanted)))
-    env = dict(zip(h.invars, outer_consts))
-
-    def read(a):
-        return a if type(a) is Literal else env[a]
-    eqns = []
-    for e in h.eqns:
-        outs = [Var(v.aval) for v in e.outvars]
-        env.update(zip(e.outvars, outs))
-        eqns.append(Eqn(e.prim, [read(a) for a in e.invars], outs, e.params, e.source))
-    return eqns, [read(a) for a in h.outvars]
+    return _inline(h, outer_consts)
 
 
 PARTIAL_EVAL[_control.scan] = _scan_partial_eval
@@ -2528,7 +2519,6 @@ def _scan_t(cts, *args, jaxpr, length, reverse, num_consts, num_carry, unroll):
     nacc = len(keep)
     n_rest = len(Tj.outvars) - nacc - len(flat_extra)
     lc_avals = [in_avals[idx_lc[i]] for i in keep]
-    reshape = ops.reshape
 
     def body(*a):
         tc = a[:nth]
@@ -2544,7 +2534,8 @@ def _scan_t(cts, *args, jaxpr, length, reverse, num_consts, num_carry, unroll):
         ys = []
         for item in extra:
             if type(item) is tuple:
-                parts = [bind(reshape, val[v], new_sizes=(1,) + v.aval.shape) for v in item]
+                parts = [bind(ops.reshape, val[v], new_sizes=(1,) + v.aval.shape)
+                         for v in item]
                 ys.append(bind(ops.concatenate, *parts, dimension=0))
             else:
                 ys.append(val[item])
@@ -2604,25 +2595,27 @@ def _contract_packed(e, sides, stacked, length):
     """The sum over steps and over the packed dots, as one ``dot_general``: the packed
     [length, m, ...] operands are merged to [length * m, ...] first, so the product keeps
     the form of a single step-axis contraction (XLA then needs no transposing copy)."""
-    (cu, cv), (bu, bv) = e.params["dimension_numbers"]
-    shift = lambda d: tuple(k + 1 for k in d)
-    dims = (((0,) + shift(cu), (0,) + shift(cv)), (shift(bu), shift(bv)))
     lhs, rhs = (_stacked_side(side, stacked, length) for side in sides)
     lhs, rhs = (bind(ops.reshape, x, new_sizes=(x.aval.shape[0] * x.aval.shape[1],)
                      + x.aval.shape[2:]) for x in (lhs, rhs))
-    return bind(ops.dot_general, lhs, rhs, **dict(e.params, dimension_numbers=dims))
+    return _over_steps(e, lhs, rhs)
 
 
 def _contract_each(dots, stacked):
     total = None
     for e in dots:
-        (cu, cv), (bu, bv) = e.params["dimension_numbers"]
-        shift = lambda d: tuple(k + 1 for k in d)
-        dims = (((0,) + shift(cu), (0,) + shift(cv)), (shift(bu), shift(bv)))
-        term = bind(ops.dot_general, *(stacked[a] for a in e.invars),
-                    **dict(e.params, dimension_numbers=dims))
+        term = _over_steps(e, *(stacked[a] for a in e.invars))
         total = term if total is None else bind(ops.binary["add"], total, term)
     return total
+
+
+def _over_steps(e, lhs, rhs):
+    """``e`` (a per-step ``dot_general``) on operands with a leading step axis, summed
+    over that axis."""
+    (cu, cv), (bu, bv) = e.params["dimension_numbers"]
+    shift = lambda d: tuple(k + 1 for k in d)
+    dims = (((0,) + shift(cu), (0,) + shift(cv)), (shift(bu), shift(bv)))
+    return bind(ops.dot_general, lhs, rhs, **dict(e.params, dimension_numbers=dims))
 
 
 TRANSPOSE[_control.scan] = _scan_t
@@ -2645,7 +2638,7 @@ def _while_partial_eval(eqn, unknowns):
             "lax.scan / lax.fori_loop with static bounds"
             f"{' (at ' + str(eqn.source) + ')' if eqn.source else ''}")
     J = _trace_jaxpr(_segmented_while(p), [a.aval for a in eqn.invars])
-    eqns = _inline(J.jaxpr, list(eqn.invars), list(eqn.outvars), eqn.source)
+    eqns, _ = _inline(J.jaxpr, list(eqn.invars), list(eqn.outvars), eqn.source)
     known = {a for a, u in zip(eqn.invars, unknowns) if not u and type(a) is Var}
     return split_known_eqns(eqns, known)
 
@@ -2679,20 +2672,25 @@ def _segmented_while(p):
     return run
 
 
-def _inline(j: Jaxpr, ins, outs, source):
-    """``j``'s equations with its inputs renamed to the atoms ``ins`` and its outputs to
-    the variables ``outs``; fresh variables in between."""
+def _inline(j: Jaxpr, ins, outs=None, source=None):
+    """``j``'s equations with its inputs renamed to the atoms ``ins`` and fresh variables
+    elsewhere; returns (eqns, output atoms).  With ``outs`` (variables), the outputs are
+    written to those instead (an output that is an input or a literal gets a copy)."""
     env = dict(zip(j.invars, ins))
-    env.update({o: n for o, n in zip(j.outvars, outs) if type(o) is Var and o not in env})
+    if outs is not None:
+        env.update({o: n for o, n in zip(j.outvars, outs)
+                    if type(o) is Var and o not in env})
 
     def read(a):
         return a if type(a) is Literal else env.setdefault(a, Var(a.aval))
     eqns = [Eqn(e.prim, [read(a) for a in e.invars], [read(v) for v in e.outvars],
                 e.params, e.source or source) for e in j.eqns]
-    for o, n in zip(j.outvars, outs):   # an output that is an input or a literal
+    if outs is None:
+        return eqns, [read(a) for a in j.outvars]
+    for o, n in zip(j.outvars, outs):
         if read(o) is not n:
             eqns.append(Eqn(ops.reshape, [read(o)], [n], {"new_sizes": n.aval.shape}, source))
-    return eqns
+    return eqns, list(outs)
 
 
 PARTIAL_EVAL[_control.while_] = _while_partial_eval

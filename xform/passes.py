@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from primitives import control, dtypes, ops
-from primitives.core import ClosedJaxpr, Eqn, Jaxpr, Literal, ShapedArray, Var
+from primitives.core import ClosedJaxpr, Eqn, Jaxpr, Literal, ShapedArray, Var, sub_jaxprs
 
 # meta-operators that must run even if their results are unused (effects)
 EFFECTFUL: set = set()
@@ -59,13 +59,7 @@ def dce(jaxpr: Jaxpr) -> Jaxpr:
 def _has_effects(eqn) -> bool:
     if eqn.prim in EFFECTFUL:
         return True
-    return any(_has_effects(e) for c in _subjaxprs(eqn) for e in c.jaxpr.eqns)
-
-
-def _subjaxprs(eqn):
-    for name in eqn.prim.subjaxpr_params:
-        v = eqn.params[name]
-        yield from (v if isinstance(v, (tuple, list)) else (v,))
+    return any(_has_effects(e) for c in sub_jaxprs(eqn) for e in c.jaxpr.eqns)
 
 
 def _intern(j: Jaxpr) -> ClosedJaxpr:
@@ -145,7 +139,7 @@ def _memo_dce(rule, eqn, used):
     """``rule(eqn, used)`` -> (params, which inputs stay, which outputs stay) or None,
     applied to ``eqn``; remembered per (sub-jaxprs, used), since the same interned bodies are
     pruned again each time an enclosing jaxpr is DCE'd."""
-    subs = tuple(_subjaxprs(eqn))
+    subs = tuple(sub_jaxprs(eqn))
     others = tuple((k, v) for k, v in eqn.params.items()
                    if k not in eqn.prim.subjaxpr_params)   # num_consts, num_carry, ...
     key = (tuple(id(s) for s in subs), others, used, len(eqn.invars))
