@@ -111,16 +111,17 @@ def make_chain(np_mod, n_layers):
 
 def _xform_stages(fn, args):
     """Where xform's cold jit time goes: trace, simplify, lower to text, XLA compile, run."""
-    from xform import api, passes
+    from xform import passes
+    from xform.core import trace as api
     from xform.tree_util import tree_flatten
     from lowering import _jaxlib
     from lowering.compile import Executable, program_kind
-    from lowering.stablehlo import lower_module
+    from lowering import lower_module
 
     perf = time.perf_counter
     t0 = perf()
     leaves, tree = tree_flatten((tuple(args), {}))
-    avals = [api._leaf_aval(x, "arg") for x in leaves]
+    avals = [api.leaf_aval(x, "arg") for x in leaves]
     closed, _ = api.trace_to_jaxpr(fn, avals, tree)
     t1 = perf()
     closed = passes.simplify(closed)

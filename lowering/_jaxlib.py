@@ -17,6 +17,8 @@ import jaxlib._jax as _xc                      # noqa: E402  PJRT client, buffer
 from jax._src import core as _jax_core        # noqa: E402  ShapedArray: a buffer's aval
 from jax.extend import backend as _backend    # noqa: E402
 
+from primitives.lru import memoize             # noqa: E402
+
 ArrayImpl = _xc.ArrayImpl
 JaxRuntimeError = _xc.JaxRuntimeError
 DeviceList = _xc.DeviceList
@@ -36,18 +38,19 @@ def _platform_from_env() -> str | None:
     return os.environ.get("XFORM_PLATFORMS") or os.environ.get("JAX_PLATFORMS") or None
 
 
-_platform = [_platform_from_env()]
+_platform = _platform_from_env()
 
 
 def set_platform(name: str | None) -> None:
-    _platform[0] = name or None
+    global _platform
+    _platform = name or None
     default_device.cache_clear()
 
 
 @functools.lru_cache(maxsize=None)
 def client(platform: str | None = None):
     """The PJRT client for ``platform``; 'cpu' unless told otherwise."""
-    names = (platform or _platform[0] or "cpu").split(",")
+    names = (platform or _platform or "cpu").split(",")
     errors = []
     for name in names:
         name = {"gpu": "cuda"}.get(name.strip(), name.strip())
@@ -60,7 +63,7 @@ def client(platform: str | None = None):
 
 @functools.lru_cache(maxsize=None)
 def default_device():
-    return client(_platform[0]).local_devices()[0]
+    return client(_platform).local_devices()[0]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -68,7 +71,7 @@ def _sharding(device):
     return _xc.SingleDeviceSharding(device)
 
 
-@functools.lru_cache(maxsize=4096)
+@memoize("jax avals")
 def _jax_aval(shape, dtype, weak_type):
     return _jax_core.ShapedArray(shape, dtype, weak_type=weak_type)
 
@@ -80,7 +83,7 @@ def buffer_from_numpy(x: np.ndarray, device=None, weak_type: bool = False) -> Ar
     return _xc.batched_device_put(aval, _sharding(device), [x], [device], True, False)
 
 
-@functools.lru_cache(maxsize=4096)
+@memoize("result handlers")
 def result_handler(shape, dtype, weak_type, device):
     """Wraps an executable's raw output as a buffer with the right aval (C++ fast path)."""
     aval, sharding = _jax_aval(shape, dtype, weak_type), _sharding(device)
@@ -107,8 +110,8 @@ def result_handler(shape, dtype, weak_type, device):
 # it in 363 ms instead of 530.  XLA's default (1 kB) does this for loops on a few scalars
 # only.  ``config.update("xform_cpu_loop_kernels", True / False)`` forces it on or off for
 # every program with loops; ``None`` is the rule.
-CPU_FUSION_EMITTERS = [None]
-CPU_LOOP_KERNELS = [None]
+CPU_FUSION_EMITTERS = None     # True / False force XLA's fusion emitters on / off; None: the rule
+CPU_LOOP_KERNELS = None        # True / False force one kernel per loop on / off; None: the rule
 LOOP_KERNEL_BYTES = 1 << 40     # the threshold sent for "small-loops" programs
 CPU_XLA_OPTIONS: dict = {}      # further options for every CPU compile
 _unknown_options: set = set()   # names this jaxlib's XLA rejected; never sent again
@@ -119,7 +122,7 @@ def _compile_options(platform: str, kind=None):
     if platform != "cpu":
         return opts
     wanted = dict(CPU_XLA_OPTIONS)
-    emitters = CPU_FUSION_EMITTERS[0]
+    emitters = CPU_FUSION_EMITTERS
     if emitters is None:
         emitters = kind != "straight-line"
     if not emitters:
@@ -127,7 +130,7 @@ def _compile_options(platform: str, kind=None):
     overrides = [(k, v) for k, v in wanted.items() if k not in _unknown_options]
     if overrides:
         opts.env_option_overrides = overrides
-    loop_kernels = CPU_LOOP_KERNELS[0]
+    loop_kernels = CPU_LOOP_KERNELS
     if loop_kernels is None:
         loop_kernels = kind == "small-loops"
     if loop_kernels:

@@ -1,12 +1,12 @@
 """Jaxpr -> compiled PJRT executable, and calling it on device buffers."""
 from __future__ import annotations
 
-import functools
-
-from primitives.core import ClosedJaxpr, Eqn, Jaxpr, Literal, ShapedArray, Var, sub_jaxprs
+from primitives.lru import memoize
+from primitives.core import Eqn, Jaxpr, Var, sub_jaxprs
 
 from . import _jaxlib
-from .stablehlo import lower_module
+from . import rules  # noqa: F401  registers every lowering rule
+from .emitter import lower_module
 
 
 class Executable:
@@ -139,7 +139,7 @@ def _small_eqn(e: Eqn) -> bool:
     return name in _INDEXING or all(a.aval.size <= SMALL_ARRAY for a in e.invars)
 
 
-@functools.lru_cache(maxsize=8192)
+@memoize("one-op executables")
 def compile_single_op(prim, params_key, in_avals: tuple, device) -> Executable:
     """A cached one-equation executable: how eager mode runs a meta-operator."""
     params = dict(params_key)

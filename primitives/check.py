@@ -14,6 +14,7 @@ class JaxprTypeError(TypeError):
 
 def check_jaxpr(jaxpr: Jaxpr | ClosedJaxpr) -> None:
     if isinstance(jaxpr, ClosedJaxpr):
+        _check_consts(jaxpr)
         jaxpr = jaxpr.jaxpr
     names = _Names()
     defined: set = set()
@@ -63,3 +64,16 @@ def check_jaxpr(jaxpr: Jaxpr | ClosedJaxpr) -> None:
             define(v, where)
     for a in jaxpr.outvars:
         read(a, "outvars")
+
+
+def _check_consts(closed: ClosedJaxpr) -> None:
+    """Each const value (an array, or a tracer of an outer trace) has its constvar's type."""
+    j = closed.jaxpr
+    if len(closed.consts) != len(j.constvars):
+        raise JaxprTypeError(f"{len(j.constvars)} constvars but {len(closed.consts)} consts")
+    names = _Names()
+    for v, c in zip(j.constvars, closed.consts):
+        a = getattr(c, "aval", None)
+        if a is not None and (tuple(a.shape) != v.aval.shape or a.dtype != v.aval.dtype):
+            raise JaxprTypeError(f"constvar {names[v]} is declared {v.aval.str_short()} but "
+                                 f"its value is {a.dtype}{list(a.shape)}")

@@ -33,6 +33,22 @@ from .core import ClosedJaxpr, ShapedArray
 from .ops import _define, _fail
 
 
+def scan_operands(xs, num_consts: int, num_carry: int) -> tuple[list, list, list]:
+    """Split a ``scan``'s operands (or anything laid out like them: dims, masks, avals)
+    into (consts, initial carry, per-step xs)."""
+    xs = list(xs)
+    k = num_consts + num_carry
+    return xs[:num_consts], xs[num_consts:k], xs[k:]
+
+
+def while_operands(xs, cond_nconsts: int, body_nconsts: int) -> tuple[list, list, list]:
+    """Split a ``while``'s operands (or anything laid out like them) into (cond consts,
+    body consts, carry)."""
+    xs = list(xs)
+    k = cond_nconsts + body_nconsts
+    return xs[:cond_nconsts], xs[cond_nconsts:k], xs[k:]
+
+
 def _same(a: ShapedArray, b: ShapedArray) -> bool:
     return a.shape == b.shape and a.dtype == b.dtype
 

@@ -199,7 +199,7 @@ class Primitive:
 
     ``abstract_eval(*in_avals, **params) -> list[ShapedArray]`` is the only rule
     that lives here; JVP/transpose/batching/lowering rules live with their
-    transform (xform/ad.py, xform/batching.py, lowering/stablehlo.py).
+    transform (xform/ad.py, xform/batching.py, lowering/rules/).
     ``params`` documents the parameter names, ``doc`` says what the op does.
     """
 

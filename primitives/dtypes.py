@@ -11,6 +11,8 @@ import functools
 import ml_dtypes
 import numpy as np
 
+from .lru import LRU
+
 bool_ = np.dtype(np.bool_)
 int8, int16, int32, int64 = (np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64))
 uint8, uint16, uint32, uint64 = (np.dtype(t) for t in (np.uint8, np.uint16, np.uint32, np.uint64))
@@ -23,16 +25,18 @@ SUPPORTED = (bool_, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
 _SUPPORTED_SET = frozenset(SUPPORTED)
 
 # --- x64 switch ---------------------------------------------------------------
-# One mutable flag, read by canonicalize(); xform.config flips it.
-_x64 = [False]
+# One module-level flag, read by canonicalize() (and by jit's signature key as
+# ``dtypes._x64``); xform.config flips it through set_x64.
+_x64 = False
 
 
 def x64_enabled() -> bool:
-    return _x64[0]
+    return _x64
 
 
 def set_x64(on: bool) -> None:
-    _x64[0] = bool(on)
+    global _x64
+    _x64 = bool(on)
     canonicalize.cache_clear()
     _join.cache_clear()
 
@@ -47,7 +51,7 @@ def canonicalize(dtype) -> np.dtype:
     if dt not in _SUPPORTED_SET:
         raise TypeError(f"dtype {dt} is not supported by xform "
                         f"(supported: {', '.join(str(d) for d in SUPPORTED)})")
-    return dt if _x64[0] else _NARROW.get(dt, dt)
+    return dt if _x64 else _NARROW.get(dt, dt)
 
 
 # dtype -> kind letter as NumPy writes it, with bfloat16 counted as "f".  The dtype
@@ -94,15 +98,15 @@ def is_bool(dt) -> bool:
 
 
 def default_int() -> np.dtype:
-    return int64 if _x64[0] else int32
+    return int64 if _x64 else int32
 
 
 def default_float() -> np.dtype:
-    return float64 if _x64[0] else float32
+    return float64 if _x64 else float32
 
 
 def default_complex() -> np.dtype:
-    return complex128 if _x64[0] else complex64
+    return complex128 if _x64 else complex64
 
 
 def finfo(dt):
@@ -177,7 +181,7 @@ _WEAK_DEFAULT = {WEAK_INT: default_int, WEAK_FLOAT: default_float,
 @functools.lru_cache(maxsize=4096)
 def _join(nodes: tuple):
     """Least upper bound of lattice nodes (the lattice depends on the x64 flag)."""
-    ubs = _upper_bounds(_x64[0])
+    ubs = _upper_bounds(_x64)
     common = set.intersection(*(ubs[n] for n in nodes))
     lub = [c for c in common if all(o in ubs[c] for o in common)]
     if len(lub) != 1:  # pragma: no cover - the lattice is a true lattice
@@ -192,12 +196,15 @@ def _promote(nodes: tuple) -> tuple:
     return canonicalize(lub), False
 
 
-_promoted: dict = {}   # (x64, typed) -> result: promotion runs once per op while tracing
+# (x64, typed) -> result: promotion runs once per op while tracing, so hits read the
+# plain dict ``_promoted`` (see primitives/lru.py)
+_promoted_lru = LRU("dtype promotion")
+_promoted = _promoted_lru.data
 
 
 def promote(*typed: tuple) -> tuple:
     """Promote ``(dtype, weak)`` pairs; returns ``(dtype, weak)`` of the result."""
-    key = (_x64[0], typed)
+    key = (_x64, typed)
     try:
         return _promoted[key]
     except (KeyError, TypeError):
@@ -208,9 +215,7 @@ def promote(*typed: tuple) -> tuple:
     else:
         out = _promote(nodes)
     try:
-        if len(_promoted) > 4096:
-            _promoted.clear()
-        _promoted[key] = out
+        _promoted_lru.put(key, out)
     except TypeError:  # an unhashable dtype-like: nothing to cache
         pass
     return out

@@ -2,6 +2,11 @@
 import os
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# Every test runs with xform_check_ir on: each transform (jvp, partial_eval, transpose,
+# vmap), the simplifier and jit type-check the IR they produce (primitives.check_jaxpr),
+# so a transform that writes a malformed program fails the test that made it, naming the
+# transform.  Read once when xform is imported; XFORM_CHECK_IR=0 turns it off.
+os.environ.setdefault("XFORM_CHECK_IR", "1")
 
 import pytest  # noqa: E402
 from hypothesis import settings, HealthCheck  # noqa: E402

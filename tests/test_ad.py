@@ -260,7 +260,7 @@ def test_grad_ir_is_tidy_and_small():
 
 def test_eager_grad_reuses_forward_values(monkeypatch):
     """Outside jit the forward pass runs once (while tracing), not again for the residuals."""
-    from xform import core
+    from xform.core import trace as core
     calls = []
     real = core.eager_apply
 

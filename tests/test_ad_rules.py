@@ -18,7 +18,7 @@ import jax.ad_checkpoint
 
 import xform
 from xform import lax as xl
-from xform import ad
+from xform.transforms import jvp as ad_jvp, transpose as ad_transpose
 from primitives import ops
 from primitives.ops import GatherDimensionNumbers as XGDN, ScatterDimensionNumbers as XSDN
 
@@ -518,7 +518,7 @@ def test_every_primitive_has_rules_and_a_case():
     for name, p in ops.REGISTRY.items():
         if p.family in OWNED_ELSEWHERE:
             continue
-        if p not in ad.JVP:
+        if p not in ad_jvp.JVP:
             missing_jvp.append(name)
         if p.family in ("collective",) or name == "custom_vjp_lin":
             continue   # need a named axis / only exist inside reverse mode: see test_ad.py
@@ -529,7 +529,7 @@ def test_every_primitive_has_rules_and_a_case():
               "select_n", "dot_general", "conv_general_dilated", "dynamic_slice",
               "dynamic_update_slice", "gather", "scatter_add", "scatter", "reduce_window_sum",
               "real", "imag", "complex", "conj", "custom_vjp_lin", "psum", "all_gather"]
-    missing_t = [n for n in linear if ops.REGISTRY[n] not in ad.TRANSPOSE]
+    missing_t = [n for n in linear if ops.REGISTRY[n] not in ad_transpose.TRANSPOSE]
     assert not missing_jvp, f"meta-operators without a JVP rule: {missing_jvp}"
     assert not missing_t, f"linear meta-operators without a transpose rule: {missing_t}"
     assert not missing_case, f"meta-operators without a JVP test case: {missing_case}"

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import xform
 import xform.numpy as jnp
 from xform import lax
-from xform import core as xcore
+from xform.core import trace as xcore
 from primitives import Eqn, Jaxpr, ShapedArray, check_jaxpr, control, JaxprTypeError
 
 jlax = jax.lax
@@ -449,7 +449,7 @@ def test_lowering_uses_case_and_while():
 
 
 def test_hoist_consts_for_transforms():
-    from xform.control_flow import hoist_consts
+    from primitives.irutil import hoist_consts
     w = jnp.asarray(X)
     closed = xform.make_jaxpr(lambda x: x * w + 1.0)(X)   # w is a const
     assert closed.consts

@@ -271,7 +271,7 @@ def test_cpu_emitter_choice_and_knob(monkeypatch):
     agree; an option this jaxlib's XLA does not know is dropped, not fatal."""
     from lowering import _jaxlib
     from lowering.compile import _small_straight_line
-    monkeypatch.setattr(_jaxlib, "CPU_FUSION_EMITTERS", [None])
+    monkeypatch.setattr(_jaxlib, "CPU_FUSION_EMITTERS", None)
     monkeypatch.setattr(_jaxlib, "CPU_XLA_OPTIONS", {})
     def chain(v, n=100):                                 # ~300 equations
         for i in range(n):
@@ -381,3 +381,249 @@ def test_pytree_fast_path_follows_structure_and_values():
     np.testing.assert_allclose(np.asarray(f(new_ps, x)[0]), [1.0, 4.0, 9.0])
     np.testing.assert_allclose(np.asarray(f([(ps[0][0], 1.0), ps[1]], x)[0]), [1.0, 2.0, 3.0])
     assert f.trace_count == 3                           # a Python scalar leaf: weak type
+
+
+# --- donation ---------------------------------------------------------------------------------
+
+def _donation_warnings(record):
+    return [str(w.message) for w in record if "donated buffers were not usable" in str(w.message)]
+
+
+def test_donate_argnums_aliases_the_buffer_and_deletes_the_array():
+    """The donated input's buffer becomes the output's (XLA input/output aliasing); the
+    donated Array is deleted and using it is a clear error, as in JAX."""
+    f = xform.jit(lambda x, y: x * 2 + y, donate_argnums=0)
+    text = f.lower(xnp.ones(3), xnp.ones(3)).as_text()
+    assert "tf.aliasing_output = 0" in text, text
+    # the compiled program really aliases parameter 0 with the output
+    assert "input_output_alias" in f.lower(xnp.ones(3), xnp.ones(3)).compile().as_text()
+    jf = jax.jit(lambda x, y: x * 2 + y, donate_argnums=0)
+    for _ in range(3):                       # slow path first, then the fast path
+        x, y = xnp.arange(3.0), xnp.ones(3)
+        jx, jy = jnp_ref.arange(3.0), jnp_ref.ones(3)
+        out, jout = f(x, y), jf(jx, jy)
+        np.testing.assert_allclose(np.asarray(out), np.asarray(jout))
+        assert x.is_deleted() and jx.is_deleted()
+        assert not y.is_deleted() and not jy.is_deleted()
+        np.testing.assert_allclose(np.asarray(y), [1.0, 1.0, 1.0])
+    assert f.trace_count == 1
+    msg = r"Array has been deleted \(it was donated to jit\(<lambda>\)"
+    for use in (lambda: x + 1, lambda: np.asarray(x), lambda: repr(x), lambda: f(x, y),
+                lambda: xform.jit(lambda a: a * 3)(x), lambda: x.block_until_ready(),
+                lambda: x.device, lambda: xform.grad(lambda a: (a * x).sum())(y)):
+        with pytest.raises(xform.core.DeletedArrayError, match=msg):
+            use()
+    with pytest.raises(RuntimeError, match="Array has been deleted"):   # JAX raises it too
+        jx + 1
+    # reading the value earlier does not stop the donation (the cached host copy goes) ...
+    x, jx = xnp.arange(3.0), jnp_ref.arange(3.0)
+    np.asarray(x), np.asarray(jx)
+    np.testing.assert_allclose(np.asarray(f(x, y)), np.asarray(jf(jx, jy)))
+    assert x.is_deleted() and jx.is_deleted()
+    # ... but on the CPU a host view someone still holds makes PJRT decline it: XLA
+    # copies instead and the array stays valid, in JAX as here
+    x, jx = xnp.arange(3.0), jnp_ref.arange(3.0)
+    views = np.asarray(x), np.asarray(jx)
+    np.testing.assert_allclose(np.asarray(f(x, y)), np.asarray(jf(jx, jy)))
+    assert x.is_deleted() == jx.is_deleted()
+    if not x.is_deleted():
+        np.testing.assert_allclose(np.asarray(x), views[0])
+
+
+def test_donate_argnames_and_pytrees_follow_jax():
+    def f(a, b, *, c):
+        return a + b + c
+    a, b, c = xnp.ones(3), xnp.ones(3), xnp.ones(3)
+    ja, jb, jc = jnp_ref.ones(3), jnp_ref.ones(3), jnp_ref.ones(3)
+    with pytest.warns(UserWarning, match="donated buffers were not usable"):
+        out = xform.jit(f, donate_argnames=("b", "c"))(a, b, c=c)
+    with pytest.warns(UserWarning, match="donated buffers were not usable"):
+        jax.jit(f, donate_argnames=("b", "c"))(ja, jb, c=jc)
+    np.testing.assert_allclose(np.asarray(out), [3.0, 3.0, 3.0])
+    # one output, two donated f32[3]: the first donated one (b) is reused; c stays valid
+    assert [v.is_deleted() for v in (a, b, c)] == [v.is_deleted() for v in (ja, jb, jc)] \
+        == [False, True, False]
+    # donate_argnums and donate_argnames follow from each other through the signature
+    b = xnp.ones(3)
+    xform.jit(f, donate_argnums=1)(a, b=b, c=c)
+    assert b.is_deleted()
+    b = xnp.ones(3)
+    xform.jit(f, donate_argnames="b")(a, b, c=c)
+    assert b.is_deleted()
+    # a donated pytree argument donates every leaf; static arguments stay usable
+    g = xform.jit(lambda ps, n: [w * n + v for w, v in ps], static_argnums=1, donate_argnums=0)
+    for i in range(2):
+        ps = [(xnp.ones(2), xnp.zeros(2)), (xnp.full(2, 2.0), xnp.ones(2))]
+        if i == 0:   # four donated f32[2], two outputs: warned once, when compiled
+            with pytest.warns(UserWarning, match=r"not usable: f32\[2\], f32\[2\]"):
+                out = g(ps, 3)
+        else:
+            out = g(ps, 3)
+        np.testing.assert_allclose(np.asarray(out[1]), [7.0, 7.0])
+        assert sum(leaf.is_deleted() for p in ps for leaf in p) == 2   # two outputs
+    assert g.trace_count == 1
+    with pytest.raises(ValueError, match="static and donated"):
+        xform.jit(lambda x, n: x, static_argnums=1, donate_argnums=1)
+    with pytest.raises(ValueError, match="donate_argnums"):
+        xform.jit(lambda x: x, donate_argnums=3)
+    with pytest.raises(ValueError, match="donate_argnames"):
+        xform.jit(lambda x: x, donate_argnames="y")
+
+
+def test_donation_on_the_fast_paths():
+    """Positional and pytree calls served from the fast tables donate too, and a second
+    call with fresh arrays works."""
+    step = xform.jit(lambda p, g: [w - 0.1 * d for w, d in zip(p, g)], donate_argnums=0)
+    grads = [xnp.ones(3), xnp.ones(2)]
+    params = [xnp.zeros(3), xnp.zeros(2)]
+    for k in range(1, 5):
+        new = step(params, grads)
+        assert all(w.is_deleted() for w in params) and not any(d.is_deleted() for d in grads)
+        np.testing.assert_allclose(np.asarray(new[0]), np.full(3, -0.1 * k), rtol=1e-6)
+        params = new
+    assert step.trace_count == 1 and step._fast_trees   # later calls took the pytree path
+    inc = xform.jit(lambda x: x + 1, donate_argnums=0)
+    x = xnp.zeros(4)
+    for _ in range(4):
+        x = inc(x)
+    assert inc.trace_count == 1 and inc._fast_ids
+    np.testing.assert_allclose(np.asarray(x), np.full(4, 4.0))
+
+
+def test_non_aliasable_donation_only_warns():
+    """No output of the donated argument's shape and dtype: a warning (as in JAX), and
+    the array stays valid."""
+    import warnings
+    f = xform.jit(lambda x: x.sum(), donate_argnums=0)
+    x = xnp.arange(3.0)
+    with pytest.warns(UserWarning, match=r"donated buffers were not usable: f32\[3\]"):
+        assert float(f(x)) == 3.0
+    assert not x.is_deleted()
+    np.testing.assert_allclose(np.asarray(x), [0.0, 1.0, 2.0])
+    with warnings.catch_warnings(record=True) as rec:      # warned once, at compile time
+        warnings.simplefilter("always")
+        assert float(f(x)) == 3.0
+    assert not _donation_warnings(rec)
+    jx = jnp_ref.arange(3.0)
+    with pytest.warns(UserWarning, match="donated buffers were not usable"):
+        jax.jit(lambda x: x.sum(), donate_argnums=0)(jx)
+    assert not jx.is_deleted()
+
+
+def test_donating_non_arrays_and_the_same_array_twice():
+    f = xform.jit(lambda x, y: x * 2 + y, donate_argnums=0)
+    y = xnp.ones(3)
+    # a NumPy array or a Python scalar has no buffer of the caller's to give up
+    host = np.arange(3, dtype=np.float32)
+    np.testing.assert_allclose(np.asarray(f(host, y)), [1.0, 3.0, 5.0])
+    np.testing.assert_allclose(host, [0.0, 1.0, 2.0])
+    s = xform.jit(lambda x: x * 2, donate_argnums=0)
+    for _ in range(3):   # the cached buffer of the scalar 2.0 must not be donated
+        assert float(s(2.0)) == 4.0
+    assert float(xnp.asarray(1.0) * 2.0) == 2.0
+    # the same array as a donated and a plain argument: a clear error, nothing deleted
+    x = xnp.arange(3.0)
+    with pytest.raises(ValueError, match="donated, but the same array is also passed"):
+        f(x, x)
+    assert not x.is_deleted()
+    np.testing.assert_allclose(np.asarray(f(x, y)), [1.0, 3.0, 5.0])
+    # under another transform donation does not apply (as in JAX): x stays usable
+    x = xnp.arange(3.0)
+    g = xform.grad(lambda a: f(a, y).sum())(x)
+    np.testing.assert_allclose(np.asarray(g), [2.0, 2.0, 2.0])
+    assert not x.is_deleted()
+
+
+def test_deleted_array_is_a_clear_error():
+    x = xnp.ones(3)
+    x.delete()
+    assert x.is_deleted()
+    with pytest.raises(xform.core.DeletedArrayError, match=r"deleted with Array.delete\(\)"):
+        x * 2
+    x.delete()   # deleting twice is harmless
+    # an array a jitted function captured, donated to another one afterwards
+    w = xnp.arange(3.0)
+    f = xform.jit(lambda v: v * w)
+    f(xnp.ones(3))
+    xform.jit(lambda a: a + 1, donate_argnums=0)(w)
+    with pytest.raises(xform.core.DeletedArrayError, match="captured array.*deleted"):
+        f(xnp.ones(3))
+
+
+@pytest.mark.parametrize("option", ["in_shardings", "out_shardings", "device", "backend"])
+def test_unimplemented_jit_options_are_refused(option):
+    value = xform.devices()[0] if option == "device" else "cpu" if option == "backend" else 0
+    with pytest.raises(NotImplementedError, match=option):
+        xform.jit(lambda x: x, **{option: value})
+    with pytest.raises(NotImplementedError, match=option):
+        xform.jit(**{option: value})(lambda x: x)
+    xform.jit(lambda x: x, **{option: None})   # the default is accepted
+
+
+def test_keep_unused_and_inline_are_honoured():
+    """xform never prunes arguments and always inlines a nested jit: both values of
+    keep_unused and inline describe what it does already."""
+    for kw in ({"keep_unused": True}, {"keep_unused": False}, {"inline": True},
+               {"inline": False}):
+        f = xform.jit(lambda x, unused: x + 1, **kw)
+        np.testing.assert_allclose(np.asarray(f(xnp.ones(2), xnp.ones(5))), [2.0, 2.0])
+        assert len(f.lower(xnp.ones(2), xnp.ones(5)).jaxpr.jaxpr.invars) == 2
+
+
+def test_debug_nans_is_refused_not_ignored():
+    for name in ("jax_debug_nans", "debug_nans"):
+        with pytest.raises(NotImplementedError, match="debug_nans is not implemented"):
+            xform.config.update(name, True)
+        xform.config.update(name, False)
+        assert xform.config.read(name) is False
+
+
+def test_cache_size_knob_bounds_every_cache():
+    from primitives import lru
+    from xform.core import trace as xcore
+    before = xform.config.read("xform_cache_size")
+    try:
+        xform.config.update("xform_cache_size", 8)
+        f = xform.jit(lambda x: x + 1)
+        for n in range(1, 30):
+            f(xnp.ones(n))
+            xnp.ones(n) * 3.0
+        assert len(f._cache) <= 8 and len(f._fast_ids) <= 8
+        assert len(xcore._eager_cache) <= 8 and len(xcore._shape_cache) <= 8
+        assert all(len(c) <= 8 for c in lru._caches)
+        np.testing.assert_allclose(np.asarray(f(xnp.ones(1))), [2.0])   # still right
+        xform.clear_caches()
+        assert len(f._cache) == 0 and len(xcore._eager_cache) == 0
+        np.testing.assert_allclose(np.asarray(f(xnp.ones(1))), [2.0])
+        with pytest.raises(ValueError):
+            xform.config.update("xform_cache_size", 0)
+    finally:
+        xform.config.update("xform_cache_size", before)
+
+
+def test_lru_evicts_oldest_and_get_refreshes():
+    from primitives.lru import LRU, limit, set_limit
+    before = limit()
+    try:
+        set_limit(8)
+        c = LRU("test")
+        for i in range(8):
+            c.put(i, i)
+        assert c.get(0) == 0          # 0 is now the youngest
+        c.put(8, 8)   # over the limit: the one over it and the oldest quarter (2) go
+        assert list(c.data) == [4, 5, 6, 7, 0, 8]
+        assert c.get(1) is None and 0 in c
+    finally:
+        set_limit(before)
+
+
+def test_device_put_may_alias_and_donate():
+    x = xnp.arange(3.0)
+    assert xform.device_put(x) is x
+    y = xform.device_put(x, may_alias=False)
+    assert y is not x and not x.is_deleted()
+    np.testing.assert_allclose(np.asarray(y), np.asarray(x))
+    z = xform.device_put(x, donate=True)          # a permission, as in JAX: x stays valid
+    np.testing.assert_allclose(np.asarray(z), [0.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match="may_alias and donate"):
+        xform.device_put(x, may_alias=True, donate=True)

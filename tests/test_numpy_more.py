@@ -322,3 +322,9 @@ def test_hypothesis_sets_and_quantiles(data, other, q):
                 "quantile")
     ours, theirs = _both_jitted("searchsorted")
     assert_same(ours(xnp.asarray(np.sort(f)), xnp.asarray(b)), theirs(np.sort(f), b))
+
+
+@pytest.mark.parametrize("v", [0, 1, 2.5, True])
+def test_argwhere_of_a_scalar_matches_jax(v):
+    # a 0-d input: one row with no columns when the value is truthy, none otherwise
+    assert_same(xnp.argwhere(xnp.asarray(v)), jnp.argwhere(jnp.asarray(v)))

@@ -113,3 +113,46 @@ def test_checks_constvars_and_closed_jaxprs():
     bad = Jaxpr([], [x], [Eqn(ops.binary["mul"], [c, x], [y], {})], [y])
     with pytest.raises(JaxprTypeError, match="used before"):
         check_jaxpr(bad)
+
+
+def test_rejects_a_const_of_another_type():
+    c, x, y = Var(_f32(3)), Var(_f32(3)), Var(_f32(3))
+    good = Jaxpr([c], [x], [Eqn(ops.binary["mul"], [c, x], [y], {})], [y])
+    with pytest.raises(JaxprTypeError, match=r"constvar .* f32\[3\] but its value is float32\[4\]"):
+        check_jaxpr(ClosedJaxpr(good, [xnp.ones(4)]))
+
+
+def test_check_ir_names_the_transform_and_is_off_by_default(monkeypatch):
+    """``xform_check_ir`` (on in this test suite, see conftest.py) type-checks what each
+    transform produces and names the one that produced malformed IR."""
+    from xform.core import checks
+    from xform.core.checks import IRCheckError, check_ir
+    x, y = Var(_f32(3)), Var(_f32(4))
+    bad = Jaxpr([], [x], [_sin(x, y)], [y])
+    before = xform.config.read("xform_check_ir")
+    try:
+        xform.config.update("xform_check_ir", False)
+        assert check_ir(bad, "jvp") is bad                  # off: no check at all
+        xform.config.update("xform_check_ir", True)
+        with pytest.raises(IRCheckError, match=r"IR produced by jvp is malformed.*sin"):
+            check_ir(bad, "jvp")
+        # a transform writing bad IR is caught where it returns: a partial-evaluation
+        # rule (for scan) that declares a wrong output type
+        from xform.transforms import partial_eval as pe
+        from primitives import control
+        real = pe.PARTIAL_EVAL[control.scan]
+
+        def broken(eqn, unknowns):
+            ks, us = real(eqn, unknowns)
+            e = ks[0]
+            wrong = [Var(ShapedArray(v.aval.shape + (1,), v.aval.dtype)) for v in e.outvars]
+            return [Eqn(e.prim, e.invars, wrong, e.params)] + ks[1:], us
+        monkeypatch.setitem(pe.PARTIAL_EVAL, control.scan, broken)
+
+        def f(w):
+            return xform.lax.scan(lambda c, _: (xnp.sin(c * w), None), w, None, length=3)[0].sum()
+        with pytest.raises(IRCheckError, match="partial_eval"):
+            xform.grad(f)(xnp.ones(3))
+    finally:
+        xform.config.update("xform_check_ir", before)
+    assert checks.enabled() == before

@@ -12,7 +12,7 @@ from hypothesis import given, settings, strategies as st
 
 import xform
 from xform import lax
-from xform.batching import RULES
+from xform.transforms.batching import RULES
 from primitives import ops
 from primitives.ops import GatherDimensionNumbers as GDN, ScatterDimensionNumbers as SDN
 from primitives import collectives, custom, linalg
@@ -185,7 +185,7 @@ case("sort", lambda k, v: lax.sort((k, v), 0, num_keys=1), I((5, 2), 0, 3), U((5
 
 
 # --- control flow and custom derivatives --------------------------------------------------------
-from xform import control_flow as cf   # noqa: E402
+from xform.lax import control_flow as cf   # noqa: E402
 
 case("cond", lambda p, x: cf.cond(p > 0, lambda v: lax.sin(v), lambda v: v * 2.0, x),
      U(()), U((2, 3)))
@@ -343,7 +343,7 @@ def test_custom_vjp_lin_rule():
     """custom_vjp_lin exists only between the JVP and transpose passes of reverse mode,
     so no user program hands it to vmap; check its rule on a hand-built jaxpr."""
     from primitives.core import ClosedJaxpr, Eqn, Jaxpr, ShapedArray, Var
-    from xform.batching import batch_jaxpr
+    from xform.transforms.batching import batch_jaxpr
     a = ShapedArray((3,), np.dtype(f32))
     res, t = Var(a), Var(a)
     out = Var(a)

@@ -2,26 +2,22 @@
 
     import xform as jax
     import xform.numpy as jnp
+
+The package is layered (docs/design.md): ``core`` <- ``passes`` <- ``lax`` <-
+``transforms`` <- ``higher_order`` <- ``api`` <- the surfaces (``numpy``, ``random``,
+``nn``, ``scipy``, ``tree_util``, ...); each imports only from the layers below it.
 """
-from . import core as _core
-from .array import Array
-from .config import config
-from .api import (jit, make_jaxpr, eval_shape, ShapeDtypeStruct, device_put, device_get,
-                  devices, local_devices, device_count, local_device_count, default_backend,
-                  process_index, block_until_ready, from_jax, from_dlpack)
-from . import tree_util
-from . import tree
-from . import lax
-from . import numpy
-from .core import ConcretizationError, UnexpectedTracerError
+from .core import Array, ConcretizationError, UnexpectedTracerError  # noqa: F401
+from .core.config import config  # noqa: F401
+from .api import (  # noqa: F401
+    ShapeDtypeStruct, block_until_ready, checkpoint, checkpoint_name, checkpoint_policies,
+    clear_caches,
+    custom_jvp, custom_vjp, default_backend, device_count, device_get, device_put, devices,
+    eval_shape, float0, from_dlpack, from_jax, grad, hessian, jacfwd, jacrev, jit, jvp,
+    linearize, local_device_count, local_devices, make_jaxpr, process_index, remat,
+    value_and_grad, vjp, vmap)
+from .api.checkpoint import checkpoint_scan  # noqa: F401
+from . import lax, numpy, random, nn, scipy, tree, tree_util  # noqa: F401
+from . import ad_checkpoint, custom_derivatives  # noqa: F401
 
 __version__ = "0.1.0"
-from .batching import vmap
-from .ad import (grad, value_and_grad, jvp, vjp, linearize, jacfwd, jacrev, hessian, float0)
-from .custom_derivatives import custom_jvp, custom_vjp
-from . import random
-from . import nn
-from . import ad_checkpoint
-from .ad_checkpoint import (checkpoint, remat, checkpoint_policies, checkpoint_name,
-                            checkpoint_scan)
-from . import scipy  # noqa: E402,F401

@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from primitives import control, dtypes, ops
-from primitives.core import ClosedJaxpr, Eqn, Jaxpr, Literal, ShapedArray, Var, sub_jaxprs
+from primitives import control, dtypes, lru, ops
+from primitives.core import ClosedJaxpr, Eqn, Jaxpr, Literal, ShapedArray, sub_jaxprs, Var
+from primitives.irutil import intern_jaxpr
+
+from .core.checks import check_ir
+
 
 # meta-operators that must run even if their results are unused (effects)
 EFFECTFUL: set = set()
@@ -63,7 +67,6 @@ def _has_effects(eqn) -> bool:
 
 
 def _intern(j: Jaxpr) -> ClosedJaxpr:
-    from .control_flow import intern_jaxpr   # control_flow imports this module
     return intern_jaxpr(j)
 
 
@@ -132,7 +135,7 @@ def _cond_dce(eqn, used):
 
 
 _DCE_RULES = {control.scan: _scan_dce, control.while_: _while_dce, control.cond: _cond_dce}
-_dce_memo: dict = {}
+_dce_memo = lru.LRU("passes.dce_memo")   # (sub-jaxpr ids, params, used) -> result
 
 
 def _memo_dce(rule, eqn, used):
@@ -143,14 +146,12 @@ def _memo_dce(rule, eqn, used):
     others = tuple((k, v) for k, v in eqn.params.items()
                    if k not in eqn.prim.subjaxpr_params)   # num_consts, num_carry, ...
     key = (tuple(id(s) for s in subs), others, used, len(eqn.invars))
-    hit = _dce_memo.get(key)
+    hit = _dce_memo.data.get(key)
     if hit is not None and all(a is b for a, b in zip(hit[0], subs)):
         res = hit[1]
     else:
         res = rule(eqn, used)
-        if len(_dce_memo) > 4096:
-            _dce_memo.clear()
-        _dce_memo[key] = (subs, res)
+        _dce_memo.put(key, (subs, res))
     if res is None:
         return eqn
     params, keep_in, keep_out = res
@@ -219,16 +220,7 @@ _MUL, _ADD, _SUB, _DIV = _B["mul"], _B["add"], _B["sub"], _B["div"]
 _NP_BINARY = {_B["add"]: np.add, _B["sub"]: np.subtract, _B["mul"]: np.multiply,
               _B["div"]: np.divide, _B["max"]: np.maximum, _B["min"]: np.minimum}
 _NEG = ops.unary["neg"]
-_ELEMENTWISE_FAMILIES = ("binary", "compare")
 _RESHAPE = ops.reshape
-_SHAPE_OPS = (ops.reshape, ops.transpose, ops.rev, ops.slice, ops.convert_element_type)
-_REDUCE_FWD = frozenset(p for p in ops.reduce.values() if p.name.startswith("reduce_"))
-# every op ``fold`` has a rule for besides the elementwise families: the others (most
-# equations of a typical program) skip the chain of tests below with one set lookup
-_FOLDABLE = frozenset((_NEG, ops.broadcast_in_dim, ops.unary["integer_pow"], ops.select_n,
-                       *_SHAPE_OPS, *_REDUCE_FWD))
-
-
 def _lit_value(a):
     v = a.val
     return v.item() if isinstance(v, np.generic) else v
@@ -248,153 +240,182 @@ def _make_lit(value, aval) -> Literal:
                    ShapedArray((), aval.dtype, aval.weak_type))
 
 
+# Each rule: ``rule(st, prim, invars, params, out) -> None`` (keep the equation), an atom
+# (a Var or Literal: the output *is* that atom, forward it), or ``(prim, invars, params)``
+# (rewrite the equation).  ``st`` is the pass's state: ``splat`` maps a variable to the
+# scalar Literal it is a broadcast of, ``neg_src``/``reshape_src`` map the output of a kept
+# ``neg``/``reshape`` to its operand.
+
+class _FoldState:
+    __slots__ = ("splat", "neg_src", "reshape_src")
+
+    def __init__(self):
+        self.splat, self.neg_src, self.reshape_src = {}, {}, {}
+
+
+def _same_type(a, v) -> bool:
+    return a.aval.shape == v.aval.shape and a.aval.dtype == v.aval.dtype
+
+
+def _splat_of(st, x):
+    return x if type(x) is Literal else st.splat.get(x)
+
+
+def _broadcast_lit(st, lit, out):
+    """The output is ``lit`` everywhere: a scalar output is the literal, a larger one
+    becomes a broadcast of it (and is remembered as a splat)."""
+    if out.aval.shape == ():
+        return lit
+    st.splat[out] = lit
+    return ops.broadcast_in_dim, [lit], dict(shape=out.aval.shape, broadcast_dimensions=())
+
+
+# identities x op c -> x: (literal on the right, literal on the left) that make an op a no-op
+_RIGHT_UNIT = {_MUL: 1, _ADD: 0, _SUB: 0, _DIV: 1}
+_LEFT_UNIT = {_MUL: 1, _ADD: 0}
+
+
+def _fold_elementwise(st, prim, invars, p, out):
+    """binary/compare: fold two splat operands, drop a unit operand, or use the literal
+    itself in place of a broadcast of it."""
+    if len(invars) != 2:
+        return None
+    x, y = invars
+    sx, sy = _splat_of(st, x), _splat_of(st, y)
+    if sx is None and sy is None:
+        return None                   # two plain variables: no rule applies
+    if sx is not None and sy is not None and prim in _NP_BINARY and \
+            dtypes.is_inexact(out.aval.dtype):
+        val = _NP_BINARY[prim](np.asarray(sx.val, out.aval.dtype),
+                               np.asarray(sy.val, out.aval.dtype))
+        return _broadcast_lit(st, _make_lit(val, out.aval), out)
+    unit = _RIGHT_UNIT.get(prim)
+    if unit is not None and _is_lit(sy, unit) and _same_type(x, out):
+        return x
+    unit = _LEFT_UNIT.get(prim)
+    if unit is not None and _is_lit(sx, unit) and _same_type(y, out):
+        return y
+    if type(x) is Var and x in st.splat and type(y) is Var and y.aval.shape == out.aval.shape:
+        return prim, [st.splat[x], y], p
+    if type(y) is Var and y in st.splat and type(x) is Var and x.aval.shape == out.aval.shape:
+        return prim, [x, st.splat[y]], p
+    return None
+
+
+def _fold_neg(st, prim, invars, p, out):
+    x, = invars
+    sx = _splat_of(st, x)
+    if sx is not None and dtypes.is_inexact(out.aval.dtype):
+        return _broadcast_lit(st, _make_lit(-np.asarray(sx.val, out.aval.dtype), out.aval), out)
+    return st.neg_src.get(x) if type(x) is Var else None     # -(-x) -> x
+
+
+def _fold_broadcast(st, prim, invars, p, out):
+    x, = invars
+    if type(x) is Literal and not p["broadcast_dimensions"]:
+        if out.aval.shape == ():
+            return x
+        st.splat[out] = x
+        return None
+    if type(x) is Var and x in st.splat:
+        st.splat[out] = st.splat[x]
+        return prim, [st.splat[x]], dict(shape=p["shape"], broadcast_dimensions=())
+    if _same_type(x, out) and tuple(p["broadcast_dimensions"]) == tuple(range(out.aval.ndim)):
+        return x
+    return None
+
+
+def _fold_convert(st, prim, invars, p, out):
+    x = invars[0]
+    if _same_type(x, out):
+        return x
+    if type(x) is Var and x in st.splat and dtypes.is_inexact(out.aval.dtype) and \
+            (dtypes.is_float(x.aval.dtype) or dtypes.is_int(x.aval.dtype)):
+        lit = _make_lit(np.asarray(st.splat[x].val).astype(out.aval.dtype), out.aval)
+        st.splat[out] = lit
+        return ops.broadcast_in_dim, [lit], dict(shape=out.aval.shape, broadcast_dimensions=())
+    return None
+
+
+def _fold_layout(st, prim, invars, p, out):
+    """reshape / transpose / rev / slice: the identity ones are dropped, a splat stays a
+    splat, and a reshape of a reshape reads the first one's operand."""
+    x = invars[0]
+    if prim is ops.rev and not p["dimensions"]:
+        return x
+    if prim is ops.transpose and tuple(p["permutation"]) == tuple(range(len(p["permutation"]))):
+        return x
+    if _same_type(x, out) and prim in (ops.reshape, ops.slice):
+        return x
+    if type(x) is Var and x in st.splat:
+        st.splat[out] = st.splat[x]
+        return ops.broadcast_in_dim, [st.splat[x]], dict(shape=out.aval.shape,
+                                                         broadcast_dimensions=())
+    if prim is ops.reshape and type(x) is Var and x in st.reshape_src:
+        src = st.reshape_src[x]
+        return src if _same_type(src, out) else (prim, [src], p)
+    return None
+
+
+def _fold_integer_pow(st, prim, invars, p, out):
+    return invars[0] if p.get("y") == 1 else None
+
+
+def _fold_select(st, prim, invars, p, out):
+    if len(invars) >= 2 and all(a is invars[1] for a in invars[2:]) and \
+            _same_type(invars[1], out):
+        return invars[1]      # every case is the same value
+    return None
+
+
+def _fold_reduce(st, prim, invars, p, out):
+    return invars[0] if not p.get("axes") else None
+
+
+FOLD_RULES: dict = {_NEG: _fold_neg, ops.broadcast_in_dim: _fold_broadcast,
+                    ops.convert_element_type: _fold_convert,
+                    ops.unary["integer_pow"]: _fold_integer_pow, ops.select_n: _fold_select}
+FOLD_RULES.update({q: _fold_layout for q in (ops.reshape, ops.transpose, ops.rev, ops.slice)})
+FOLD_RULES.update({q: _fold_elementwise for q in (*ops.binary.values(), *ops.compare.values())})
+FOLD_RULES.update({q: _fold_reduce for q in ops.reduce.values() if q.name.startswith("reduce_")})
+
+
 def fold(jaxpr: Jaxpr) -> Jaxpr:
+    """Constant folding and forwarding of trivial equations, one rule per meta-operator
+    (``FOLD_RULES``); an equation with no rule is kept after one dict lookup."""
     rename: dict = {}
-    splat: dict = {}      # var -> scalar Literal it is a broadcast of
+    st = _FoldState()
     eqns = []
     changed = False
-
-    def sub(a):
-        return rename.get(a, a) if type(a) is Var else a
-
-    def same_type(a, v) -> bool:
-        return a.aval.shape == v.aval.shape and a.aval.dtype == v.aval.dtype
-
     get = rename.get
     for eqn in jaxpr.eqns:
         invars = eqn.invars
         if rename:
             invars = [get(a, a) if type(a) is Var else a for a in invars]
         prim, p = eqn.prim, eqn.params
-        outs = eqn.outvars
-        out = outs[0] if len(outs) == 1 else None
-        fwd = None
-        if out is not None and (prim in _FOLDABLE or prim.family in _ELEMENTWISE_FAMILIES):
-            if prim.family in _ELEMENTWISE_FAMILIES and len(invars) == 2:
-                x, y = invars
-                sx = x if type(x) is Literal else splat.get(x)
-                sy = y if type(y) is Literal else splat.get(y)
-                if sx is None and sy is None:
-                    pass   # two plain variables: no rule applies
-                elif sx is not None and sy is not None and prim in _NP_BINARY and \
-                        dtypes.is_inexact(out.aval.dtype):
-                    val = _NP_BINARY[prim](np.asarray(sx.val, out.aval.dtype),
-                                           np.asarray(sy.val, out.aval.dtype))
-                    lit = _make_lit(val, out.aval)
-                    if out.aval.shape == ():
-                        fwd = lit
-                    else:
-                        splat[out] = lit
-                        invars, prim, p = [lit], ops.broadcast_in_dim, dict(
-                            shape=out.aval.shape, broadcast_dimensions=())
-                else:
-                    if prim is _MUL:
-                        if _is_lit(sy, 1) and same_type(x, out):
-                            fwd = x
-                        elif _is_lit(sx, 1) and same_type(y, out):
-                            fwd = y
-                    elif prim is _ADD:
-                        if _is_lit(sy, 0) and same_type(x, out):
-                            fwd = x
-                        elif _is_lit(sx, 0) and same_type(y, out):
-                            fwd = y
-                    elif prim is _SUB:
-                        if _is_lit(sy, 0) and same_type(x, out):
-                            fwd = x
-                    elif prim is _DIV:
-                        if _is_lit(sy, 1) and same_type(x, out):
-                            fwd = x
-                    if fwd is None:   # a broadcast literal operand: use the literal itself
-                        if type(x) is Var and x in splat and type(y) is Var and \
-                                y.aval.shape == out.aval.shape:
-                            invars = [splat[x], y]
-                        elif type(y) is Var and y in splat and type(x) is Var and \
-                                x.aval.shape == out.aval.shape:
-                            invars = [x, splat[y]]
-            elif prim is _NEG:
-                x, = invars
-                sx = x if type(x) is Literal else splat.get(x)
-                if sx is not None and dtypes.is_inexact(out.aval.dtype):
-                    lit = _make_lit(-np.asarray(sx.val, out.aval.dtype), out.aval)
-                    if out.aval.shape == ():
-                        fwd = lit
-                    else:
-                        splat[out] = lit
-                        invars, prim, p = [lit], ops.broadcast_in_dim, dict(
-                            shape=out.aval.shape, broadcast_dimensions=())
-                else:
-                    src = _neg_src.get(x) if type(x) is Var else None
-                    if src is not None:
-                        fwd = src
-            elif prim is ops.broadcast_in_dim:
-                x, = invars
-                if type(x) is Literal and not p["broadcast_dimensions"]:
-                    if out.aval.shape == ():
-                        fwd = x
-                    else:
-                        splat[out] = x
-                elif type(x) is Var and x in splat:
-                    invars = [splat[x]]
-                    p = dict(shape=p["shape"], broadcast_dimensions=())
-                    splat[out] = splat[x]
-                elif same_type(x, out) and tuple(p["broadcast_dimensions"]) == \
-                        tuple(range(out.aval.ndim)):
-                    fwd = x
-            elif prim in _SHAPE_OPS:
-                x, = invars[:1]
-                if prim is ops.convert_element_type:
-                    if same_type(x, out):
-                        fwd = x
-                    elif type(x) is Var and x in splat and dtypes.is_inexact(out.aval.dtype) and \
-                            (dtypes.is_float(x.aval.dtype) or dtypes.is_int(x.aval.dtype)):
-                        lit = _make_lit(np.asarray(splat[x].val).astype(out.aval.dtype), out.aval)
-                        splat[out] = lit
-                        invars, prim, p = [lit], ops.broadcast_in_dim, dict(
-                            shape=out.aval.shape, broadcast_dimensions=())
-                elif prim is ops.rev and not p["dimensions"]:
-                    fwd = x
-                elif prim is ops.transpose and tuple(p["permutation"]) == \
-                        tuple(range(len(p["permutation"]))):
-                    fwd = x
-                elif same_type(x, out) and prim in (ops.reshape, ops.slice):
-                    fwd = x
-                elif type(x) is Var and x in splat and prim is not ops.convert_element_type:
-                    splat[out] = splat[x]
-                    invars, prim, p = [splat[x]], ops.broadcast_in_dim, dict(
-                        shape=out.aval.shape, broadcast_dimensions=())
-                elif prim is ops.reshape and type(x) is Var and x in _reshape_src:
-                    invars = [_reshape_src[x]]
-                    if same_type(invars[0], out):
-                        fwd = invars[0]
-            elif prim.name == "integer_pow" and p.get("y") == 1:
-                fwd = invars[0]
-            elif prim is ops.select_n and len(invars) >= 2 and \
-                    all(a is invars[1] for a in invars[2:]) and same_type(invars[1], out):
-                fwd = invars[1]
-            elif prim in _REDUCE_FWD and not p.get("axes"):
-                fwd = invars[0]
-        if fwd is not None:
-            rename[out] = fwd
-            changed = True
-            continue
+        rule = FOLD_RULES.get(prim)
+        if rule is not None and len(eqn.outvars) == 1:
+            out = eqn.outvars[0]
+            res = rule(st, prim, invars, p, out)
+            if res is not None:
+                if type(res) is not tuple:        # forward: the output is this atom
+                    rename[out] = res
+                    changed = True
+                    continue
+                prim, invars, p = res
         if prim is not eqn.prim or p is not eqn.params or \
                 (invars is not eqn.invars and invars != eqn.invars):
             eqn = Eqn(prim, invars, eqn.outvars, p, eqn.source)
             changed = True
         if prim is _NEG and type(invars[0]) is Var:
-            _neg_src[out] = invars[0]
+            st.neg_src[eqn.outvars[0]] = invars[0]
         elif prim is _RESHAPE and type(invars[0]) is Var:
-            _reshape_src[out] = invars[0]
+            st.reshape_src[eqn.outvars[0]] = invars[0]
         eqns.append(eqn)
-    _neg_src.clear()
-    _reshape_src.clear()
     if not changed:
         return jaxpr
-    return Jaxpr(jaxpr.constvars, jaxpr.invars, eqns, [sub(a) for a in jaxpr.outvars])
-
-
-_neg_src: dict = {}
-_reshape_src: dict = {}
+    return Jaxpr(jaxpr.constvars, jaxpr.invars, eqns,
+                 [get(a, a) if type(a) is Var else a for a in jaxpr.outvars])
 
 
 def use_counts(jaxpr: Jaxpr) -> dict:
@@ -416,7 +437,7 @@ def pack_scan_ys(jaxpr: Jaxpr) -> Jaxpr:
     the scan body emits the concatenation of the per-step values instead, so the loop
     writes one packed [L, m, ...] array per step where it wrote m arrays.  Reverse mode
     asks for such stacks when it contracts a weight's per-step cotangents after the loop
-    (``ad._contract_packed``); the forward loop's residuals are the other side."""
+    (``higher_order.control_flow._contract_packed``); the forward loop's residuals are the other side."""
     if not any(e.prim is ops.concatenate for e in jaxpr.eqns):
         return jaxpr
     uses = use_counts(jaxpr)
@@ -476,11 +497,11 @@ def _scan_with_packed_ys(eqn, packs):
                dict(eqn.params, jaxpr=new_body), eqn.source)
 
 
-_simplified: dict = {}   # id(sub-jaxpr) -> (it, its simplified form)
+_simplified = lru.LRU("passes.simplified")   # id(sub-jaxpr) -> (it, its simplified form)
 
 
 def _simplify_sub(c: ClosedJaxpr) -> ClosedJaxpr:
-    hit = _simplified.get(id(c))
+    hit = _simplified.data.get(id(c))
     if hit is not None and hit[0] is c:
         return hit[1]
     j = c.jaxpr
@@ -488,10 +509,8 @@ def _simplify_sub(c: ClosedJaxpr) -> ClosedJaxpr:
     if new is not c:   # simplify keeps the interface; re-intern so equal bodies stay shared
         new = _intern(Jaxpr([], new.jaxpr.invars, new.jaxpr.eqns, new.jaxpr.outvars)) \
             if not j.constvars else new
-    if len(_simplified) > 4096:
-        _simplified.clear()
-    _simplified[id(c)] = (c, new)
-    _simplified[id(new)] = (new, new)
+    _simplified.put(id(c), (c, new))
+    _simplified.put(id(new), (new, new))
     return new
 
 
@@ -517,7 +536,12 @@ def _simplify_subjaxprs(jaxpr: Jaxpr) -> Jaxpr:
 
 def simplify(closed: ClosedJaxpr) -> ClosedJaxpr:
     """Fold/forward, CSE, then DCE, also inside control-flow sub-jaxprs; unused constvars
-    are dropped together with their values."""
+    are dropped together with their values.  With ``xform_check_ir`` on, the result is
+    type-checked."""
+    return check_ir(_simplify(closed), "simplify")
+
+
+def _simplify(closed: ClosedJaxpr) -> ClosedJaxpr:
     j = dce(pack_scan_ys(cse(fold(_simplify_subjaxprs(closed.jaxpr)))))
     if not j.constvars:
         return closed if j is closed.jaxpr else ClosedJaxpr(j, closed.consts)

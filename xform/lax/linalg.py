@@ -14,7 +14,8 @@ from primitives import dtypes, ops
 from primitives import linalg as _L
 
 from ..core import bind, where
-from . import (add, aval, broadcast_in_dim, broadcasted_iota, concatenate, conj,
+from .control_flow import fori_loop
+from .ops import (add, aval, broadcast_in_dim, broadcasted_iota, concatenate, conj,
                convert_element_type, div, dynamic_index_in_dim, eq, ge, le, reduce_sum, select,
                slice, sub, transpose)
 
@@ -146,7 +147,6 @@ def triangular_solve(a, b, left_side: bool = False, lower: bool = False,
 def lu_pivots_to_permutation(pivots, permutation_size: int):
     """The row permutation that LAPACK-style ``pivots`` (row ``i`` swapped with row
     ``pivots[i]``, in order) apply to ``range(permutation_size)``."""
-    from ..control_flow import fori_loop
     pa = aval(pivots)
     batch, k = pa.shape[:-1], pa.shape[-1]
     shape = batch + (int(permutation_size),)

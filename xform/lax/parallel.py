@@ -15,7 +15,9 @@ import numpy as np
 from primitives import collectives as _coll
 from primitives import dtypes
 
-from ..core import bind, where
+from ..core import array_from_numpy, aval_of_scalar, bind, where
+from ..core.pytree import tree_map
+from .ops import aval, convert_element_type, div
 
 # --- the axis environment: (name, size) of every enclosing named mapped axis -------------
 _axis_env: list[tuple] = []
@@ -61,7 +63,6 @@ def _names(axis_name) -> tuple:
 
 
 def _tree_map(f, x):
-    from ..tree_util import tree_map
     return tree_map(f, x)
 
 
@@ -72,7 +73,6 @@ def psum(x, axis_name, *, axis_index_groups=None):
     names = _names(axis_name)
 
     def one(leaf):
-        from . import convert_element_type, aval
         if dtypes.is_bool(aval(leaf).dtype):
             leaf = convert_element_type(leaf, dtypes.int32)
         return bind(_coll.psum, _as_array(leaf), axis_name=names)
@@ -93,7 +93,6 @@ def pmean(x, axis_name, *, axis_index_groups=None):
     """Mean of ``x`` over the named mapped axis (or axes)."""
     names = _names(axis_name)
     n = int(np.prod([axis_size_of(a) for a in names]))
-    from . import div, aval, convert_element_type
 
     def one(leaf):
         leaf = _as_array(leaf)
@@ -111,7 +110,6 @@ def all_gather(x, axis_name, *, axis_index_groups=None, axis=0, tiled=False):
     size = axis_size_of(names[0])
 
     def one(leaf):
-        from . import aval
         leaf = _as_array(leaf)
         nd = aval(leaf).ndim + (0 if tiled else 1)
         ax = axis + nd if axis < 0 else axis
@@ -138,26 +136,9 @@ def axis_size(axis_name) -> int:
 
 def _as_array(x):
     if type(x) in (int, float, complex, bool):
-        from .. import numpy as jnp
-        return jnp.asarray(x)
+        a = aval_of_scalar(x)
+        return array_from_numpy(np.asarray(x, a.dtype), weak_type=a.weak_type)
     return x
 
-
-def _register_lowering_stubs():
-    """Outside a mapped axis there is nothing to lower to yet: say so clearly."""
-    from lowering import stablehlo
-
-    def stub(prim):
-        def rule(ctx, eqn, args):
-            raise NotImplementedError(
-                f"{prim.name}[axis_name={eqn.params['axis_name']}] reached the StableHLO "
-                f"lowering: collectives are only supported inside vmap(..., axis_name=...) "
-                f"for now (shard_map lowering is not implemented yet)")
-        return rule
-    for p in _coll.collective.values():
-        stablehlo.RULES.setdefault(p, stub(p))
-
-
-_register_lowering_stubs()
 
 __all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "axis_index", "axis_size"]

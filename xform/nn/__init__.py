@@ -22,7 +22,7 @@ from primitives import dtypes as _dt
 from .. import lax
 from .. import numpy as jnp
 from ..api import jit
-from ..array import Array
+from ..core import Array
 from ..core import Tracer
 from . import initializers
 

@@ -1,14 +1,24 @@
-"""Promotion, broadcasting and conversion shared by every ``xform.numpy`` function."""
+"""Promotion, broadcasting and conversion shared by every ``xform.numpy`` function.
+
+The bottom of the package: ``asarray``/``astype``, JAX's dtype promotion, broadcasting,
+axis checks, and ``stack`` (here because ``asarray`` of a list of arrays stacks them).
+"""
 from __future__ import annotations
 
 import numpy as np
 
 from primitives import dtypes
-from primitives.core import Literal, ShapedArray
+from primitives.core import Literal
 
 from .. import lax
-from ..array import Array
+from ..api import from_jax
+from ..core import Array
 from ..core import Tracer, array_from_numpy, where
+
+__all__ = ["ARRAY_TYPES", "typeinfo", "result_type", "promote_dtypes", "promote_dtypes_inexact",
+           "promote_dtypes_numeric", "shape_of", "broadcast_shapes", "broadcast_to_shape",
+           "broadcast_arrays_for", "asarray", "astype", "canonicalize_axis", "canonicalize_axes",
+           "stack"]
 
 _PY_SCALARS = (int, float, complex, bool)
 ARRAY_TYPES = (Array, Tracer)
@@ -163,11 +173,9 @@ def asarray(x, dtype=None):
     if isinstance(x, (list, tuple)) and any(isinstance(e, ARRAY_TYPES) or
                                           (isinstance(e, (list, tuple))) for e in x):
         if any(_contains_array(e) for e in x):
-            from . import stack
             return stack([asarray(e) for e in x]) if dtype is None else \
                 astype(stack([asarray(e) for e in x]), dtype)
     if type(x).__name__ == "ArrayImpl":  # a jax.Array: same buffer, no copy
-        from ..api import from_jax
         return from_jax(x) if dtype is None else astype(from_jax(x), dtype)
     if isinstance(x, str) or (isinstance(x, np.ndarray) and x.dtype.kind in "USO"):
         raise TypeError(f"xform arrays hold numbers, not {type(x).__name__} values: {x!r}"
@@ -229,3 +237,33 @@ def canonicalize_axes(axis, ndim, op="axis"):
             raise ValueError(f"{op}: repeated axis in {axis}{where()}")
         return axes
     return (canonicalize_axis(int(axis), ndim, op),)
+
+
+def stack(arrays, axis=0, dtype=None):
+    """Join equal-shaped arrays along a new axis: ``expand_dims`` of each, then
+    ``concatenate`` (written out with lax, as ``asarray`` needs it down here)."""
+    arrays = [asarray(a) for a in arrays]
+    if not arrays:
+        raise ValueError("stack: need at least one array to stack")
+    s0 = arrays[0].shape
+    for a in arrays:
+        if a.shape != s0:
+            raise ValueError(f"stack: all input arrays must have the same shape, got "
+                             f"{', '.join(str(x.shape) for x in arrays)}{where()}")
+    axis = canonicalize_axis(axis, len(s0) + 1, "stack")
+    arrays = [lax.expand_dims(a, [axis]) for a in arrays]
+    arrays = promote_dtypes(*arrays) if len(arrays) > 1 else arrays
+    if dtype is not None:
+        arrays = [astype(a, dtype) for a in arrays]
+    return lax.concatenate(arrays, axis)
+
+
+def _concrete(x, op, arg, hint):
+    """The value of ``x`` where it is needed at trace time (it fixes a shape)."""
+    if isinstance(x, Tracer):
+        if x.val is None:
+            raise TypeError(f"{op}: argument {arg} fixes the output shape, so it needs a "
+                            f"concrete value, but under jit it is an abstract "
+                            f"{x.aval.str_short()}; {hint}{where()}")
+        x = x.val
+    return np.asarray(x)

@@ -6,6 +6,7 @@ import string
 from .. import lax
 from ..core import where
 from ._core import asarray, promote_dtypes
+from ._linalg_ops import diagonal
 
 
 def _parse(subscripts: str, operands):
@@ -45,7 +46,6 @@ def _parse(subscripts: str, operands):
 
 def _diagonal(x, term):
     """Take the diagonal for letters repeated within one term."""
-    from . import diagonal, moveaxis
     while True:
         dup = next((c for c in term if term.count(c) > 1), None)
         if dup is None:

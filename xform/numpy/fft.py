@@ -15,7 +15,11 @@ from primitives import fft as _fft
 
 from .. import lax
 from ..core import bind, where as _where_msg
-from ._core import asarray, canonicalize_axis, promote_dtypes_inexact
+from ._core import asarray, astype, canonicalize_axis, promote_dtypes_inexact
+from ._shape import moveaxis
+from ._creation import arange
+from ._ufuncs import conj
+from ._editing import pad, roll
 
 __all__ = ["fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fft2", "ifft2", "rfft2", "irfft2",
            "fftn", "ifftn", "rfftn", "irfftn", "fftfreq", "rfftfreq", "fftshift", "ifftshift"]
@@ -54,7 +58,6 @@ def _transform(x, kind, lengths):
     nd = x.ndim
     head = list(range(nd - k, nd - step))    # the axes left for the later transform
     tail = list(range(nd - k + step, nd))    # where they go meanwhile
-    from . import moveaxis
     if kind in ("FFT", "RFFT"):
         x = bind(_fft.fft, x, fft_type=kind, fft_lengths=tuple(lengths[-step:]))
         x = moveaxis(x, head, tail)
@@ -67,7 +70,6 @@ def _transform(x, kind, lengths):
 
 
 def _core(name, kind, a, s, axes, norm):
-    from . import moveaxis, pad
     if norm not in _NORMS:
         raise ValueError(f'jax.numpy.fft.{name}: invalid norm value {norm!r}; should be '
                          f'"backward", "ortho" or "forward"')
@@ -156,7 +158,6 @@ def irfft(a, n=None, axis=-1, norm=None):
 
 def hfft(a, n=None, axis=-1, norm=None):
     """The FFT of a signal with a Hermitian spectrum: ``irfft`` of the conjugate, times n."""
-    from . import conj
     a = asarray(a)
     _check_1d("hfft", axis)
     size = 2 * (a.shape[axis] - 1) if n is None else n
@@ -165,7 +166,6 @@ def hfft(a, n=None, axis=-1, norm=None):
 
 
 def ihfft(a, n=None, axis=-1, norm=None):
-    from . import conj
     a = asarray(a)
     _check_1d("ihfft", axis)
     size = a.shape[axis] if n is None else n
@@ -214,7 +214,6 @@ def _freq_args(name, n, d):
 
 def fftfreq(n, d=1.0, *, dtype=None, device=None):
     """Sample frequencies ``[0, 1, ..., n//2 - 1 (or n//2), -n//2, ..., -1] / (d n)``."""
-    from . import arange, astype
     n = _freq_args("fftfreq", n, d)
     out_dtype = _dt.canonicalize(dtype or _dt.default_float())
     work = out_dtype if _dt.is_inexact(out_dtype) else _dt.default_float()
@@ -225,14 +224,12 @@ def fftfreq(n, d=1.0, *, dtype=None, device=None):
 
 def rfftfreq(n, d=1.0, *, dtype=None, device=None):
     """Sample frequencies of ``rfft``'s output: ``[0, 1, ..., n//2] / (d n)``."""
-    from . import arange
     n = _freq_args("rfftfreq", n, d)
     dtype = _dt.canonicalize(dtype or _dt.default_float())
     return arange(0, n // 2 + 1, dtype=dtype) / asarray(d * n, dtype)
 
 
 def _shift(name, x, axes, sign):
-    from . import roll
     x = asarray(x)
     if axes is None:
         axes = tuple(range(x.ndim))

@@ -14,58 +14,66 @@ import numpy as _onp
 from primitives import dtypes as _dtypes
 from primitives.linalg import LINALG_DTYPES as _LINALG_DTYPES
 
-from .. import lax as _lax
-from .. import numpy as jnp
+from ..api import custom_jvp as _custom_jvp
 from ..core import where
-from ..custom_derivatives import custom_jvp as _custom_jvp
 from ..lax import linalg as _la
+from ._core import (asarray as _asarray, astype as _astype,
+                    promote_dtypes_inexact as _promote_dtypes_inexact)
+from ._shape import broadcast_to as _broadcast_to, reshape as _reshape
+from ._creation import arange as _arange, zeros as _zeros
+from ._ufuncs import (abs as _abs, conj as _conj, log as _log, real as _real, sign as _sign,
+                      sqrt as _sqrt, _where)
+from ._reductions import any as _any, max as _max, min as _min, prod as _prod, sum as _sum
+from ._indexing import take_along_axis as _take_along_axis
+from ._linalg_ops import matmul as _matmul, outer as _outer, vecdot as _vecdot
+from ._sorting import argsort as _argsort
 
 
 def norm(x, ord=None, axis=None, keepdims=False):
-    x = jnp.asarray(x)
-    (x,) = jnp.promote_dtypes_inexact(x)
+    x = _asarray(x)
+    (x,) = _promote_dtypes_inexact(x)
     if axis is None and ord is None:
-        r = jnp.sqrt(jnp.sum(jnp.real(x * jnp.conj(x))))
-        return jnp.reshape(r, (1,) * x.ndim) if keepdims else r
+        r = _sqrt(_sum(_real(x * _conj(x))))
+        return _reshape(r, (1,) * x.ndim) if keepdims else r
     if axis is None:
         axis = tuple(range(x.ndim))
     axes = axis if isinstance(axis, tuple) else (axis,)
-    a = jnp.abs(x)
+    a = _abs(x)
     if len(axes) == 1:
         if ord is None or ord == 2:
-            return jnp.sqrt(jnp.sum(a * a, axes, keepdims=keepdims))
+            return _sqrt(_sum(a * a, axes, keepdims=keepdims))
         if ord == _onp.inf:
-            return jnp.max(a, axes, keepdims=keepdims)
+            return _max(a, axes, keepdims=keepdims)
         if ord == -_onp.inf:
-            return jnp.min(a, axes, keepdims=keepdims)
+            return _min(a, axes, keepdims=keepdims)
         if ord == 0:
-            return jnp.sum(jnp.astype(a != 0, a.dtype), axes, keepdims=keepdims)
+            return _sum(_astype(a != 0, a.dtype), axes, keepdims=keepdims)
         if ord == 1:
-            return jnp.sum(a, axes, keepdims=keepdims)
-        return jnp.sum(a ** ord, axes, keepdims=keepdims) ** (1.0 / ord)
+            return _sum(a, axes, keepdims=keepdims)
+        return _sum(a ** ord, axes, keepdims=keepdims) ** (1.0 / ord)
     if len(axes) == 2:
         r0, r1 = axes
         if ord in (None, "fro"):
-            return jnp.sqrt(jnp.sum(a * a, axes, keepdims=keepdims))
+            return _sqrt(_sum(a * a, axes, keepdims=keepdims))
         if ord == 1:
-            return jnp.max(jnp.sum(a, r0, keepdims=True), axes, keepdims=keepdims)
+            return _max(_sum(a, r0, keepdims=True), axes, keepdims=keepdims)
         if ord == _onp.inf:
-            return jnp.max(jnp.sum(a, r1, keepdims=True), axes, keepdims=keepdims)
+            return _max(_sum(a, r1, keepdims=True), axes, keepdims=keepdims)
         raise NotImplementedError(f"linalg.norm: matrix ord={ord!r} is not supported yet "
                                   f"(supported: None, 'fro', 1, inf){where()}")
     raise ValueError(f"linalg.norm: axis must be an int or a pair, got {axis}")
 
 
 def matmul(a, b):
-    return jnp.matmul(a, b)
+    return _matmul(a, b)
 
 
 def vecdot(a, b, axis=-1):
-    return jnp.vecdot(a, b, axis=axis)
+    return _vecdot(a, b, axis=axis)
 
 
 def outer(a, b):
-    return jnp.outer(a, b)
+    return _outer(a, b)
 
 
 # --- result types (as jax.numpy.linalg's) -----------------------------------------------------
@@ -93,7 +101,7 @@ class SVDResult(NamedTuple):
 
 def _matrices(fname, *xs, square=False):
     """Arrays promoted to a common inexact dtype, checked to be (batches of) matrices."""
-    xs = jnp.promote_dtypes_inexact(*[jnp.asarray(x) for x in xs])
+    xs = _promote_dtypes_inexact(*[_asarray(x) for x in xs])
     for name, x in zip(("a", "b"), xs):
         if x.ndim < 2:
             raise ValueError(f"linalg.{fname}: {name} must have at least 2 dimensions (a "
@@ -129,12 +137,12 @@ def svd(a, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool 
     (a,) = _matrices("svd", a)
     if hermitian:   # eigh is cheaper: |w| are the singular values
         w, v = eigh(a)
-        order = jnp.argsort(-jnp.abs(w), axis=-1)
-        s = jnp.take_along_axis(jnp.abs(w), order, axis=-1)
+        order = _argsort(-_abs(w), axis=-1)
+        s = _take_along_axis(_abs(w), order, axis=-1)
         if not compute_uv:
             return s
-        u = jnp.take_along_axis(v, order[..., None, :], axis=-1)
-        signs = jnp.take_along_axis(jnp.sign(w), order, axis=-1).astype(v.dtype)
+        u = _take_along_axis(v, order[..., None, :], axis=-1)
+        signs = _take_along_axis(_sign(w), order, axis=-1).astype(v.dtype)
         return SVDResult(u, s, _la.adjoint(u * signs[..., None, :]))
     res = _la.svd(a, full_matrices=full_matrices, compute_uv=compute_uv,
                   subset_by_index=subset_by_index)
@@ -183,7 +191,7 @@ def _solve_jvp(primals, tangents):
 
 
 def solve(a, b):
-    a, b = jnp.promote_dtypes_inexact(jnp.asarray(a), jnp.asarray(b))
+    a, b = _promote_dtypes_inexact(_asarray(a), _asarray(b))
     (a,) = _matrices("solve", a, square=True)
     vector = b.ndim == 1
     if b.ndim == 0 or b.shape[-1 if vector else -2] != a.shape[-1]:
@@ -193,29 +201,29 @@ def solve(a, b):
     if vector:
         b = b[:, None]
     batch = _onp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    a = jnp.broadcast_to(a, batch + a.shape[-2:])
-    b = jnp.broadcast_to(b, batch + b.shape[-2:])
+    a = _broadcast_to(a, batch + a.shape[-2:])
+    b = _broadcast_to(b, batch + b.shape[-2:])
     x = _solve(a, b)
     return x[..., 0] if vector else x
 
 
 def inv(a):
     (a,) = _matrices("inv", a, square=True)
-    return _solve(a, jnp.broadcast_to(_la.eye_like(a), a.shape))
+    return _solve(a, _broadcast_to(_la.eye_like(a), a.shape))
 
 
 def _lu_det_parts(fname, a):
     """(diagonal of u, -1 where the row swaps are odd else 1) of ``a``'s LU."""
     (a,) = _matrices(fname, a, square=True)
     lu, pivots, _ = _la.lu(a)
-    swaps = jnp.sum(pivots != jnp.arange(pivots.shape[-1], dtype=pivots.dtype), axis=-1)
-    parity = jnp.where(swaps % 2 == 1, -1, 1).astype(a.dtype)
+    swaps = _sum(pivots != _arange(pivots.shape[-1], dtype=pivots.dtype), axis=-1)
+    parity = _where(swaps % 2 == 1, -1, 1).astype(a.dtype)
     return _la.diagonal(lu), parity
 
 
 def det(a):
     diag, parity = _lu_det_parts("det", a)
-    return parity * jnp.prod(diag, axis=-1)
+    return parity * _prod(diag, axis=-1)
 
 
 def slogdet(a, *, method=None):
@@ -223,14 +231,14 @@ def slogdet(a, *, method=None):
         raise NotImplementedError(f"linalg.slogdet: method={method!r} is not supported "
                                   f"(supported: 'lu'){where()}")
     diag, parity = _lu_det_parts("slogdet", a)
-    mag = jnp.abs(diag)
-    singular = jnp.any(diag == 0, axis=-1)
-    logabsdet = jnp.where(singular, -jnp.inf, jnp.sum(jnp.log(mag), axis=-1))
+    mag = _abs(diag)
+    singular = _any(diag == 0, axis=-1)
+    logabsdet = _where(singular, -_onp.inf, _sum(_log(mag), axis=-1))
     if _dtypes.is_complex(diag.dtype):
-        unit = diag / jnp.where(mag == 0, 1, mag).astype(diag.dtype)
+        unit = diag / _where(mag == 0, 1, mag).astype(diag.dtype)
     else:
-        unit = jnp.sign(diag)
-    sign = jnp.where(singular, 0, parity * jnp.prod(unit, axis=-1))
+        unit = _sign(diag)
+    sign = _where(singular, 0, parity * _prod(unit, axis=-1))
     return SlogdetResult(sign, logabsdet)
 
 
@@ -248,11 +256,11 @@ def matrix_power(a, n):
         n >>= 1
         if n:
             power = _la.matmul(power, power)
-    return jnp.broadcast_to(_la.eye_like(a), a.shape) if result is None else result
+    return _broadcast_to(_la.eye_like(a), a.shape) if result is None else result
 
 
 def _default_rtol(a):
-    return 10.0 * max(a.shape[-2:]) * float(jnp.finfo(_dtypes.real_dtype(a.dtype)).eps)
+    return 10.0 * max(a.shape[-2:]) * float(_dtypes.finfo(_dtypes.real_dtype(a.dtype)).eps)
 
 
 def pinv(a, rtol=None, hermitian: bool = False):
@@ -261,8 +269,8 @@ def pinv(a, rtol=None, hermitian: bool = False):
     (a,) = _matrices("pinv", a)
     rtol = _default_rtol(a) if rtol is None else rtol
     u, s, vh = svd(a, full_matrices=False, hermitian=hermitian)
-    cutoff = jnp.asarray(rtol, s.dtype)[..., None] * jnp.max(s, axis=-1, keepdims=True)
-    s_inv = jnp.where(s > cutoff, 1 / jnp.where(s > cutoff, s, 1), 0).astype(a.dtype)
+    cutoff = _asarray(rtol, s.dtype)[..., None] * _max(s, axis=-1, keepdims=True)
+    s_inv = _where(s > cutoff, 1 / _where(s > cutoff, s, 1), 0).astype(a.dtype)
     return _la.matmul(_la.adjoint(vh) * s_inv[..., None, :], _la.adjoint(u))
 
 
@@ -271,31 +279,31 @@ def matrix_rank(M, rtol=None, *, tol=None):
     s = svd(M, compute_uv=False)
     if tol is None:
         rtol = _default_rtol(M) if rtol is None else rtol
-        tol = jnp.asarray(rtol, s.dtype)[..., None] * jnp.max(s, axis=-1, keepdims=True)
+        tol = _asarray(rtol, s.dtype)[..., None] * _max(s, axis=-1, keepdims=True)
     else:
-        tol = jnp.asarray(tol, s.dtype)[..., None]
-    return jnp.sum(s > tol, axis=-1)
+        tol = _asarray(tol, s.dtype)[..., None]
+    return _sum(s > tol, axis=-1)
 
 
 def lstsq(a, b, rcond=None, *, numpy_resid: bool = False):
     """Least squares ``argmin |a x - b|`` through the SVD: ``(x, resid, rank, s)``."""
-    a, b = jnp.promote_dtypes_inexact(jnp.asarray(a), jnp.asarray(b))
+    a, b = _promote_dtypes_inexact(_asarray(a), _asarray(b))
     if a.ndim != 2 or b.ndim not in (1, 2) or b.shape[0] != a.shape[0]:
         raise ValueError(f"linalg.lstsq: needs a of shape (m, n) and b of shape (m,) or "
                          f"(m, k), got {a.shape} and {b.shape}{where()}")
     (a, b2) = _matrices("lstsq", a, b if b.ndim == 2 else b[:, None])
     m, n = a.shape
-    rcond = float(jnp.finfo(_dtypes.real_dtype(a.dtype)).eps) * max(m, n) \
+    rcond = float(_dtypes.finfo(_dtypes.real_dtype(a.dtype)).eps) * max(m, n) \
         if rcond is None else rcond
     u, s, vh = svd(a, full_matrices=False)
-    keep = s > rcond * jnp.max(s) if s.size else s > 0
-    rank = jnp.sum(keep)
-    s_inv = jnp.where(keep, 1 / jnp.where(keep, s, 1), 0).astype(a.dtype)
+    keep = s > rcond * _max(s) if s.size else s > 0
+    rank = _sum(keep)
+    s_inv = _where(keep, 1 / _where(keep, s, 1), 0).astype(a.dtype)
     x = _la.matmul(_la.adjoint(vh), s_inv[:, None] * _la.matmul(_la.adjoint(u), b2))
     fit = b2 - _la.matmul(a, x)
-    resid = jnp.sum(jnp.real(fit * jnp.conj(fit)), axis=0)
+    resid = _sum(_real(fit * _conj(fit)), axis=0)
     if numpy_resid and (rank < n or m <= n):
-        resid = jnp.zeros((0,), resid.dtype)   # NumPy's convention; shapes are static here
+        resid = _zeros((0,), resid.dtype)   # NumPy's convention; shapes are static here
     if b.ndim == 1:
         x = x[:, 0]
         resid = resid if numpy_resid else resid[0]
@@ -303,7 +311,7 @@ def lstsq(a, b, rcond=None, *, numpy_resid: bool = False):
 
 
 def matrix_transpose(x):
-    x = jnp.asarray(x)
+    x = _asarray(x)
     if x.ndim < 2:
         raise ValueError(f"linalg.matrix_transpose: x must have at least 2 dimensions, got "
                          f"shape {x.shape}{where()}")

@@ -16,31 +16,37 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Callable
 
 import numpy as np
 
 from primitives import dtypes
 from primitives.core import ClosedJaxpr, Eqn, Jaxpr, Literal, ShapedArray, SourceInfo, Var
+from primitives.lru import LRU
 from primitives.ops import OpTypeError
 from lowering import _jaxlib
 from lowering.compile import compile_single_op
 
+from .array import Array, array_from_numpy, raise_if_deleted
+from .pytree import tree_flatten, tree_unflatten
+
 # --- where in the user's code ------------------------------------------------------------
 _LIB_DIRS = tuple(os.path.dirname(os.path.abspath(m)) + os.sep for m in (
-    __file__,
+    os.path.dirname(os.path.abspath(__file__)),   # the xform package (this is xform/core/)
     sys.modules["primitives"].__file__,
     sys.modules["lowering"].__file__,
 ))
 
 
-_is_library_code: dict = {}
+_is_library_lru = LRU("is library code")   # code object -> bool
+_is_library_code = _is_library_lru.data
 
 
 def _is_lib(code) -> bool:
     lib = _is_library_code.get(code)
     if lib is None:
         fn = code.co_filename
-        lib = _is_library_code[code] = fn.startswith(_LIB_DIRS) or fn.startswith("<frozen")
+        lib = _is_library_lru.put(code, fn.startswith(_LIB_DIRS) or fn.startswith("<frozen"))
     return lib
 
 
@@ -293,7 +299,10 @@ class Builder:
                            list(self.const_vals))
 
 
-_shape_cache: dict = {}
+# (prim, in avals[, params]) -> out avals.  Hits are read from the plain dict (see
+# primitives/lru.py); misses go through ``_abstract_eval``, which stores them.
+_shape_lru = LRU("shape rules")
+_shape_cache = _shape_lru.data
 _new_eqn = object.__new__
 
 
@@ -312,9 +321,7 @@ def _abstract_eval(prim, in_avals: tuple, params):
         except OpTypeError as e:
             raise OpTypeError(f"{e}{where()}") from None
         if key is not None:
-            if len(_shape_cache) > 20000:
-                _shape_cache.clear()
-            _shape_cache[key] = out
+            _shape_lru.put(key, out)
     return out
 
 
@@ -347,30 +354,32 @@ def find_builder() -> Builder | None:
 
 
 # --- eager execution -------------------------------------------------------------------------
-_ARRAY_TYPES: set = set()   # filled by xform.array (Array)
-_Array = None               # set by xform.array
+_ARRAY_TYPES = frozenset((Array,))   # concrete array types a trace takes as constants
 
 
 def _params_key(params):
     return tuple(params.items())
 
 
-_scalar_bufs: dict = {}
+_scalar_lru = LRU("scalar device buffers")
+_scalar_bufs = _scalar_lru.data
 
 
 def _scalar_buffer(x, aval: ShapedArray):
-    """Device buffer for a Python/NumPy scalar operand, cached per (value, dtype)."""
+    """Device buffer for a Python/NumPy scalar operand, cached per (value, dtype).
+    (Never donate one: ``jit`` makes a fresh buffer for a donated scalar.)"""
     key = (x, type(x), aval.dtype, aval.weak_type)
     buf = _scalar_bufs.get(key)
     if buf is None:
-        if len(_scalar_bufs) > 4096:
-            _scalar_bufs.clear()
-        buf = _scalar_bufs[key] = _jaxlib.buffer_from_numpy(np.asarray(x, aval.dtype),
-                                                            weak_type=aval.weak_type)
+        buf = _scalar_lru.put(key, _jaxlib.buffer_from_numpy(np.asarray(x, aval.dtype),
+                                                             weak_type=aval.weak_type))
     return buf
 
 
-_eager_cache: dict = {}
+# (prim, params, in avals) -> (PJRT call, result handlers, out avals): hits are a plain
+# dict lookup (see primitives/lru.py)
+_eager_lru = LRU("eager executables")
+_eager_cache = _eager_lru.data
 
 
 def eager_apply(prim, args, params):
@@ -378,7 +387,7 @@ def eager_apply(prim, args, params):
     bufs, avals = [], []
     for a in args:
         t = type(a)
-        if t is _Array:
+        if t is Array:
             bufs.append(a._buf)
             avals.append(a.aval)
         elif t is Literal:
@@ -410,22 +419,17 @@ def eager_apply(prim, args, params):
         except OpTypeError as e:
             raise OpTypeError(f"{e}{where()}") from None
         # the raw PJRT call, its result handlers and output avals: no wrapper per op
-        hit = _eager_cache[key] = (exe.exe.execute_sharded, exe.handlers, exe.out_avals)
+        hit = _eager_lru.put(key, (exe.exe.execute_sharded, exe.handlers, exe.out_avals))
     run, handlers, out_avals = hit
-    outs = run(bufs).consume_with_handlers(handlers)
-    from_buffer = _Array._from_buffer
+    try:
+        outs = run(bufs).consume_with_handlers(handlers)
+    except (TypeError, _jaxlib.JaxRuntimeError):   # a donated (deleted) array: say so
+        raise_if_deleted(bufs, prim.name)
+        raise
+    from_buffer = Array._from_buffer
     if len(outs) == 1:
         return [from_buffer(outs[0], out_avals[0])]
     return [from_buffer(b, a) for b, a in zip(outs, out_avals)]
-
-
-def array_from_numpy(x, device=None, weak_type=False):
-    x = np.asarray(x)
-    dt = dtypes.canonicalize(x.dtype)
-    if x.dtype != dt:
-        x = x.astype(dt)
-    buf = _jaxlib.buffer_from_numpy(x, device, weak_type)
-    return _Array._from_buffer(buf, ShapedArray(x.shape, dt, weak_type))
 
 
 # --- evaluating a jaxpr --------------------------------------------------------------------------
@@ -459,3 +463,122 @@ def eval_jaxpr(jaxpr: Jaxpr, consts, args, env=None):
 
 def eval_closed(closed: ClosedJaxpr, args):
     return eval_jaxpr(closed.jaxpr, closed.consts, args)
+
+
+# --- tracing functions ------------------------------------------------------------------
+
+_PY_SCALARS = (int, float, complex, bool)
+
+
+def leaf_aval(x, what):
+    t = type(x)
+    if t is Array or t is Tracer:
+        return x.aval
+    if t in _PY_SCALARS:
+        return aval_of_scalar(x)
+    if isinstance(x, (np.ndarray, np.generic)):
+        try:
+            return aval_of_numpy(x)
+        except TypeError as e:
+            raise TypeError(f"{what}: {e}") from None
+    if t.__name__ == "ArrayImpl":
+        return ShapedArray(x.shape, dtypes.canonicalize(x.dtype), x.weak_type)
+    raise TypeError(f"{what} is a {t.__name__} ({x!r:.60}), which is not a valid array value; "
+                    f"pass arrays or scalars, or mark it static with static_argnums/"
+                    f"static_argnames")
+
+
+def trace_to_jaxpr(fun: Callable, in_avals, in_tree, concrete_vals=None) -> tuple:
+    """Trace ``fun`` on abstract (or concrete) inputs; returns (ClosedJaxpr, out_tree)."""
+    builder = Builder(concrete=concrete_vals is not None)
+    with trace_scope(builder):
+        vals = concrete_vals or [None] * len(in_avals)
+        tracers = [builder.new_arg(a, v) for a, v in zip(in_avals, vals)]
+        args, kwargs = tree_unflatten(in_tree, tracers)
+        out = fun(*args, **kwargs)
+        out_leaves, out_tree = tree_flatten(out)
+        for i, o in enumerate(out_leaves):
+            if not isinstance(o, (Tracer, Array, Literal, np.ndarray, np.generic) + _PY_SCALARS):
+                raise TypeError(f"the traced function returned a {type(o).__name__} "
+                                f"({o!r:.60}) at output {i}; outputs must be arrays or scalars")
+        closed = builder.to_jaxpr(out_leaves)
+    return closed, out_tree
+
+
+
+# --- tracing with values (the differentiation transforms) ------------------------------------------------------------------------
+
+class _RecordingBuilder(Builder):
+    """A Builder that remembers the concrete value of every variable it made."""
+
+    def __init__(self, concrete):
+        super().__init__(concrete)
+        self.vals: dict = {}
+
+    def new_arg(self, aval, val=None):
+        t = super().new_arg(aval, val)
+        if t.val is not None:
+            self.vals[t.var] = t.val
+        return t
+
+    def add_eqn(self, prim, args, params):
+        outs = super().add_eqn(prim, args, params)
+        if self.concrete:
+            for o in outs:
+                if o.val is not None:
+                    self.vals[o.var] = o.val
+        return outs
+
+
+def add_eqn_with_values(prim, args, params, out_vals):
+    """Bind ``prim`` into the current trace, giving its outputs known values
+    (when a concrete trace already computed them) instead of running it."""
+    b = find_builder()
+    if b is None or not b.concrete or out_vals is None or \
+            any(Builder.value_of(a) is None for a in args if type(a) is Tracer):
+        return bind(prim, *args, **params)
+    invars = [b.atom(a) for a in args]
+    out_avals = prim.abstract_eval(*[a.aval for a in invars], **params)
+    outvars = [Var(a) for a in out_avals]
+    b.eqns.append(Eqn(prim, invars, outvars, params, source_here()))
+    outs = [Tracer(b, v, val) for v, val in zip(outvars, out_vals)]
+    if isinstance(b, _RecordingBuilder):
+        for o in outs:
+            b.vals[o.var] = o.val
+    return outs
+
+
+def _value(x):
+    t = type(x)
+    if t is Tracer:
+        return x.val
+    return x
+
+
+def prep_leaf(x, what):
+    """(leaf as an operand, its aval, its concrete value or None)."""
+    aval = leaf_aval(x, what)
+    if isinstance(x, (np.ndarray, np.generic)) and not isinstance(x, Tracer):
+        x = array_from_numpy(np.asarray(x))
+        aval = x.aval
+    val = _value(x)
+    if val is not None and type(val) in (int, float, complex, bool):
+        val = array_from_numpy(np.asarray(val, aval.dtype), weak_type=aval.weak_type)
+    return x, aval, val
+
+
+def trace_flat(fun, leaves, avals, vals):
+    """Trace ``fun(*leaf_tracers) -> flat outputs`` (concrete when every value is known).
+    Returns (ClosedJaxpr, out extra, recorded values or None)."""
+    concrete = all(v is not None for v in vals)
+    b = _RecordingBuilder(concrete)
+    with trace_scope(b):
+        tracers = [b.new_arg(a, v if concrete else None) for a, v in zip(avals, vals)]
+        outs, extra = fun(*tracers)
+        for i, o in enumerate(outs):
+            if not isinstance(o, (Tracer, np.ndarray, np.generic, int, float, complex, bool)) \
+                    and type(o) not in _ARRAY_TYPES:
+                raise TypeError(f"the differentiated function returned a {type(o).__name__} "
+                                f"({o!r:.60}) at output {i}; outputs must be arrays or scalars")
+        closed = b.to_jaxpr(list(outs))
+    return closed, extra, (b.vals if concrete else None)

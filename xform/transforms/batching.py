@@ -18,24 +18,21 @@ with the other transforms.
 """
 from __future__ import annotations
 
-import functools
-import inspect
-from typing import Any, Callable
-
 import numpy as np
 
-from primitives import collectives as coll
-from primitives import dtypes, ops
+from primitives import ops
 from primitives.core import ClosedJaxpr, Jaxpr, Literal, ShapedArray
-from primitives.ops import ConvDimensionNumbers, GatherDimensionNumbers, ScatterDimensionNumbers
+from primitives.ops import GatherDimensionNumbers, ScatterDimensionNumbers
 
-from . import lax, passes
-from .array import Array
-from .core import Builder, Tracer, bind, eval_jaxpr, trace_scope, where
-from .lax.parallel import axis_frame
-from .tree_util import LEAF, _lookup, _registry, tree_flatten, tree_unflatten
+from ..core.checks import check_ir
+from ..core.pytree import tree_flatten, tree_unflatten
+from ..core.trace import eval_jaxpr, leaf_aval, trace_to_jaxpr
+from ..lax.parallel import axis_frame
+from .. import lax, passes
+from ..core import bind, Builder, trace_scope, where
 
-__all__ = ["vmap", "batch_jaxpr", "RULES", "not_mapped"]
+
+__all__ = ["batch_jaxpr", "RULES", "not_mapped"]
 
 not_mapped = None
 
@@ -195,7 +192,9 @@ def batch_jaxpr(closed: ClosedJaxpr, in_dims, axis_size: int, axis_name=None, ou
                 outs[i] = bdim_at(outs[i], dims[i], want, ax.size)
                 dims[i] = want
         out = b.to_jaxpr(outs)
-    return passes.simplify(out), dims
+    out = passes.simplify(out)
+    check_ir(out, "vmap")
+    return out, dims
 
 
 # --- elementwise ------------------------------------------------------------------------------
@@ -633,447 +632,6 @@ def _sort_rule(ax, args, dims, *, dimension, is_stable, num_keys):
 RULES[ops.sort] = _sort_rule
 
 
-# --- collectives --------------------------------------------------------------------------------
-
-_PREDUCE = {coll.psum: ops.reduce["reduce_sum"], coll.pmax: ops.reduce["reduce_max"],
-            coll.pmin: ops.reduce["reduce_min"]}
-
-
-def _preduce_rule(prim):
-    def rule(ax, args, dims, *, axis_name):
-        x, d = args[0], dims[0]
-        if ax.name is None or ax.name not in axis_name:   # another axis: keep it
-            return [bind(prim, x, axis_name=axis_name)], [d]
-        rest = tuple(n for n in axis_name if n != ax.name)
-        if d is not None:
-            y = bind(_PREDUCE[prim], x, axes=(d,))
-        elif prim is coll.psum:
-            y = bind(ops.binary["mul"], x, _scalar(ax.size, _aval(x).dtype))
-        else:
-            y = x
-        if rest:
-            y = bind(prim, y, axis_name=rest)
-        return [y], [None]
-    return rule
-
-
-for _p in _PREDUCE:
-    RULES[_p] = _preduce_rule(_p)
-    _ALWAYS.add(_p)
-
-
-def _all_gather_rule(ax, args, dims, *, axis_name, axis, tiled, axis_size):
-    x, d = args[0], dims[0]
-    if ax.name is None or ax.name not in axis_name:
-        if d is None:
-            return [bind(coll.all_gather, x, axis_name=axis_name, axis=axis, tiled=tiled,
-                         axis_size=axis_size)], [None]
-        if tiled:
-            a2, od = (axis, d) if axis < d else (axis + 1, d)
-        else:
-            a2, od = (axis, d + 1) if axis <= d else (axis + 1, d)
-        return [bind(coll.all_gather, x, axis_name=axis_name, axis=a2, tiled=tiled,
-                     axis_size=axis_size)], [od]
-    # the gathered axis is the batch axis: every example sees the same stacked value
-    y = bdim_at(x, d, axis, ax.size)
-    if tiled:
-        shape = list(_aval(y).shape)
-        shape[axis:axis + 2] = [shape[axis] * shape[axis + 1]]
-        y = bind(ops.reshape, y, new_sizes=tuple(shape))
-    return [y], [None]
-
-
-RULES[coll.all_gather] = _all_gather_rule
-_ALWAYS.add(coll.all_gather)
-
-
-def _axis_index_rule(ax, args, dims, *, axis_name):
-    if ax.name is None or ax.name not in axis_name:
-        return [bind(coll.axis_index, axis_name=axis_name)], [None]
-    return [bind(ops.iota, dtype=np.dtype(np.int32), shape=(ax.size,), dimension=0)], [0]
-
-
-RULES[coll.axis_index] = _axis_index_rule
-_ALWAYS.add(coll.axis_index)
-
-
-# --- vmap ---------------------------------------------------------------------------------------
-
-def _children(x):
-    """(children, keys) of a pytree node, or None for a leaf."""
-    if x is None:
-        return None
-    node = _registry.get(type(x)) or _lookup(type(x))
-    if node is None:
-        return None
-    children, aux = node.flatten(x)
-    children = list(children)
-    if type(x) is dict:
-        keys = [f"[{k!r}]" for k in aux]
-    elif hasattr(x, "_fields"):
-        keys = [f".{f}" for f in x._fields]
-    else:
-        keys = [f"[{i}]" for i in range(len(children))]
-    return children, keys
-
-
-def _leaves_with_paths(tree, path, out):
-    c = _children(tree)
-    if c is None:
-        if tree is not None:
-            out.append((path, tree))
-        return
-    for child, key in zip(*c):
-        _leaves_with_paths(child, path + key, out)
-
-
-def _broadcast_prefix(prefix, tree, path, what, out):
-    """Append (path, leaf, axis) for every leaf of ``tree`` under the axis spec ``prefix``."""
-    if prefix is None or isinstance(prefix, (int, np.integer)) and not isinstance(prefix, bool):
-        leaves: list = []
-        _leaves_with_paths(tree, path, leaves)
-        ax = None if prefix is None else int(prefix)
-        out.extend((p, leaf, ax) for p, leaf in leaves)
-        return
-    pc = _children(prefix)
-    if pc is None:
-        raise ValueError(f"vmap {what} must be made of ints, None and containers; at "
-                         f"{path or 'the top level'} it is {prefix!r} ({type(prefix).__name__})")
-    tc = _children(tree)
-    if tc is None or type(tree) is not type(prefix) or len(tc[0]) != len(pc[0]) or \
-            tc[1] != pc[1]:
-        kind = type(tree).__name__ if tree is not None else "None"
-        n = "" if tc is None else f" with {len(tc[0])} entries {tc[1]}"
-        raise ValueError(
-            f"vmap {what} specification must be a tree prefix of the corresponding value: "
-            f"at {path or 'the top level'}, {what} is a {type(prefix).__name__} with "
-            f"{len(pc[0])} entries {pc[1]}, but the value is a {kind}{n}")
-    for pchild, tchild, key in zip(pc[0], tc[0], tc[1]):
-        _broadcast_prefix(pchild, tchild, path + key, what, out)
-
-
-def _shape_of(x):
-    a = getattr(x, "aval", None)
-    if a is not None:
-        return tuple(a.shape)
-    return tuple(np.shape(x))
-
-
-def _per_example_aval(x, axis, what):
-    from .api import _leaf_aval
-    a = _leaf_aval(x, what)
-    return unbatched_aval(a, axis)
-
-
-def _normalize_in_axes(in_axes):
-    if isinstance(in_axes, list):
-        in_axes = tuple(in_axes)
-    if not (in_axes is None or type(in_axes) is int or isinstance(in_axes, tuple)):
-        raise TypeError(f"vmap in_axes must be an int, None, or a tuple of entries corresponding "
-                        f"to the positional arguments passed to the function, but got "
-                        f"{in_axes!r}")
-    return in_axes
-
-
-def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size=None, axis_name=None,
-         spmd_axis_name=None) -> Callable:
-    """Vectorise ``fun`` over a new leading (or ``in_axes``) axis of its arguments.
-
-    ``in_axes``: an int, ``None`` (not mapped) or a tuple (one entry per positional
-    argument) whose entries may be pytree prefixes of the arguments; keyword
-    arguments are always mapped over axis 0.  ``out_axes``: the same for the
-    outputs.  ``axis_size`` gives the size when no argument is mapped.
-    ``axis_name`` names the mapped axis for collectives (``lax.psum``, ...).
-    ``spmd_axis_name`` is accepted for compatibility and ignored (single device).
-    """
-    if not callable(fun):
-        raise TypeError(f"vmap: expected a callable, got {type(fun).__name__}")
-    in_axes = _normalize_in_axes(in_axes)
-    if isinstance(out_axes, list):
-        out_axes = tuple(out_axes)
-    name = getattr(fun, "__name__", type(fun).__name__)
-    try:
-        params = list(inspect.signature(fun).parameters.values())
-    except (TypeError, ValueError):
-        params = []
-
-    def arg_name(i):
-        if i < len(params) and params[i].kind in (params[i].POSITIONAL_ONLY,
-                                                   params[i].POSITIONAL_OR_KEYWORD):
-            return params[i].name
-        return f"args[{i}]"
-
-    @functools.wraps(fun)
-    def vmapped(*args, **kwargs):
-        # 1. which axis of which leaf is mapped
-        if isinstance(in_axes, tuple):
-            if len(in_axes) != len(args):
-                raise ValueError(
-                    f"vmap in_axes must be an int, None, or a tuple of entries corresponding to "
-                    f"the positional arguments passed to the function, but got "
-                    f"len(in_axes)={len(in_axes)}, len(args)={len(args)} (vmap of {name})")
-            specs = in_axes
-        else:
-            specs = (in_axes,) * len(args)
-        entries = []   # (path, leaf, axis)
-        for i, (spec, arg) in enumerate(zip(specs, args)):
-            _broadcast_prefix(spec, arg, arg_name(i), "in_axes", entries)
-        for k in sorted(kwargs):
-            _broadcast_prefix(0, kwargs[k], k, "in_axes", entries)
-        leaves, in_tree = tree_flatten((args, kwargs))
-        assert len(leaves) == len(entries), (len(leaves), len(entries))
-        # 2. check axes and sizes
-        in_dims, sizes = [], []
-        for path, leaf, a in entries:
-            if a is None:
-                in_dims.append(None)
-                continue
-            shape = _shape_of(leaf)
-            nd = len(shape)
-            if not -nd <= a < nd:
-                raise ValueError(
-                    f"vmap was requested to map argument {path} (of shape {shape}) along axis "
-                    f"{a}, which is out of range for its rank {nd} (vmap of {name}){where()}")
-            a = a % nd
-            in_dims.append(a)
-            sizes.append((path, shape, a, shape[a]))
-        distinct = {s for *_, s in sizes}
-        if axis_size is not None:
-            distinct.add(int(axis_size))
-        if len(distinct) > 1:
-            lines = [f"  argument {p} of shape {s} has size {n} along axis {a}"
-                     for p, s, a, n in sizes]
-            if axis_size is not None:
-                lines.append(f"  axis_size={axis_size}")
-            raise ValueError("vmap got inconsistent sizes for the array axes to be mapped:\n"
-                             + "\n".join(lines))
-        if not distinct:
-            raise ValueError(f"vmap must have at least one non-None value in in_axes, or be "
-                             f"given axis_size (vmap of {name})")
-        size = distinct.pop()
-        # 3. trace fun on per-example values
-        from .api import trace_to_jaxpr
-        avals = [_per_example_aval(leaf, d, f"vmap({name}): argument {path}")
-                 for (path, leaf, _), d in zip(entries, in_dims)]
-        with axis_frame(axis_name, size):
-            closed, out_tree = trace_to_jaxpr(fun, avals, in_tree)
-        # 4. where each output's batch axis goes
-        out_avals = closed.out_avals
-        out_dims = _out_dims(out_axes, out_tree, out_avals, name)
-        batched, _ = batch_jaxpr(closed, in_dims, size, axis_name, out_dims)
-        outs = eval_jaxpr(batched.jaxpr, batched.consts, leaves)
-        outs = [_as_array(o) for o in outs]
-        return tree_unflatten(out_tree, outs)
-
-    return vmapped
-
-
-def _out_dims(out_axes, out_tree, out_avals, name):
-    placeholder = tree_unflatten(out_tree, list(range(len(out_avals))))
-    entries: list = []
-    _broadcast_prefix(out_axes, placeholder, "out", "out_axes", entries)
-    dims = [None] * len(out_avals)
-    for path, i, a in entries:
-        if a is None:
-            dims[i] = None
-            continue
-        nd = out_avals[i].ndim + 1
-        if not -nd <= a < nd:
-            raise ValueError(f"vmap out_axes={a} is out of range for output {path} of "
-                             f"per-example shape {out_avals[i].shape} (batched rank {nd}) "
-                             f"(vmap of {name})")
-        dims[i] = a % nd
-    return dims
-
-
-def _as_array(x):
-    if type(x) in (Tracer, Array):
-        return x
-    from . import numpy as jnp
-    if type(x) is Literal:
-        x = x.val
-    return jnp.asarray(x)
-
-
-# --- control flow -------------------------------------------------------------------------------
-# (appended after vmap so that the helpers above are all defined)
-from primitives import control as _control   # noqa: E402
-from primitives import custom as _custom     # noqa: E402
-
-
-def _no_consts(closed: ClosedJaxpr) -> ClosedJaxpr:
-    assert not closed.consts, "batching a sub-jaxpr created consts"
-    return closed
-
-
-def _sub_batch(closed, in_dims, ax, out_dims=None):
-    new, dims = batch_jaxpr(closed, in_dims, ax.size, ax.name, out_dims)
-    return _no_consts(new), dims
-
-
-def _trace_flat(fun, avals) -> ClosedJaxpr:
-    from .api import trace_to_jaxpr
-    _, tree = tree_flatten((tuple(range(len(avals))), {}))
-    closed, _ = trace_to_jaxpr(fun, list(avals), tree)
-    return _no_consts(passes.simplify(closed))
-
-
-def _cond_rule(ax, args, dims, *, branches):
-    idx, xs = args[0], args[1:]
-    idx_d, x_dims = dims[0], list(dims[1:])
-    if idx_d is not None:
-        # a batched index: run every branch and select per example
-        n = len(branches)
-        results = []
-        for br in branches:
-            new, od = _sub_batch(br, x_dims, ax)
-            results.append((eval_jaxpr(new.jaxpr, [], xs), od))
-        if n == 1:
-            return results[0]
-        i32 = np.dtype(np.int32)
-        idx = bind(ops.binary["min"], bind(ops.binary["max"], idx, _scalar(0, i32)),
-                   _scalar(n - 1, i32))
-        outs, odims = [], []
-        for k in range(len(results[0][0])):
-            cases = [r[0][k] for r in results]
-            cdims = [r[1][k] for r in results]
-            new, d = _elementwise_args(ax, [idx] + cases, [idx_d] + cdims,
-                                       [True] + [False] * n)
-            outs.append(bind(ops.select_n, *new))
-            odims.append(d)
-        return outs, odims
-    nat = [_sub_batch(br, x_dims, ax)[1] for br in branches]
-    want = [0 if any(b[k] is not None for b in nat) else None for k in range(len(nat[0]))]
-    new = tuple(_sub_batch(br, x_dims, ax, want)[0] for br in branches)
-    outs = bind(_control.cond, idx, *xs, branches=new)
-    return list(outs), want
-
-
-RULES[_control.cond] = _cond_rule
-
-
-def _carry_fixpoint(body, const_dims, carry_b, ax, extra_in=(), n_carry_out=None):
-    """Which carry elements end up batched: iterate the body until nothing new is batched."""
-    while True:
-        cin = [0 if b else None for b in carry_b]
-        _, od = _sub_batch(body, list(const_dims) + cin + list(extra_in), ax)
-        new = [b or d is not None for b, d in zip(carry_b, od[:len(carry_b)])]
-        if new == carry_b:
-            return carry_b, od
-        carry_b = new
-
-
-def _while_rule(ax, args, dims, *, cond_jaxpr, body_jaxpr, cond_nconsts, body_nconsts,
-                max_steps=None):
-    nc, nb = cond_nconsts, body_nconsts
-    cc, bc, carry = args[:nc], args[nc:nc + nb], args[nc + nb:]
-    cc_d, bc_d, carry_d = dims[:nc], dims[nc:nc + nb], dims[nc + nb:]
-    carry_b, _ = _carry_fixpoint(body_jaxpr, bc_d, [d is not None for d in carry_d], ax)
-    cin = [0 if b else None for b in carry_b]
-    _, pd = _sub_batch(cond_jaxpr, list(cc_d) + cin, ax)
-    if pd[0] is not None and not all(carry_b):
-        # a batched predicate: every carry element is batched
-        carry_b = [True] * len(carry_b)
-        cin = [0] * len(carry_b)
-        _, pd = _sub_batch(cond_jaxpr, list(cc_d) + cin, ax)
-    carry = [bdim_at(x, d, 0, ax.size) if b else x for x, d, b in zip(carry, carry_d, carry_b)]
-    body_b, _ = _sub_batch(body_jaxpr, list(bc_d) + cin, ax, cin)
-    if pd[0] is None:
-        cond_b, _ = _sub_batch(cond_jaxpr, list(cc_d) + cin, ax, [None])
-        outs = bind(_control.while_, *cc, *bc, *carry, cond_jaxpr=cond_b, body_jaxpr=body_b,
-                    cond_nconsts=nc, body_nconsts=nb, max_steps=max_steps)
-        return list(outs), cin
-    # per-example predicates: loop while any example runs; finished examples keep their carry
-    cond_p, _ = _sub_batch(cond_jaxpr, list(cc_d) + cin, ax, [0])
-    cc_avals = [_aval(x) for x in cc]
-    bc_avals = [_aval(x) for x in bc]
-    carry_avals = [_aval(x) for x in carry]
-
-    def cond_fun(*a):
-        p, = eval_jaxpr(cond_p.jaxpr, [], list(a))
-        return bind(ops.reduce["reduce_or"], p, axes=(0,))
-
-    def body_fun(*a):
-        c, b, x = a[:nc], a[nc:nc + nb], list(a[nc + nb:])
-        p, = eval_jaxpr(cond_p.jaxpr, [], list(c) + x)
-        new = eval_jaxpr(body_b.jaxpr, [], list(b) + x)
-        outs = []
-        for old, nw in zip(x, new):
-            (pp, o, n_), _ = _elementwise_args(ax, [p, old, nw], [0, 0, 0], [True, False, False])
-            outs.append(bind(ops.select_n, pp, o, n_))
-        return outs
-
-    cond_new = _trace_flat(cond_fun, cc_avals + carry_avals)
-    body_new = _trace_flat(body_fun, cc_avals + bc_avals + carry_avals)
-    outs = bind(_control.while_, *cc, *cc, *bc, *carry, cond_jaxpr=cond_new, body_jaxpr=body_new,
-                cond_nconsts=nc, body_nconsts=nc + nb, max_steps=max_steps)
-    return list(outs), [0] * len(carry)
-
-
-RULES[_control.while_] = _while_rule
-
-
-def _scan_rule(ax, args, dims, *, jaxpr, length, reverse, num_consts, num_carry, unroll):
-    nc, nk = num_consts, num_carry
-    consts, init, xs = args[:nc], args[nc:nc + nk], list(args[nc + nk:])
-    c_d, i_d, x_d = dims[:nc], dims[nc:nc + nk], list(dims[nc + nk:])
-    # the scanned axis stays leading: a batch axis at 0 moves to 1
-    for k, d in enumerate(x_d):
-        if d == 0:
-            xs[k], x_d[k] = moveaxis(xs[k], 0, 1), 1
-    slice_d = [None if d is None else d - 1 for d in x_d]
-    carry_b, od = _carry_fixpoint(jaxpr, c_d, [d is not None for d in i_d], ax, slice_d)
-    cin = [0 if b else None for b in carry_b]
-    y_want = [None if d is None else 0 for d in od[nk:]]
-    new, _ = _sub_batch(jaxpr, list(c_d) + cin + slice_d, ax, cin + y_want)
-    init = [bdim_at(x, d, 0, ax.size) if b else x for x, d, b in zip(init, i_d, carry_b)]
-    outs = bind(_control.scan, *consts, *init, *xs, jaxpr=new, length=length, reverse=reverse,
-                num_consts=nc, num_carry=nk, unroll=unroll)
-    return list(outs), cin + [None if d is None else 1 for d in y_want]
-
-
-RULES[_control.scan] = _scan_rule
-
-
-# --- custom derivative rules ---------------------------------------------------------------------
-
-def _vmapped_callable(f, ax):
-    """The user's rule, vectorised: every argument and result batched along axis 0."""
-    if not callable(f):
-        return f
-
-    @functools.wraps(f)
-    def g(*a, **k):
-        return vmap(f, 0, 0, axis_size=ax.size, axis_name=ax.name)(*a, **k)
-    return g
-
-
-def _custom_call_rule(prim):
-    def rule(ax, args, dims, *, call_jaxpr, num_consts, name, **fns):
-        xs = [bdim_at(x, d, 0, ax.size) for x, d in zip(args, dims)]
-        n_out = len(call_jaxpr.out_avals)
-        new, _ = _sub_batch(call_jaxpr, [0] * len(xs), ax, [0] * n_out)
-        wrapped = {k: _vmapped_callable(f, ax) for k, f in fns.items()}
-        outs = bind(prim, *xs, call_jaxpr=new, num_consts=num_consts, name=name, **wrapped)
-        return list(outs), [0] * n_out
-    return rule
-
-
-RULES[_custom.custom_jvp_call] = _custom_call_rule(_custom.custom_jvp_call)
-RULES[_custom.custom_vjp_call] = _custom_call_rule(_custom.custom_vjp_call)
-
-
-def _custom_vjp_lin_rule(ax, args, dims, *, bwd, out_avals, **params):
-    xs = [bdim_at(x, d, 0, ax.size) for x, d in zip(args, dims)]
-    new_avals = tuple(batched_aval(a, 0, ax.size) for a in out_avals)
-    outs = bind(_custom.custom_vjp_lin, *xs, bwd=_vmapped_callable(bwd, ax),
-                out_avals=new_avals, **params)
-    return list(outs), [0] * len(new_avals)
-
-
-RULES[_custom.custom_vjp_lin] = _custom_vjp_lin_rule
-
-
 def _mentions_axis(params, name) -> bool:
     """Whether a sub-jaxpr in ``params`` uses a collective over axis ``name``."""
     for v in params.values():
@@ -1090,51 +648,25 @@ def _mentions_axis(params, name) -> bool:
     return False
 
 
-# --- checkpoint / remat (primitives/remat.py) -----------------------------------------------------
-from primitives import remat as _remat     # noqa: E402
+# --- for the rules of sub-program families (xform/higher_order) -----------------------------
+
+def batch_subjaxpr(closed, in_dims, ax, out_dims=None):
+    new, dims = batch_jaxpr(closed, in_dims, ax.size, ax.name, out_dims)
+    assert not new.consts, "batching a sub-jaxpr created consts"
+    return new, dims
 
 
-def _checkpoint_rule(ax, args, dims, *, jaxpr, **params):
-    """Batch the body; operands keep their batch dimensions, outputs keep whatever they get."""
-    from .control_flow import intern_jaxpr
-    new, out_dims = _sub_batch(jaxpr, list(dims), ax)
-    outs = bind(_remat.checkpoint, *args, jaxpr=intern_jaxpr(new.jaxpr), **params)
-    return list(outs), out_dims
-
-
-RULES[_remat.checkpoint] = _checkpoint_rule
-RULES[_remat.name] = lambda ax, args, dims, *, name: (
-    [bind(_remat.name, args[0], name=name)], [dims[0]])
-
-# --- linalg (primitives/linalg.py) ---------------------------------------------------------------
-# The decompositions and triangular_solve take any leading batch dimensions: move the vmapped
-# one to the front of every operand (broadcasting an unbatched operand of triangular_solve).
-from primitives import linalg as _linalg_ops  # noqa: E402
-
-
-def _linalg_rule(prim):
-    def rule(ax, args, dims, **params):
-        xs = [bdim_at(x, d, 0, ax.size) for x, d in zip(args, dims)]
-        outs = bind(prim, *xs, **params)
-        outs = list(outs) if prim.multiple_results else [outs]
-        return outs, [0] * len(outs)
-    return rule
-
-
-for _p in _linalg_ops.linalg.values():
-    RULES[_p] = _linalg_rule(_p)
-
-# === fft (primitives/fft.py) =================================================================
-from primitives import fft as _fft  # noqa: E402
-
-
-def _fft_rule(ax, args, dims, *, fft_type, fft_lengths):
-    """The transform acts on the trailing axes: a batch axis among them moves to the front."""
-    (x,), (d,) = args, dims
-    if d >= _ndim(x) - len(fft_lengths):
-        x, d = moveaxis(x, d, 0), 0
-    return [bind(_fft.fft, x, fft_type=fft_type, fft_lengths=fft_lengths)], [d]
-
-
-RULES[_fft.fft] = _fft_rule
-# === end fft ===================================================================================
+def batch_callable(fun, size: int, axis_name=None):
+    """``fun`` vectorised over axis 0 of every argument and result leaf: ``vmap`` without
+    its in_axes/out_axes API, for rules that batch a user callable held in an equation's
+    params (a custom_vjp's backward function)."""
+    def batched(*args):
+        leaves, in_tree = tree_flatten((args, {}))
+        avals = [unbatched_aval(leaf_aval(x, f"batched callable argument {i}"), 0)
+                 for i, x in enumerate(leaves)]
+        with axis_frame(axis_name, size):
+            closed, out_tree = trace_to_jaxpr(fun, avals, in_tree)
+        new, _ = batch_jaxpr(closed, [0] * len(leaves), size, axis_name,
+                             [0] * len(closed.out_avals))
+        return tree_unflatten(out_tree, eval_jaxpr(new.jaxpr, new.consts, leaves))
+    return batched

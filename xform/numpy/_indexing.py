@@ -15,16 +15,14 @@ import numpy as np
 from primitives import dtypes
 from primitives.ops import GatherDimensionNumbers, ScatterDimensionNumbers
 
-from . import lax
-from .array import Array
-from .core import Tracer, where
+from .. import lax
+from ..core import Array, Tracer, where
+from ._core import asarray, astype, broadcast_shapes, stack
+from ._shape import broadcast_to, ravel
+from ._ufuncs import clip, floor_divide, negative, power, reciprocal, remainder, _where
+from ._selection import nonzero
 
 _ARRAY = (Array, Tracer)
-
-
-def _jnp():
-    from . import numpy as jnp
-    return jnp
 
 
 def _is_int_scalar(i):
@@ -39,8 +37,7 @@ def _normalize(x, idx):
                         f"{where()}")
     if not isinstance(idx, tuple):
         idx = (idx,)
-    jnp = _jnp()
-    idx = tuple(jnp.asarray(i) if isinstance(i, list) else i for i in idx)
+    idx = tuple(asarray(i) if isinstance(i, list) else i for i in idx)
     # a scalar boolean adds an axis of length 1 (True) or 0 (False), as in NumPy
     idx = tuple((None if bool(i) else _EMPTY_AXIS) if _is_bool_scalar(i) else i for i in idx)
     n_ell = sum(1 for i in idx if i is Ellipsis)
@@ -105,18 +102,16 @@ def _static_slice(x, dim, s: slice):
 
 def _as_index_array(i, n, dim):
     """Integer index array with negative entries wrapped (out-of-range left for the op)."""
-    jnp = _jnp()
-    a = jnp.asarray(i)
+    a = asarray(i)
     if not (dtypes.is_int(a.dtype)):
         raise IndexError(f"indices must be integers, slices, None, Ellipsis or integer/boolean "
                          f"arrays; got an array of dtype {a.dtype}{where()}")
     if dtypes.is_unsigned(a.dtype):
         return a
-    return jnp.where(a < 0, a + n, a) if n else a
+    return _where(a < 0, a + n, a) if n else a
 
 
 def getitem(x, idx, mode=None, fill_value=None):
-    jnp = _jnp()
     x, idx = _normalize(x, idx)
     # 1. static ints and slices
     advanced = [d for d, i in enumerate(idx) if not (isinstance(i, slice) or _is_int_scalar(i))]
@@ -161,7 +156,7 @@ def getitem(x, idx, mode=None, fill_value=None):
             if tuple(i.shape) != tuple(x.shape[dim:dim + i.ndim]):
                 raise IndexError(f"boolean index shape {i.shape} does not match indexed "
                                  f"shape {x.shape[dim:dim + i.ndim]}{where()}")
-            expanded.extend(jnp.nonzero(i))
+            expanded.extend(nonzero(i))
             dim += i.ndim
         else:
             expanded.append(i)
@@ -169,10 +164,10 @@ def getitem(x, idx, mode=None, fill_value=None):
     idx = expanded
     adv = [d for d, i in enumerate(idx) if not isinstance(i, slice)]
     arrays = [_as_index_array(idx[d], x.shape[d], d) for d in adv]
-    bshape = jnp.broadcast_shapes(*[a.shape for a in arrays])
+    bshape = broadcast_shapes(*[a.shape for a in arrays])
     itype = dtypes.promote(*[(a.dtype, False) for a in arrays])[0] if arrays else np.int32
-    arrays = [jnp.broadcast_to(jnp.astype(a, itype), bshape) for a in arrays]
-    indices = jnp.stack(arrays, axis=-1)
+    arrays = [broadcast_to(astype(a, itype), bshape) for a in arrays]
+    indices = stack(arrays, axis=-1)
     rest = [d for d in range(x.ndim) if d not in adv]
     nb = len(bshape)
     dn = GatherDimensionNumbers(offset_dims=tuple(range(nb, nb + len(rest))),
@@ -188,7 +183,7 @@ def getitem(x, idx, mode=None, fill_value=None):
         fv = fill_value if fill_value is not None else (
             np.nan if dtypes.is_inexact(x.dtype) else
             (np.iinfo(x.dtype).min if dtypes.is_int(x.dtype) else True))
-        out = jnp.where(ok, out, jnp.asarray(fv, x.dtype))
+        out = _where(ok, out, asarray(fv, x.dtype))
     # NumPy: adjacent advanced indices keep their place; otherwise they go first
     if adv and adv == list(range(adv[0], adv[0] + len(adv))) and adv[0] > 0:
         perm = list(range(nb, nb + adv[0])) + list(range(nb)) + \
@@ -203,24 +198,22 @@ def _is_scalar_index(i):
 
 def take(a, indices, axis=None, mode=None, fill_value=None, unique_indices=False,
          indices_are_sorted=False):
-    jnp = _jnp()
-    a = jnp.asarray(a)
+    a = asarray(a)
     if axis is None:
-        a, axis = jnp.ravel(a), 0
+        a, axis = ravel(a), 0
     axis = axis % a.ndim
-    idx = (slice(None),) * axis + (jnp.asarray(indices),)
+    idx = (slice(None),) * axis + (asarray(indices),)
     return getitem(a, idx, mode="fill" if mode in (None, "fill") else None,
                    fill_value=fill_value) if mode != "clip" and mode != "wrap" else \
         getitem(a, (slice(None),) * axis + (
-            jnp.clip(jnp.asarray(indices), 0, a.shape[axis] - 1) if mode == "clip" else
-            jnp.remainder(jnp.asarray(indices), a.shape[axis]),))
+            clip(asarray(indices), 0, a.shape[axis] - 1) if mode == "clip" else
+            remainder(asarray(indices), a.shape[axis]),))
 
 
 def take_along_axis(arr, indices, axis, mode=None, fill_value=None):
-    jnp = _jnp()
-    arr, indices = jnp.asarray(arr), jnp.asarray(indices)
+    arr, indices = asarray(arr), asarray(indices)
     if axis is None:
-        arr, axis = jnp.ravel(arr), 0
+        arr, axis = ravel(arr), 0
     axis = axis % arr.ndim
     if indices.ndim != arr.ndim:
         raise ValueError(f"take_along_axis: indices and arr must have the same number of "
@@ -230,11 +223,11 @@ def take_along_axis(arr, indices, axis, mode=None, fill_value=None):
     idx = []
     for d in range(arr.ndim):
         if d == axis:
-            idx.append(jnp.broadcast_to(indices, shape))
+            idx.append(broadcast_to(indices, shape))
         else:
             io = lax.broadcasted_iota(np.int32, shape, d)
             idx.append(io)
-    arr = jnp.broadcast_to(arr, tuple(arr.shape[d] if d == axis else shape[d]
+    arr = broadcast_to(arr, tuple(arr.shape[d] if d == axis else shape[d]
                                       for d in range(arr.ndim)))
     return getitem(arr, tuple(idx), mode="fill" if mode in (None, "fill") else None,
                    fill_value=fill_value)
@@ -271,7 +264,7 @@ class _IndexUpdateRef:
         return _scatter(self.array, self.index, values, lax.scatter_add, mode, **kw)
 
     def subtract(self, values, *, mode=None, **kw):
-        return self.add(_jnp().negative(values), mode=mode)
+        return self.add(negative(values), mode=mode)
 
     def multiply(self, values, *, mode=None, **kw):
         return _scatter(self.array, self.index, values, lax.scatter_mul, mode, **kw)
@@ -279,13 +272,12 @@ class _IndexUpdateRef:
     mul = multiply
 
     def divide(self, values, *, mode=None, **kw):
-        jnp = _jnp()
-        return self.multiply(jnp.reciprocal(jnp.asarray(values, self.array.dtype)), mode=mode) \
+        return self.multiply(reciprocal(asarray(values, self.array.dtype)), mode=mode) \
             if dtypes.is_inexact(self.array.dtype) else \
-            self.set(jnp.floor_divide(self.get(), values), mode=mode)
+            self.set(floor_divide(self.get(), values), mode=mode)
 
     def power(self, values, *, mode=None, **kw):
-        return self.set(_jnp().power(self.get(), values), mode=mode)
+        return self.set(power(self.get(), values), mode=mode)
 
     def min(self, values, *, mode=None, **kw):
         return _scatter(self.array, self.index, values, lax.scatter_min, mode, **kw)
@@ -300,8 +292,7 @@ class _IndexUpdateRef:
 def _scatter(x, idx, values, scatter_fn, mode, indices_are_sorted=False, unique_indices=False):
     """Write ``values`` at ``x[idx]`` with one scatter (into the flattened array, unless the
     index is a single integer array on one axis)."""
-    jnp = _jnp()
-    x = jnp.asarray(x)
+    x = asarray(x)
     if mode not in (None, "drop", "fill", "promise_in_bounds", "clip"):
         raise ValueError(f".at[]: unknown mode {mode!r}")
     axis_index = _single_axis_index(x, idx)
@@ -316,10 +307,10 @@ def _scatter(x, idx, values, scatter_fn, mode, indices_are_sorted=False, unique_
     else:  # out-of-bounds updates are dropped: mark them with an impossible position
         target = getitem(positions, idx, mode="fill", fill_value=-1) \
             if _has_array_index(idx) else getitem(positions, idx)
-    vals = jnp.asarray(values)
-    vals = jnp.astype(vals, x.dtype) if vals.dtype != x.dtype else vals
+    vals = asarray(values)
+    vals = astype(vals, x.dtype) if vals.dtype != x.dtype else vals
     try:
-        vals = jnp.broadcast_to(vals, target.shape)
+        vals = broadcast_to(vals, target.shape)
     except ValueError:
         raise ValueError(f".at[].set/add: values of shape {vals.shape} cannot be broadcast to the "
                          f"indexed shape {target.shape}{where()}") from None
@@ -353,17 +344,16 @@ def _scatter_along_axis(x, axis, index, values, scatter_fn, mode, indices_are_so
 
     XLA's scatter skips updates whose index is out of bounds, which is JAX's default
     'drop' mode; 'clip' clamps the indices first."""
-    jnp = _jnp()
     n = x.shape[axis]
     index = _as_index_array(index, n, axis)
     if mode == "clip":
-        index = jnp.clip(index, 0, n - 1)
+        index = clip(index, 0, n - 1)
     nb = index.ndim
     target_shape = tuple(x.shape[:axis]) + tuple(index.shape) + tuple(x.shape[axis + 1:])
-    vals = jnp.asarray(values)
-    vals = jnp.astype(vals, x.dtype) if vals.dtype != x.dtype else vals
+    vals = asarray(values)
+    vals = astype(vals, x.dtype) if vals.dtype != x.dtype else vals
     try:
-        vals = jnp.broadcast_to(vals, target_shape)
+        vals = broadcast_to(vals, target_shape)
     except ValueError:
         raise ValueError(f".at[] update: values of shape {vals.shape} cannot be broadcast to "
                          f"the indexed shape {target_shape}{where()}") from None

@@ -19,11 +19,15 @@ import numpy as np
 
 from primitives import dtypes
 from primitives import control
-from primitives.core import ClosedJaxpr, Jaxpr, Literal, ShapedArray, Var
+from primitives.core import ClosedJaxpr, Jaxpr, ShapedArray, Var
 
-from . import passes
-from .core import Tracer, bind, where
-from .tree_util import PyTreeDef, tree_flatten, tree_unflatten, treedef_children
+from primitives.irutil import intern_jaxpr
+
+from .. import passes
+from ..core import Tracer, bind, where
+from ..core.trace import leaf_aval, trace_to_jaxpr
+from ..core.pytree import PyTreeDef, tree_flatten, tree_unflatten, treedef_children
+from . import ops as lax
 
 __all__ = ["cond", "switch", "while_loop", "fori_loop", "scan", "map"]
 
@@ -33,77 +37,19 @@ _PY_SCALARS = (int, float, complex, bool)
 # --- tracing a function into a const-free sub-jaxpr ---------------------------------------------
 
 def _leaf_avals(leaves, what):
-    from .api import _leaf_aval
-    return [_leaf_aval(x, f"{what} leaf {i}") for i, x in enumerate(leaves)]
+    return [leaf_aval(x, f"{what} leaf {i}") for i, x in enumerate(leaves)]
 
 
 def _trace(fun, args: tuple, avals) -> tuple[ClosedJaxpr, list, PyTreeDef]:
     """Trace ``fun(*args)`` at ``avals`` (one per leaf of ``args``).
 
     Returns (jaxpr taking ``consts + leaves``, consts, output tree)."""
-    from .api import trace_to_jaxpr
     _, in_tree = tree_flatten((tuple(args), {}))
     closed, out_tree = trace_to_jaxpr(fun, list(avals), in_tree)
     closed = passes.simplify(closed)
     j = closed.jaxpr
     jaxpr = Jaxpr([], list(j.constvars) + list(j.invars), j.eqns, j.outvars)
     return jaxpr, list(closed.consts), out_tree
-
-
-_interned: dict = {}
-
-
-def _fingerprint(jaxpr: Jaxpr):
-    """A hashable key equal for structurally identical jaxprs (conservative: params it
-    cannot compare by value are compared by identity)."""
-    num: dict = {}
-
-    def define(v):
-        num[v] = len(num)
-        return v.aval
-
-    def atom(a):
-        if isinstance(a, Literal):
-            v = a.val.item() if isinstance(a.val, np.generic) else a.val
-            return ("lit", type(v).__name__, repr(v), a.aval)
-        return num[a]
-
-    key = [tuple(define(v) for v in jaxpr.constvars), tuple(define(v) for v in jaxpr.invars)]
-    for e in jaxpr.eqns:
-        ins = tuple(atom(a) for a in e.invars)
-        key.append((e.prim, ins, tuple((k, _param_key(v)) for k, v in e.params.items()),
-                    tuple(define(v) for v in e.outvars)))
-    key.append(tuple(atom(a) for a in jaxpr.outvars))
-    return tuple(key)
-
-
-def _param_key(v):
-    if v is None or isinstance(v, (bool, int, str, np.dtype)):
-        return (type(v).__name__, v)
-    if isinstance(v, float):
-        return ("float", repr(v))
-    if isinstance(v, ClosedJaxpr):
-        return ("jaxpr", id(v))  # sub-jaxprs are interned themselves
-    if isinstance(v, (tuple, list)):
-        return (type(v).__name__, tuple(_param_key(x) for x in v))
-    try:
-        hash(v)
-        return (type(v), v)
-    except TypeError:
-        return ("id", id(v))
-
-
-def _intern(jaxpr: Jaxpr) -> ClosedJaxpr:
-    try:
-        key = _fingerprint(jaxpr)
-        hit = _interned.get(key)
-    except TypeError:
-        return ClosedJaxpr(jaxpr, [])
-    if hit is None:
-        if len(_interned) > 2048:
-            _interned.clear()
-        hit = _interned[key] = ClosedJaxpr(jaxpr, [])
-    return hit
 
 
 def _with_consts(jaxpr: Jaxpr, own: list, merged: list) -> Jaxpr:
@@ -128,24 +74,6 @@ def _merge_consts(*const_lists) -> list:
                 seen.add(id(c))
                 out.append(c)
     return out
-
-
-def hoist_consts(closed: ClosedJaxpr) -> tuple[ClosedJaxpr, list]:
-    """For transforms: turn ``closed``'s consts into leading inputs.  Returns a const-free
-    (interned) ClosedJaxpr taking ``consts + inputs``, and the consts, which the caller
-    passes as operands of the control-flow equation (before the sub-jaxpr's own inputs)."""
-    j = closed.jaxpr
-    if not j.constvars:
-        return (closed if not closed.consts else _intern(j)), []
-    return _intern(Jaxpr([], list(j.constvars) + list(j.invars), j.eqns, j.outvars)), \
-        list(closed.consts)
-
-
-def intern_jaxpr(jaxpr: Jaxpr) -> ClosedJaxpr:
-    """For transforms: the canonical const-free ClosedJaxpr for ``jaxpr`` (no constvars),
-    so that equal programs share one object and eager mode one executable."""
-    assert not jaxpr.constvars, "hoist constvars into invars first (hoist_consts)"
-    return _intern(jaxpr)
 
 
 # --- error messages ------------------------------------------------------------------------
@@ -202,7 +130,6 @@ def _promote_weak(leaves, avals, out_avals):
     """Where an initial carry leaf is weakly typed (a Python scalar) and the body returns
     a strongly typed or different-dtype value of the same shape, retype the initial value
     as the body's output (as JAX does).  Returns (leaves, avals, changed)."""
-    from . import lax
     changed = False
     leaves, avals = list(leaves), list(avals)
     for i, (a, b) in enumerate(zip(avals, out_avals)):
@@ -252,7 +179,6 @@ def _scalar_index(x, what, allow_bool):
 
 
 def _to_int32(x):
-    from . import lax
     t = type(x)
     if t in _PY_SCALARS or isinstance(x, np.generic) or isinstance(x, np.ndarray):
         return np.int32(int(x))
@@ -276,7 +202,6 @@ def cond(pred, true_fun, false_fun, *operands, operand=None):
     if dtypes.is_bool(dt):
         index = _to_int32(pred)
     else:
-        from . import lax
         if type(pred) in _PY_SCALARS or isinstance(pred, (np.generic, np.ndarray)):
             index = np.int32(int(pred) != 0)
         else:
@@ -316,7 +241,7 @@ def _switch(index, branches, operands, names, op):
                          "out", "output")
     tree0 = tree_r
     consts = _merge_consts(*[c for _, c, _ in traced])
-    jaxprs = tuple(_intern(_with_consts(j, c, consts)) for j, c, _ in traced)
+    jaxprs = tuple(intern_jaxpr(_with_consts(j, c, consts)) for j, c, _ in traced)
     outs = bind(control.cond, index, *consts, *leaves, branches=jaxprs)
     return tree_unflatten(tree0, outs)
 
@@ -359,7 +284,7 @@ def while_loop(cond_fun, body_fun, init_val, max_steps: int | None = None):
         raise TypeError(f"while_loop: cond_fun must return a boolean scalar, but it returns "
                         f"{got}{where()}")
     outs = bind(control.while_, *cconsts, *bconsts, *leaves,
-                cond_jaxpr=_intern(cj), body_jaxpr=_intern(bj),
+                cond_jaxpr=intern_jaxpr(cj), body_jaxpr=intern_jaxpr(bj),
                 cond_nconsts=len(cconsts), body_nconsts=len(bconsts), max_steps=max_steps)
     return tree_unflatten(tree, outs)
 
@@ -389,7 +314,6 @@ def fori_loop(lower, upper, body_fun, init_val, unroll=None):
         raise TypeError(f"fori_loop: body_fun must be callable, got {type(body_fun).__name__}")
     for x, n in ((lower, "lower"), (upper, "upper")):
         _scalar_index(x, f"fori_loop: {n}", allow_bool=False)
-    from . import lax
     dl, du = _aval_dtype(lower), _aval_dtype(upper)
     dt = dl
     if dl != du:   # as JAX: a weakly typed bound takes the other's signed integer dtype
@@ -495,7 +419,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1, _split_transpos
             if changed:
                 continue
         break
-    outs = bind(control.scan, *consts, *c_leaves, *x_leaves, jaxpr=_intern(jaxpr),
+    outs = bind(control.scan, *consts, *c_leaves, *x_leaves, jaxpr=intern_jaxpr(jaxpr),
                 length=length, reverse=bool(reverse), num_consts=len(consts),
                 num_carry=len(c_leaves), unroll=unroll)
     return tree_unflatten(c_tree, outs[:nc]), tree_unflatten(yt, outs[nc:])

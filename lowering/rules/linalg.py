@@ -1,4 +1,5 @@
-"""Lowering rules of the ``linalg`` family: LAPACK on CPU, cuSOLVER on GPU.
+"""Lowering rules of the ``linalg`` family (primitives/linalg.py): LAPACK on CPU,
+cuSOLVER on GPU.
 
 StableHLO has ``cholesky`` and ``triangular_solve`` but no LU, QR, eigh or SVD, so
 these call jaxlib's registered FFI custom-call targets, written exactly as JAX's
@@ -24,9 +25,9 @@ from primitives import dtypes
 from primitives import linalg as L
 from primitives.core import ShapedArray
 
-from . import _jaxlib
-from .stablehlo import (RULES, _cmp, _full, _in_avals, _out_avals, _select, i64s,
-                        lowering_platform)
+from .. import _jaxlib
+from ..emitter import (RULES, cmp, full, i64s, in_avals_of, lowering_platform, out_avals_of,
+                       select)
 
 _I32 = np.dtype("int32")
 _LAPACK_PREFIX = {"float32": "s", "float64": "d", "complex64": "c", "complex128": "z"}
@@ -101,10 +102,10 @@ def custom_call(ctx, target, args, in_avals, out_avals, config, aliases, column_
 
 def _nan_unless_ok(ctx, x, aval, info, info_aval, ok="EQ"):
     """``x`` where ``info <ok> 0`` (per matrix), NaN elsewhere."""
-    good = _cmp(ctx, info, _full(ctx, 0, info_aval), info_aval, ok)
+    good = cmp(ctx, info, full(ctx, 0, info_aval), info_aval, ok)
     nb = info_aval.ndim
     good = ctx.broadcast(good, info_aval.update(dtype=dtypes.bool_), aval.shape, range(nb))
-    return _select(ctx, good, x, _full(ctx, np.nan, aval), aval)
+    return select(ctx, good, x, full(ctx, np.nan, aval), aval)
 
 
 def _keep_triangle(ctx, x, aval, lower):
@@ -112,8 +113,8 @@ def _keep_triangle(ctx, x, aval, lower):
     ia = aval.update(dtype=_I32)
     rows = ctx.op1("stablehlo.iota", [], [], ia, f"iota_dimension = {aval.ndim - 2} : i64")
     cols = ctx.op1("stablehlo.iota", [], [], ia, f"iota_dimension = {aval.ndim - 1} : i64")
-    keep = _cmp(ctx, rows, cols, ia, "GE" if lower else "LE")
-    return _select(ctx, keep, x, _full(ctx, 0, aval), aval)
+    keep = cmp(ctx, rows, cols, ia, "GE" if lower else "LE")
+    return select(ctx, keep, x, full(ctx, 0, aval), aval)
 
 
 def _slice(ctx, x, aval, limits):
@@ -131,7 +132,7 @@ def _batch_info(aval):
 # --- rules ---------------------------------------------------------------------------------
 
 def _cholesky(ctx, eqn, args):
-    (x,), (a,) = args, _in_avals(eqn)
+    (x,), (a,) = args, in_avals_of(eqn)
     platform = lowering_platform()
     if platform == "tpu":   # no vendor solver: XLA's own expansion
         l = ctx.op1("stablehlo.cholesky", [x], [a], a, "lower = true")
@@ -147,7 +148,7 @@ def _cholesky(ctx, eqn, args):
 
 
 def _triangular_solve(ctx, eqn, args):
-    (x, y), (a, b), p = args, _in_avals(eqn), eqn.params
+    (x, y), (a, b), p = args, in_avals_of(eqn), eqn.params
     transpose = p["transpose_a"]
     conjugate = p["conjugate_a"] and dtypes.is_complex(a.dtype)
     if conjugate and not transpose:   # neither library conjugates without transposing
@@ -169,18 +170,18 @@ def _triangular_solve(ctx, eqn, args):
 
 
 def _lu(ctx, eqn, args):
-    (x,), (a,), (_, piv) = args, _in_avals(eqn), _out_avals(eqn)
+    (x,), (a,), (_, piv) = args, in_avals_of(eqn), out_avals_of(eqn)
     lib = _solver(lowering_platform(), "lu")
     target = _lapack_name("getrf", a.dtype) if lib == "lapack" else f"{lib}_getrf_ffi"
     info = _batch_info(a)
     lu, piv1, ok = custom_call(ctx, target, [x], [a], [a, piv, info], {}, {0: 0})
-    piv0 = ctx.op1("stablehlo.subtract", [piv1, _full(ctx, 1, piv)], [piv, piv], piv)
+    piv0 = ctx.op1("stablehlo.subtract", [piv1, full(ctx, 1, piv)], [piv, piv], piv)
     return [_nan_unless_ok(ctx, lu, a, ok, info, "GE"), piv0]   # info > 0: singular, fine
 
 
 def _qr(ctx, eqn, args):
-    (x,), (a,) = args, _in_avals(eqn)
-    full = eqn.params["full_matrices"]
+    (x,), (a,) = args, in_avals_of(eqn)
+    full_matrices = eqn.params["full_matrices"]
     lib = _solver(lowering_platform(), "qr")
     *batch, m, n = a.shape
     k = min(m, n)
@@ -194,7 +195,7 @@ def _qr(ctx, eqn, args):
     # the reflectors go into orgqr as an m x (columns of q) matrix
     if m < n:
         h, ha = _slice(ctx, r, a, (m, m)), a.update(shape=(*batch, m, m))
-    elif full and m > n:
+    elif full_matrices and m > n:
         ha = a.update(shape=(*batch, m, m))
         zero = ctx.constant(0, ShapedArray((), a.dtype))
         h = ctx.op1("stablehlo.pad", [r, zero], [a, ShapedArray((), a.dtype)], ha,
@@ -205,13 +206,13 @@ def _qr(ctx, eqn, args):
         h, ha = r, a
     q, = custom_call(ctx, orgqr, [h, t], [ha, taus], [ha], {}, {0: 0})
     r = _keep_triangle(ctx, r, a, lower=False)
-    if not full and m > n:
+    if not full_matrices and m > n:
         r = _slice(ctx, r, a, (n, n))
     return [q, r]
 
 
 def _eigh(ctx, eqn, args):
-    (x,), (a,), (_, w) = args, _in_avals(eqn), _out_avals(eqn)
+    (x,), (a,), (_, w) = args, in_avals_of(eqn), out_avals_of(eqn)
     lower = eqn.params["lower"]
     lib = _solver(lowering_platform(), "eigh")
     if lib == "lapack":
@@ -226,25 +227,25 @@ def _eigh(ctx, eqn, args):
 
 
 def _svd(ctx, eqn, args):
-    (x,), (a,) = args, _in_avals(eqn)
-    full, compute_uv = eqn.params["full_matrices"], eqn.params["compute_uv"]
+    (x,), (a,) = args, in_avals_of(eqn)
+    full_matrices, compute_uv = eqn.params["full_matrices"], eqn.params["compute_uv"]
     lib = _solver(lowering_platform(), "svd")
     *batch, m, n = a.shape
     k = min(m, n)
     s_aval = ShapedArray((*batch, k), dtypes.real_dtype(a.dtype))
-    u_aval = a.update(shape=(*batch, m, m if full else k))
-    vh_aval = a.update(shape=(*batch, n if full else k, n))
+    u_aval = a.update(shape=(*batch, m, m if full_matrices else k))
+    vh_aval = a.update(shape=(*batch, n if full_matrices else k, n))
     info = _batch_info(a)
     if lib == "lapack":
-        mode = "A" if full else "S"
+        mode = "A" if full_matrices else "S"
         outs = custom_call(ctx, _lapack_name("gesdd", a.dtype), [x], [a],
                            [a, s_aval, u_aval, vh_aval, info],
                            {"mode": _char(mode if compute_uv else "N")}, {0: 0})
         _, s, u, vh, ok = outs
     elif m <= 1024 and n <= 1024:
-        s, u, vh, ok = _gesvdj(ctx, lib, x, a, s_aval, full, compute_uv)
+        s, u, vh, ok = _gesvdj(ctx, lib, x, a, s_aval, full_matrices, compute_uv)
     else:
-        s, u, vh, ok = _gesvd(ctx, lib, x, a, s_aval, u_aval, vh_aval, full, compute_uv)
+        s, u, vh, ok = _gesvd(ctx, lib, x, a, s_aval, u_aval, vh_aval, full_matrices, compute_uv)
     results = [_nan_unless_ok(ctx, s, s_aval, ok, info)]
     if compute_uv:
         results += [_nan_unless_ok(ctx, u, u_aval, ok, info),
@@ -252,12 +253,12 @@ def _svd(ctx, eqn, args):
     return results
 
 
-def _gesvdj(ctx, lib, x, a, s_aval, full, compute_uv):
+def _gesvdj(ctx, lib, x, a, s_aval, full_matrices, compute_uv):
     """cuSOLVER's Jacobi SVD (what JAX uses up to 1024 x 1024): it returns ``v``, not
     ``vh``, and has an economy mode only worth using above 32 x 32."""
     *batch, m, n = a.shape
     k = min(m, n)
-    econ = not full and m > 32 and n > 32
+    econ = not full_matrices and m > 32 and n > 32
     u_aval = a.update(shape=(*batch, m, k if econ else m))
     v_aval = a.update(shape=(*batch, n, k if econ else n))
     info = _batch_info(a)
@@ -273,13 +274,13 @@ def _gesvdj(ctx, lib, x, a, s_aval, full, compute_uv):
                  f"permutation = {i64s(list(range(nb)) + [nb + 1, nb])}")
     if dtypes.is_complex(a.dtype):
         vh = ctx.op1("chlo.conj", [vh], [vh_aval], vh_aval)
-    if not full and not econ:
+    if not full_matrices and not econ:
         u = _slice(ctx, u, u_aval, (m, k))
         vh = _slice(ctx, vh, vh_aval, (k, n))
     return s, u, vh, ok
 
 
-def _gesvd(ctx, lib, x, a, s_aval, u_aval, vh_aval, full, compute_uv):
+def _gesvd(ctx, lib, x, a, s_aval, u_aval, vh_aval, full_matrices, compute_uv):
     """cuSOLVER's QR-based SVD for large matrices; it wants ``m >= n``, so a wide
     matrix is passed row-major (its transpose, to the library) with u and vh swapped."""
     m, n = a.shape[-2:]
@@ -290,7 +291,7 @@ def _gesvd(ctx, lib, x, a, s_aval, u_aval, vh_aval, full, compute_uv):
     first, second = (vh_aval, u_aval) if transposed else (u_aval, vh_aval)
     _, s, o1, o2, ok = custom_call(
         ctx, f"{lib}_gesvd_ffi", [x], [a], [a, s_aval, first, second, info],
-        {"compute_uv": _bool(compute_uv), "full_matrices": _bool(full),
+        {"compute_uv": _bool(compute_uv), "full_matrices": _bool(full_matrices),
          "transposed": _bool(transposed)}, {0: 0}, column_major=not transposed)
     u, vh = (o2, o1) if transposed else (o1, o2)
     return s, u, vh, ok

@@ -1,0 +1,349 @@
+"""The StableHLO emitter core: IR -> StableHLO module text, minus the rules.
+
+We write MLIR text in the generic operation form (``"stablehlo.add"(%a, %b) :
+(...) -> ...``) instead of building it through the MLIR Python bindings: text is
+an order of magnitude cheaper to produce, it is exactly what ``.as_text()``
+shows, and PJRT parses it directly (see docs/design.md, "Lowering").
+
+This module holds what every rule module shares:
+
+* types and constants: ``elt``, ``ttype``, ``dense_attr``, ``i64s``, ``dims``;
+* ``Ctx`` (one function body's lines and SSA names), ``lower_jaxpr_body`` and
+  ``lower_module``, and ``lowering_platform()`` (the platform being lowered for);
+* the ``RULES`` table, which the modules of ``lowering.rules`` fill when imported
+  (``lowering.compile`` imports that package, so compiling always has every rule);
+* the small helpers more than one rule module uses (``in_avals_of``, ``simple``,
+  ``full``, ``cmp``, ``select``, ...).
+
+A rule has the signature ``rule(ctx, eqn, args) -> list[str]`` where ``args``
+are the SSA names of the operands (already materialised, literals included)
+and the result is the SSA names of the outputs.  ``ctx.op`` emits one op.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from primitives import dtypes
+from primitives.core import Jaxpr, Literal, ShapedArray
+
+from . import _jaxlib
+
+# --- types and constants --------------------------------------------------------
+
+_ELT = {
+    "bool": "i1", "int8": "i8", "int16": "i16", "int32": "i32", "int64": "i64",
+    "uint8": "ui8", "uint16": "ui16", "uint32": "ui32", "uint64": "ui64",
+    "bfloat16": "bf16", "float16": "f16", "float32": "f32", "float64": "f64",
+    "complex64": "complex<f32>", "complex128": "complex<f64>",
+}
+
+
+def elt(dtype) -> str:
+    return _ELT[np.dtype(dtype).name]
+
+
+def ttype(aval: ShapedArray) -> str:
+    dims = "".join(f"{d}x" for d in aval.shape)
+    return f"tensor<{dims}{elt(aval.dtype)}>"
+
+
+def _scalar_text(v, dtype) -> str:
+    dt = np.dtype(dtype)
+    if dt == dtypes.bool_:
+        return "true" if bool(v) else "false"
+    if dtypes.is_int(dt):
+        return str(int(v))
+    if dtypes.is_complex(dt):
+        part = dtypes.real_dtype(dt)
+        c = complex(v)
+        return f"({_scalar_text(c.real, part)}, {_scalar_text(c.imag, part)})"
+    # floats: exact bit pattern in hex, so no value is rounded twice
+    bits = np.asarray(v, dtype=dt).view(f"u{dt.itemsize}")
+    return f"0x{int(bits):0{2 * dt.itemsize}X}"
+
+
+def dense_attr(value, aval: ShapedArray) -> str:
+    """``dense<...> : tensor<...>`` for a scalar (splat) or a small array."""
+    arr = np.asarray(value, dtype=aval.dtype)
+    if arr.ndim == 0 or (arr.size and np.all(arr == arr.flat[0])):
+        body = _scalar_text(arr.flat[0] if arr.size else 0, aval.dtype)
+    else:
+        def nest(a):
+            if a.ndim == 0:
+                return _scalar_text(a, aval.dtype)
+            return "[" + ", ".join(nest(x) for x in a) + "]"
+        body = nest(arr)
+    return f"dense<{body}> : {ttype(aval)}"
+
+
+def i64s(xs) -> str:
+    """A ``array<i64: ...>`` attribute."""
+    xs = list(xs)
+    return f"array<i64{': ' if xs else ''}{', '.join(str(int(x)) for x in xs)}>"
+
+
+def dims(xs) -> str:
+    return "[" + ", ".join(str(int(x)) for x in xs) + "]"
+
+
+# --- the emitter ------------------------------------------------------------------
+
+class Ctx:
+    """Collects lines of one function body; hands out fresh SSA names."""
+
+    def __init__(self, counter=None):
+        self.lines: list[str] = []
+        self.counter = counter if counter is not None else [0]
+        self.indent = "    "
+
+    def fresh(self) -> str:
+        self.counter[0] += 1
+        return f"%{self.counter[0]}"
+
+    def op(self, name, args, in_avals, out_avals, attrs="", regions=None) -> list[str]:
+        """Emit ``"name"(args) ({regions}) {attrs} : (in types) -> out types``."""
+        outs = [self.fresh() for _ in out_avals]
+        lhs = ""
+        if len(outs) == 1:
+            lhs = f"{outs[0]} = "
+        elif outs:
+            base = self.fresh()
+            lhs = f"{base}:{len(outs)} = "
+            outs = [f"{base}#{i}" for i in range(len(outs))]
+        region_txt = ""
+        if regions:
+            region_txt = " (" + ", ".join(regions) + ")"
+        attr_txt = f" {{{attrs}}}" if attrs else ""
+        ins = ", ".join(ttype(a) for a in in_avals)
+        res = ", ".join(ttype(a) for a in out_avals)
+        res = res if len(out_avals) == 1 else f"({res})"
+        self.lines.append(f'{self.indent}{lhs}"{name}"({", ".join(args)}){region_txt}'
+                          f'{attr_txt} : ({ins}) -> {res}')
+        return outs
+
+    def op1(self, name, args, in_avals, out_aval, attrs="", regions=None) -> str:
+        return self.op(name, args, in_avals, [out_aval], attrs, regions)[0]
+
+    def constant(self, value, aval: ShapedArray) -> str:
+        return self.op1("stablehlo.constant", [], [], aval, f"value = {dense_attr(value, aval)}")
+
+    def broadcast(self, x: str, x_aval: ShapedArray, shape, bdims=()) -> str:
+        out = ShapedArray(shape, x_aval.dtype)
+        return self.op1("stablehlo.broadcast_in_dim", [x], [x_aval], out,
+                        f"broadcast_dimensions = {i64s(bdims)}")
+
+    def region(self, arg_avals, body) -> str:
+        """A region ``{ ^bb0(args): ... stablehlo.return }``; ``body(ctx, names) -> names``."""
+        sub = Ctx(self.counter)
+        sub.indent = self.indent + "    "
+        names = [sub.fresh() for _ in arg_avals]
+        outs, out_avals = body(sub, names)
+        sub.lines.append(f'{sub.indent}"stablehlo.return"({", ".join(outs)}) : '
+                         f'({", ".join(ttype(a) for a in out_avals)}) -> ()')
+        head = ", ".join(f"{n}: {ttype(a)}" for n, a in zip(names, arg_avals))
+        return "{\n" + f"{self.indent}  ^bb0({head}):\n" + "\n".join(sub.lines) + \
+            f"\n{self.indent}}}"
+
+    def scalar_region(self, dtype, nargs, opname):
+        """A region combining ``nargs`` scalars with a binary op (reductions, scatter)."""
+        sa = ShapedArray((), dtype)
+
+        def body(sub, names):
+            return [sub.op1(opname, names, [sa] * nargs, sa)], [sa]
+        return self.region([sa] * nargs, body)
+
+
+RULES: dict = {}   # Primitive -> rule; filled by the modules of lowering.rules
+
+
+def lower_jaxpr_body(ctx: Ctx, jaxpr: Jaxpr, consts: list[str], args: list[str]) -> list[str]:
+    """Emit the equations of ``jaxpr`` with constvars/invars bound to SSA names."""
+    env: dict = {}
+    for v, n in zip(jaxpr.constvars, consts):
+        env[v] = n
+    for v, n in zip(jaxpr.invars, args):
+        env[v] = n
+    literal_cache: dict = {}
+
+    def read(a):
+        if isinstance(a, Literal):
+            key = a.key()
+            if key not in literal_cache:
+                literal_cache[key] = ctx.constant(a.val, a.aval)
+            return literal_cache[key]
+        return env[a]
+
+    for eqn in jaxpr.eqns:
+        rule = RULES.get(eqn.prim)
+        if rule is None:
+            raise NotImplementedError(f"no StableHLO lowering for meta-operator {eqn.prim.name}")
+        outs = rule(ctx, eqn, [read(a) for a in eqn.invars])
+        for v, n in zip(eqn.outvars, outs):
+            env[v] = n
+    return [read(a) for a in jaxpr.outvars]
+
+
+# The platform the running ``lower_module`` call writes for (None: the default device's).
+# ``lower_module`` sets it and restores the previous value when it returns.
+_platform: str | None = None
+
+
+def lowering_platform() -> str:
+    """'cpu', 'cuda', 'rocm' or 'tpu': rules that call vendor libraries (linalg) ask."""
+    if _platform is None:
+        return _jaxlib.platform_name(_jaxlib.default_device())
+    return _platform
+
+
+def io_aliases(jaxpr: Jaxpr, donated) -> dict:
+    """Which donated parameters (indices into ``constvars + invars``) can hand their
+    buffer to an output: ``{parameter: output}``.  As JAX pairs them: each output, in
+    order, takes the first donated parameter not yet taken of the same shape and dtype
+    (XLA aliases buffers of the same type only).  A donated parameter left out has no
+    output to give its buffer to (the caller warns, as JAX does)."""
+    params = jaxpr.constvars + jaxpr.invars
+    free: dict = {}
+    for i in sorted(set(donated)):
+        a = params[i].aval
+        free.setdefault((a.shape, a.dtype), []).append(i)
+    aliases = {}
+    for k, o in enumerate(jaxpr.outvars):
+        waiting = free.get((o.aval.shape, o.aval.dtype))
+        if waiting:
+            aliases[waiting.pop(0)] = k
+    return aliases
+
+
+def lower_module(jaxpr: Jaxpr, name: str = "main", donated=(), platform=None) -> str:
+    """A whole StableHLO module whose ``main`` takes ``constvars + invars``; ``platform``
+    (default: the default device's) picks vendor custom calls where a rule has them.
+
+    ``donated``: indices of parameters whose buffers the caller gives up; those that
+    ``io_aliases`` pairs with an output get ``tf.aliasing_output``, so XLA writes that
+    output into the parameter's buffer and PJRT invalidates the input buffer when the
+    program runs.  Parameters it pairs with no output are not marked (their buffers
+    stay valid, as in JAX)."""
+    global _platform
+    saved, _platform = _platform, platform
+    try:
+        return _lower_module(jaxpr, name, donated)
+    finally:
+        _platform = saved
+
+
+def _lower_module(jaxpr: Jaxpr, name, donated) -> str:
+    ctx = Ctx()
+    params = jaxpr.constvars + jaxpr.invars
+    names = [f"%arg{i}" for i in range(len(params))]
+    outs = lower_jaxpr_body(ctx, jaxpr, names[:len(jaxpr.constvars)], names[len(jaxpr.constvars):])
+    aliases = io_aliases(jaxpr, donated) if donated else {}
+    arg_decls = []
+    for i, (n, v) in enumerate(zip(names, params)):
+        attr = ""
+        if i in aliases:
+            attr = f" {{tf.aliasing_output = {aliases[i]} : i32}}"
+        arg_decls.append(f"{n}: {ttype(v.aval)}{attr}")
+    out_types = ", ".join(ttype(v.aval) for v in jaxpr.outvars)
+    body = "\n".join(ctx.lines)
+    ret_types = ", ".join(ttype(v.aval) for v in jaxpr.outvars)
+    ret = f'    "func.return"({", ".join(outs)}) : ({ret_types}) -> ()'
+    return (f"module @{name} attributes {{mhlo.num_partitions = 1 : i32, "
+            f"mhlo.num_replicas = 1 : i32}} {{\n"
+            f"  func.func public @main({', '.join(arg_decls)}) -> ({out_types}) {{\n"
+            f"{body}\n{ret}\n  }}\n}}\n")
+
+
+# --- helpers shared by the rule modules ---------------------------------------------------
+
+def in_avals_of(eqn) -> list[ShapedArray]:
+    return [a.aval for a in eqn.invars]
+
+
+def out_avals_of(eqn) -> list[ShapedArray]:
+    return [v.aval for v in eqn.outvars]
+
+
+def broadcast_scalars(ctx, eqn, args, shape):
+    """Elementwise meta-ops accept rank-0 operands; StableHLO wants equal shapes."""
+    out, avals = [], []
+    for a, n in zip(in_avals_of(eqn), args):
+        if a.shape != shape:
+            n = ctx.broadcast(n, a, shape)
+            a = ShapedArray(shape, a.dtype)
+        out.append(n)
+        avals.append(a)
+    return out, avals
+
+
+def simple(hlo_name, attrs=None, elementwise=True):
+    """A rule emitting one ``hlo_name`` op (``attrs(eqn)`` its attributes); rank-0
+    operands of an ``elementwise`` op are broadcast to the result's shape."""
+    def rule(ctx, eqn, args):
+        out = out_avals_of(eqn)
+        if elementwise:
+            args, in_avals = broadcast_scalars(ctx, eqn, args, out[0].shape)
+        else:
+            in_avals = in_avals_of(eqn)
+        a = attrs(eqn) if attrs else ""
+        return ctx.op(hlo_name, args, in_avals, out, a)
+    return rule
+
+
+def compare_type(dtype) -> str:
+    if dtypes.is_inexact(dtype):
+        return "FLOAT"
+    if dtypes.is_unsigned(dtype) or dtypes.is_bool(dtype):
+        return "UNSIGNED"
+    return "SIGNED"
+
+
+def bool_like(aval: ShapedArray) -> ShapedArray:
+    return ShapedArray(aval.shape, dtypes.bool_)
+
+
+def full(ctx, value, aval: ShapedArray) -> str:
+    """A constant of ``aval``'s shape and dtype filled with ``value``."""
+    sa = ShapedArray((), aval.dtype)
+    c = ctx.constant(value, sa)
+    return c if aval.shape == () else ctx.broadcast(c, sa, aval.shape)
+
+
+def cmp(ctx, x, y, aval: ShapedArray, direction: str, ctype: str | None = None) -> str:
+    ctype = ctype or compare_type(aval.dtype)
+    return ctx.op1("stablehlo.compare", [x, y], [aval, aval], bool_like(aval),
+                   f"comparison_direction = #stablehlo<comparison_direction {direction}>, "
+                   f"compare_type = #stablehlo<comparison_type {ctype}>")
+
+
+def binop(ctx, name, x, y, aval: ShapedArray) -> str:
+    return ctx.op1(name, [x, y], [aval, aval], aval)
+
+
+def select(ctx, pred, on_true, on_false, aval: ShapedArray) -> str:
+    return ctx.op1("stablehlo.select", [pred, on_true, on_false],
+                   [bool_like(aval), aval, aval], aval)
+
+
+def not_(ctx, x, aval: ShapedArray) -> str:
+    return ctx.op1("stablehlo.not", [x], [aval], aval)
+
+
+def isnan(ctx, x, aval: ShapedArray) -> str:
+    return cmp(ctx, x, x, aval, "NE", "FLOAT")
+
+
+def complex_parts(ctx, x, aval: ShapedArray):
+    ra = aval.update(dtype=dtypes.real_dtype(aval.dtype))
+    return (ctx.op1("stablehlo.real", [x], [aval], ra),
+            ctx.op1("stablehlo.imag", [x], [aval], ra), ra)
+
+
+def complex_minmax(ctx, x, y, aval, opname):
+    """Complex max/min, lexicographic on (real, imag) as NumPy orders them (XLA's are not)."""
+    xr, xi, ra = complex_parts(ctx, x, aval)
+    yr, yi, _ = complex_parts(ctx, y, aval)
+    d = "GT" if opname == "stablehlo.maximum" else "LT"
+    pick_x = binop(ctx, "stablehlo.or", cmp(ctx, xr, yr, ra, d), binop(
+        ctx, "stablehlo.and", cmp(ctx, xr, yr, ra, "EQ"), cmp(ctx, xi, yi, ra, d),
+        bool_like(ra)), bool_like(ra))
+    return select(ctx, pick_x, x, y, aval)

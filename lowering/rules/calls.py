@@ -1,0 +1,47 @@
+"""Lowering rules of the call-like meta-operators, which inline their sub-jaxpr.
+
+* custom derivative calls (primitives/custom.py; owned by the AD work):
+  ``custom_jvp_call`` / ``custom_vjp_call`` inline their primal sub-jaxpr;
+  ``custom_vjp_lin`` only exists between the JVP rewrite and transposition and is
+  never lowered.
+* checkpoint / remat (primitives/remat.py): the body is inlined.  The copy that
+  recomputes during the backward pass (``differentiated``) first passes its operands
+  through an optimization barrier when ``prevent_cse`` is set: XLA then cannot see that
+  the recomputation repeats the forward pass and merge the two (which would keep the
+  forward values alive, undoing the checkpoint).  ``name`` is the identity."""
+from __future__ import annotations
+
+from primitives import custom as _custom
+from primitives import remat as _remat
+
+from ..emitter import RULES, in_avals_of, lower_jaxpr_body
+
+
+def _inline_call(ctx, eqn, args):
+    return lower_jaxpr_body(ctx, eqn.params["call_jaxpr"].jaxpr, [], args)
+
+
+RULES[_custom.custom_jvp_call] = _inline_call
+RULES[_custom.custom_vjp_call] = _inline_call
+
+
+def _custom_vjp_lin(ctx, eqn, args):
+    raise NotImplementedError(
+        f"the linearized custom_vjp function {eqn.params['name']} cannot be evaluated in "
+        f"forward mode; give it a forward rule with defjvp")
+
+
+RULES[_custom.custom_vjp_lin] = _custom_vjp_lin
+
+
+def _checkpoint_lower(ctx, eqn, args):
+    p = eqn.params
+    args = list(args)
+    if p["differentiated"] and p["prevent_cse"] and args:
+        avals = in_avals_of(eqn)
+        args = ctx.op("stablehlo.optimization_barrier", args, avals, avals)
+    return lower_jaxpr_body(ctx, p["jaxpr"].jaxpr, [], args)
+
+
+RULES[_remat.checkpoint] = _checkpoint_lower
+RULES[_remat.name] = lambda ctx, eqn, args: [args[0]]

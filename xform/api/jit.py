@@ -1,0 +1,625 @@
+"""``jit``, ``make_jaxpr``, ``eval_shape`` and device placement."""
+from __future__ import annotations
+
+import functools
+import inspect
+import warnings
+from typing import Callable
+
+import numpy as np
+
+from primitives import dtypes, lru
+from primitives.core import ClosedJaxpr, ShapedArray
+from primitives.lru import LRU
+from lowering import _jaxlib
+from lowering.compile import compile_jaxpr
+from lowering.emitter import io_aliases, lower_module
+
+from .. import passes
+from ..core import trace as core
+from ..core import Array, Tracer, aval_of_scalar, where
+from ..core.array import raise_if_deleted
+from ..core.checks import check_ir
+from ..core.pytree import LEAF, tree_flatten, tree_leaves, tree_map, tree_unflatten
+from ..core.trace import leaf_aval, trace_to_jaxpr
+
+_PY_SCALARS = (int, float, complex, bool)
+
+
+def _to_buffer(x):
+    t = type(x)
+    if t is Array:
+        return x._buf
+    if t in _PY_SCALARS:
+        return core._scalar_buffer(x, aval_of_scalar(x))
+    if t.__name__ == "ArrayImpl":
+        return x
+    return core.array_from_numpy(x)._buf
+
+
+class _Entry:
+    __slots__ = ("closed", "out_tree", "exe", "const_bufs", "out_avals", "cacheable",
+                 "donate", "donated")
+    # donate: flat argument leaves the caller asked to donate (donate_argnums/argnames);
+    # donated: those whose buffers an output reuses (known once compiled)
+
+
+_new_object = object.__new__
+
+
+class _FastCall:
+    """What ``Jitted.__call__`` needs to run a signature it has seen, one attribute away."""
+    __slots__ = ("x64", "run", "handlers", "const_bufs", "out_avals", "out_tree", "single",
+                 "avals", "donated")
+
+    def __init__(self, x64, entry, exe, avals):
+        self.x64 = x64
+        self.run = exe.exe.execute_sharded   # the PJRT call itself, no Python layer between
+        self.handlers = exe.handlers
+        self.const_bufs = entry.const_bufs
+        self.out_avals = exe.out_avals
+        self.out_tree = entry.out_tree
+        self.single = entry.out_tree is LEAF
+        self.avals = avals                   # keeps the ids in the key alive
+        self.donated = entry.donated         # () unless this signature donates buffers
+
+
+# jit options xform does not implement: given a value other than the default, jit raises
+# NotImplementedError instead of accepting and ignoring it.
+_NOT_IMPLEMENTED = {
+    "in_shardings": "xform compiles every program for a single device; there is no "
+                    "sharding",
+    "out_shardings": "xform compiles every program for a single device; there is no "
+                     "sharding",
+    "device": "xform runs every jitted function on the default device (pick the "
+              "platform with config.update('jax_platforms', ...))",
+    "backend": "xform runs every jitted function on the default device (pick the "
+               "platform with config.update('jax_platforms', ...))",
+}
+
+
+def _refuse_unimplemented(fname, **given):
+    for name, value in given.items():
+        if value is not None:
+            raise NotImplementedError(
+                f"jit({fname}): {name}={value!r:.60} is not implemented: "
+                f"{_NOT_IMPLEMENTED[name]}. Leave {name} unset.")
+
+
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+def _donation_args(sig, fname, argnums, argnames, static_argnums, static_argnames):
+    """``(donate_argnums, donate_argnames)`` as JAX completes them: when only one is given,
+    the other follows from the signature (a donated parameter is donated whether it is
+    passed by position or by name)."""
+    for i in argnums:
+        if not isinstance(i, int):
+            raise TypeError(f"jit({fname}): donate_argnums must be ints, got {i!r}")
+    for n in argnames:
+        if not isinstance(n, str):
+            raise TypeError(f"jit({fname}): donate_argnames must be strings, got {n!r}")
+    if sig is not None:
+        argnums, argnames = _complete_donation(sig, fname, argnums, argnames)
+    both = sorted(set(argnums) & set(static_argnums)) + \
+        sorted(set(argnames) & set(static_argnames))
+    if both:
+        raise ValueError(f"jit({fname}): arguments {both} are both static and donated; a "
+                         f"static argument is a Python value, not a buffer to donate")
+    return argnums, argnames
+
+
+def _complete_donation(sig, fname, argnums, argnames):
+    params = list(sig.parameters.values())
+    positional = [p for p in params if p.kind in _POSITIONAL]
+    var_pos = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params)
+    var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+    n = len(positional)
+    if not var_pos:
+        for i in argnums:
+            if not -n <= i < n:
+                raise ValueError(f"jit({fname}): donate_argnums={argnums} refers to argument "
+                                 f"{i}, but {fname} takes {n} positional arguments")
+        argnums = tuple(i % n for i in argnums)
+    if not var_kw:
+        bad = [a for a in argnames if a not in sig.parameters or
+               sig.parameters[a].kind is inspect.Parameter.POSITIONAL_ONLY]
+        if bad:
+            raise ValueError(f"jit({fname}): donate_argnames names {bad}, which {fname} "
+                             f"does not take by name")
+    if argnums and not argnames:
+        argnames = tuple(positional[i].name for i in argnums if 0 <= i < n and
+                         positional[i].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    elif argnames and not argnums:
+        argnums = tuple(i for i, p in enumerate(positional) if p.name in argnames and
+                        p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return argnums, argnames
+
+
+class Jitted:
+    """A function compiled by XLA on first call for each abstract signature."""
+
+    def __init__(self, fun, static_argnums=(), static_argnames=(), donate_argnums=(),
+                 donate_argnames=()):
+        functools.update_wrapper(self, fun)
+        if not hasattr(self, "__name__"):   # functools.partial, callable objects
+            self.__name__ = getattr(type(fun), "__name__", "fun")
+        self._fun = fun
+        if isinstance(static_argnums, int):
+            static_argnums = (static_argnums,)
+        if isinstance(static_argnames, str):
+            static_argnames = (static_argnames,)
+        if isinstance(donate_argnums, int):
+            donate_argnums = (donate_argnums,)
+        if isinstance(donate_argnames, str):
+            donate_argnames = (donate_argnames,)
+        self._static_argnums = tuple(static_argnums or ())
+        self._static_argnames = tuple(static_argnames or ())
+        try:
+            self._sig = inspect.signature(fun)
+        except (TypeError, ValueError):
+            self._sig = None
+        self._donate_argnums, self._donate_argnames = _donation_args(
+            self._sig, self.__name__, tuple(donate_argnums or ()), tuple(donate_argnames or ()),
+            self._static_argnums, self._static_argnames)
+        # bounded LRUs (primitives/lru.py), like every cache keyed by signature
+        self._cache = LRU(f"jit({self.__name__}) signatures")
+        # aval ids -> _FastCall: positional Array calls; (treedef, leaf aval ids) ->
+        # _FastCall: pytree calls.  Hits read the plain dicts.
+        self._fast_ids_lru = LRU(f"jit({self.__name__}) fast calls")
+        self._fast_trees_lru = LRU(f"jit({self.__name__}) fast pytree calls")
+        self._fast_ids = self._fast_ids_lru.data
+        self._fast_trees = self._fast_trees_lru.data
+        self.trace_count = 0  # how many times the Python function was traced
+
+    def __get__(self, obj, objtype=None):  # methods
+        return self if obj is None else functools.partial(self, obj)
+
+    def _split(self, args, kwargs):
+        """(dynamic args, dynamic kwargs, static key)."""
+        statics = []
+        if self._static_argnums:
+            n = len(args)
+            idx = {i % n if -n <= i < 0 else i for i in self._static_argnums}
+            for i in sorted(idx):
+                if i >= n:
+                    raise TypeError(f"jit: static_argnums={self._static_argnums} refers to "
+                                    f"argument {i}, but only {n} positional arguments were given")
+                statics.append(("pos", i, args[i]))
+            args = tuple(a for i, a in enumerate(args) if i not in idx)
+        if self._static_argnames and kwargs:
+            st = {k: v for k, v in kwargs.items() if k in self._static_argnames}
+            statics.extend(("kw", k, v) for k, v in sorted(st.items()))
+            kwargs = {k: v for k, v in kwargs.items() if k not in self._static_argnames}
+        for kind, name, v in statics:
+            try:
+                hash(v)
+            except TypeError:
+                raise TypeError(
+                    f"jit: static argument {name!r} of {self.__name__} has unhashable type "
+                    f"{type(v).__name__} ({v!r:.60}); static arguments must be hashable "
+                    f"(use a tuple instead of a list){where()}") from None
+        return args, kwargs, tuple(statics)
+
+    def _merge(self, dyn_args, dyn_kwargs, statics):
+        args = list(dyn_args)
+        kwargs = dict(dyn_kwargs)
+        for kind, name, v in statics:
+            if kind == "pos":
+                args.insert(name, v)
+            else:
+                kwargs[name] = v
+        return args, kwargs
+
+    def _signature(self, args, kwargs):
+        dyn_args, dyn_kwargs, statics = self._split(args, kwargs) \
+            if (self._static_argnums or self._static_argnames) else (args, kwargs, ())
+        leaves, tree = tree_flatten((tuple(dyn_args), dyn_kwargs))
+        avals = tuple(x.aval if type(x) is Array else
+                      leaf_aval(x, f"jit({self.__name__}): argument {i}")
+                      for i, x in enumerate(leaves))
+        return (tree, statics, avals, dtypes._x64), leaves, tree, statics, avals
+
+    def _donated_leaves(self, tree, statics) -> tuple:
+        """The flat argument leaves that ``donate_argnums`` / ``donate_argnames`` name, for
+        arguments of structure ``tree`` (of ``(dynamic args, dynamic kwargs)``)."""
+        if not (self._donate_argnums or self._donate_argnames):
+            return ()
+        arg_defs, kw_def = tree.children[0].children, tree.children[1]
+        static_pos = {name for kind, name, _ in statics if kind == "pos"}
+        n = len(arg_defs) + len(static_pos)
+        nums = {i % n if -n <= i < 0 else i for i in self._donate_argnums}
+        positions = [i for i in range(n) if i not in static_pos]
+        out, start = [], 0
+        for i, d in zip(positions, arg_defs):
+            if i in nums:
+                out.extend(range(start, start + d.num_leaves))
+            start += d.num_leaves
+        for name, d in zip(kw_def.aux, kw_def.children):
+            if name in self._donate_argnames:
+                out.extend(range(start, start + d.num_leaves))
+            start += d.num_leaves
+        return tuple(out)
+
+    def _trace(self, key, tree, statics, avals) -> _Entry:
+        self.trace_count += 1
+
+        def flat_fun(*dyn_args, **dyn_kwargs):
+            a, k = self._merge(dyn_args, dyn_kwargs, statics)
+            return self._fun(*a, **k)
+        closed, out_tree = trace_to_jaxpr(flat_fun, avals, tree)
+        entry = _Entry()
+        entry.closed = passes.simplify(closed)
+        entry.out_tree = out_tree
+        entry.exe = None
+        entry.out_avals = [a.aval if hasattr(a, "aval") else a for a in entry.closed.jaxpr.outvars]
+        entry.donate = self._donated_leaves(tree, statics)
+        entry.donated = ()
+        entry.cacheable = not any(type(c) is Tracer for c in entry.closed.consts)
+        if entry.cacheable:
+            self._cache.put(key, entry)
+        return entry
+
+    def _compiled(self, entry: _Entry):
+        if entry.exe is None:
+            closed = entry.closed
+            check_ir(closed, "jit")
+            nc = len(closed.consts)
+            donated = [nc + i for i in entry.donate]
+            if donated:
+                aliases = io_aliases(closed.jaxpr, donated)
+                unused = [i for i in entry.donate if nc + i not in aliases]
+                if unused:
+                    _warn_unusable(self.__name__, [closed.jaxpr.invars[i].aval for i in unused])
+                entry.donated = tuple(i for i in entry.donate if nc + i in aliases)
+            entry.exe = compile_jaxpr(closed.jaxpr, donated=donated)
+            entry.const_bufs = [c._buf for c in closed.consts]
+        return entry.exe
+
+    def __call__(self, *args, **kwargs):
+        if not kwargs and not core._stack:
+            # fast path: positional Array arguments whose signature ran before.  Arrays
+            # made by the same executable share aval objects, so the aval ids are a
+            # cheap key; the entry keeps those avals alive, so no other live object has
+            # one of those ids (a jax.Array's or a tracer's aval is a different object).
+            leaves = args
+            try:
+                fast = self._fast_ids[tuple([id(x.aval) for x in args])]
+            except (KeyError, AttributeError):
+                fast = None
+                if self._fast_trees:   # pytree arguments (a list of (W, b) pairs, ...)
+                    leaves, tree = tree_flatten((args, {}))
+                    try:
+                        fast = self._fast_trees[(tree, tuple([id(x.aval) for x in leaves]))]
+                    except (KeyError, AttributeError):
+                        fast = None
+            if fast is not None and fast.x64 == dtypes._x64:
+                if fast.donated:
+                    return self._run_donating(fast.run, fast.handlers, fast.const_bufs,
+                                              leaves, fast.donated, fast.out_tree,
+                                              fast.out_avals)
+                ins = fast.const_bufs + [x._buf for x in leaves]
+                try:
+                    bufs = fast.run(ins).consume_with_handlers(fast.handlers)
+                except (TypeError, _jaxlib.JaxRuntimeError):   # a deleted (donated) array
+                    raise_if_deleted(ins, f"jit({self.__name__})", len(fast.const_bufs))
+                    raise
+                if fast.single:   # Array._from_buffer, inlined: one call less per output
+                    out = _new_object(Array)
+                    out._buf, out.aval = bufs[0], fast.out_avals[0]
+                    return out
+                new = Array._from_buffer
+                return tree_unflatten(fast.out_tree,
+                                      [new(b, a) for b, a in zip(bufs, fast.out_avals)])
+        return self._call_slow(args, kwargs)
+
+    def _call_slow(self, args, kwargs):
+        key, leaves, tree, statics, avals = self._signature(args, kwargs)
+        entry = self._cache.get(key)
+        if entry is None:
+            entry = self._trace(key, tree, statics, avals)
+        if core._stack:  # inside another trace: inline the traced program (no donation)
+            outs = core.eval_jaxpr(entry.closed.jaxpr, entry.closed.consts, leaves)
+            return tree_unflatten(entry.out_tree, outs)
+        exe = self._compiled(entry)
+        if not kwargs and not statics and not self._static_argnums and \
+                all(type(x) is Array for x in leaves):
+            fast, ids = _FastCall(key[3], entry, exe, avals), tuple(id(a) for a in avals)
+            flat = len(leaves) == len(args) and all(type(x) is Array for x in args)
+            if flat:
+                self._fast_ids_lru.put(ids, fast)
+            else:
+                self._fast_trees_lru.put((tree, ids), fast)
+        return self._run(entry, exe, leaves)
+
+    def _run(self, entry, exe, leaves):
+        if entry.donated:
+            return self._run_donating(exe.exe.execute_sharded, exe.handlers, entry.const_bufs,
+                                      leaves, entry.donated, entry.out_tree, exe.out_avals)
+        ins = entry.const_bufs + [_to_buffer(x) for x in leaves]
+        try:
+            outs = exe(ins)
+        except (TypeError, _jaxlib.JaxRuntimeError):
+            raise_if_deleted(ins, f"jit({self.__name__})", len(entry.const_bufs))
+            raise
+        outs = [Array._from_buffer(b, a) for b, a in zip(outs, exe.out_avals)]
+        if entry.out_tree is LEAF:
+            return outs[0]
+        return tree_unflatten(entry.out_tree, outs)
+
+    def _run_donating(self, run, handlers, const_bufs, leaves, donated, out_tree, out_avals):
+        """Run a program some of whose input buffers become outputs' buffers (XLA
+        input/output aliasing); afterwards the donated Arrays are marked deleted."""
+        nc = len(const_bufs)
+        ins = const_bufs + [_to_buffer(x) for x in leaves]
+        for i in donated:
+            x = leaves[i]
+            t = type(x)
+            if t is Array:
+                # the host copy ``np.asarray(x)`` cached is, on the CPU, a view of the
+                # buffer, and PJRT declines to donate a buffer with a live view: drop the
+                # cache (the view stays valid for whoever else holds it, and then XLA
+                # copies instead, as in JAX)
+                try:
+                    del x._npy
+                except AttributeError:
+                    pass
+            elif t in _PY_SCALARS:   # never donate the shared cached scalar buffer
+                a = aval_of_scalar(x)
+                ins[nc + i] = core.array_from_numpy(np.asarray(x, a.dtype),
+                                                    weak_type=a.weak_type)._buf
+        ids = [id(b) for b in ins]
+        if len(set(ids)) < len(ids):
+            for i in donated:
+                if ids.count(ids[nc + i]) > 1:
+                    raise ValueError(
+                        f"jit({self.__name__}): argument leaf {i} is donated, but the same "
+                        f"array is also passed as another argument (or captured by the "
+                        f"function); a donated buffer can appear only once in a call"
+                        f"{where()}")
+        try:
+            bufs = run(ins).consume_with_handlers(handlers)
+        except (TypeError, _jaxlib.JaxRuntimeError):
+            raise_if_deleted(ins, f"jit({self.__name__})", nc)
+            raise
+        why = f"it was donated to jit({self.__name__}), which reused its buffer for an output"
+        for i in donated:
+            x = leaves[i]
+            if type(x) is Array:
+                x._invalidate(why)
+        new = Array._from_buffer
+        outs = [new(b, a) for b, a in zip(bufs, out_avals)]
+        return outs[0] if out_tree is LEAF else tree_unflatten(out_tree, outs)
+
+    def lower(self, *args, **kwargs) -> "Lowered":
+        key, leaves, tree, statics, avals = self._signature(args, kwargs)
+        entry = self._cache.get(key) or self._trace(key, tree, statics, avals)
+        return Lowered(self, entry)
+
+    def trace(self, *args, **kwargs):
+        return self.lower(*args, **kwargs)
+
+    def _cache_size(self):
+        return len(self._cache)
+
+    def clear_cache(self):
+        self._cache.clear()
+        self._fast_ids.clear()
+        self._fast_trees.clear()
+
+
+def _warn_unusable(fname, avals):
+    msg = (f"jit({fname}): some donated buffers were not usable: "
+           f"{', '.join(a.str_short() for a in avals)} (no output of the same shape and "
+           f"dtype to reuse them for); those arrays stay valid. See "
+           f"https://docs.jax.dev/en/latest/faq.html#buffer-donation")
+    src = core.user_frame()
+    if src is None:
+        warnings.warn(msg, UserWarning, stacklevel=2)
+    else:
+        warnings.warn_explicit(msg, UserWarning, src.filename, src.lineno)
+
+
+class Lowered:
+    """``jit(f).lower(*args)``: the StableHLO program for one signature."""
+
+    def __init__(self, jitted: Jitted, entry: _Entry):
+        self._jitted = jitted
+        self._entry = entry
+
+    def as_text(self, dialect: str = "stablehlo") -> str:
+        closed = check_ir(self._entry.closed, "jit")
+        nc = len(closed.consts)
+        return lower_module(closed.jaxpr, donated=[nc + i for i in self._entry.donate])
+
+    @property
+    def jaxpr(self) -> ClosedJaxpr:
+        return self._entry.closed
+
+    def compile(self) -> "Compiled":
+        self._jitted._compiled(self._entry)
+        return Compiled(self._jitted, self._entry)
+
+
+class Compiled:
+    def __init__(self, jitted: Jitted, entry: _Entry):
+        self._jitted = jitted
+        self._entry = entry
+
+    def __call__(self, *args, **kwargs):
+        leaves, _ = tree_flatten((args, kwargs))
+        return self._jitted._run(self._entry, self._entry.exe, leaves)
+
+    def as_text(self) -> str:
+        return self._entry.exe.hlo_text()
+
+
+def jit(fun: Callable | None = None, *, in_shardings=None, out_shardings=None,
+        static_argnums=(), static_argnames=(), donate_argnums=(), donate_argnames=(),
+        keep_unused=False, device=None, backend=None, inline=False):
+    """Compile ``fun`` with XLA; usable as ``@jit`` or ``@jit(static_argnums=...)``.
+
+    ``donate_argnums`` / ``donate_argnames``: arguments whose device buffers the call may
+    reuse for outputs of the same shape and dtype (XLA input/output aliasing); a donated
+    ``Array`` is deleted by the call, and using it afterwards raises ``DeletedArrayError``.
+    A donated argument no output can reuse stays valid, with a warning (as in JAX).
+
+    ``keep_unused`` and ``inline`` are accepted with either value because xform already
+    behaves as both allow: it never prunes unused arguments (every argument is a
+    parameter of the compiled program, as with ``keep_unused=True``), and a jitted
+    function called inside another trace is always inlined into it (``inline=True``;
+    JAX's ``inline=False`` only nests the jaxpr, which computes the same).
+    ``in_shardings``, ``out_shardings``, ``device`` and ``backend`` are not implemented
+    and raise ``NotImplementedError`` unless left unset.
+    """
+    _refuse_unimplemented(getattr(fun, "__name__", "fun") if fun is not None else "fun",
+                          in_shardings=in_shardings, out_shardings=out_shardings,
+                          device=device, backend=backend)
+    if fun is None:
+        return functools.partial(jit, static_argnums=static_argnums,
+                                 static_argnames=static_argnames, donate_argnums=donate_argnums,
+                                 donate_argnames=donate_argnames, keep_unused=keep_unused,
+                                 inline=inline)
+    if not callable(fun):
+        raise TypeError(f"jit: expected a callable, got {type(fun).__name__}")
+    return Jitted(fun, static_argnums, static_argnames, donate_argnums, donate_argnames)
+
+
+def clear_caches() -> None:
+    """Empty every cache xform keeps (traced signatures of every ``jit``, compiled eager
+    ops, shape rules, ...), as ``jax.clear_caches``."""
+    lru.clear_all()
+
+
+def make_jaxpr(fun: Callable, static_argnums=(), return_shape=False):
+    """``make_jaxpr(f)(*args)`` is the IR of ``f`` at those argument types."""
+    static_argnums = (static_argnums,) if isinstance(static_argnums, int) else \
+        tuple(static_argnums)
+
+    @functools.wraps(fun)
+    def wrapped(*args, **kwargs):
+        statics = {i: args[i] for i in static_argnums}
+        dyn = tuple(a for i, a in enumerate(args) if i not in statics)
+
+        def flat_fun(*dyn_args, **kw):
+            it = iter(dyn_args)
+            full = [statics[i] if i in statics else next(it) for i in range(len(args))]
+            return fun(*full, **kw)
+        leaves, tree = tree_flatten((dyn, kwargs))
+        avals = [leaf_aval(x, f"make_jaxpr({getattr(fun, '__name__', 'fun')}): argument {i}")
+                 for i, x in enumerate(leaves)]
+        closed, out_tree = trace_to_jaxpr(flat_fun, avals, tree)
+        closed = passes.simplify(closed)
+        if return_shape:
+            shapes = [ShapeDtypeStruct(a.aval.shape, a.aval.dtype) for a in closed.jaxpr.outvars]
+            return closed, tree_unflatten(out_tree, shapes)
+        return closed
+    return wrapped
+
+
+class ShapeDtypeStruct:
+    __slots__ = ("shape", "dtype", "weak_type", "sharding")
+
+    def __init__(self, shape, dtype, weak_type=False, sharding=None):
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+        self.weak_type = weak_type
+        self.sharding = sharding
+
+    @property
+    def aval(self):
+        return ShapedArray(self.shape, dtypes.canonicalize(self.dtype), self.weak_type)
+
+    ndim = property(lambda self: len(self.shape))
+    size = property(lambda self: int(np.prod(self.shape)))
+
+    def __repr__(self):
+        return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name})"
+
+    def __eq__(self, other):
+        return isinstance(other, ShapeDtypeStruct) and (self.shape, self.dtype) == \
+            (other.shape, other.dtype)
+
+    def __hash__(self):
+        return hash((self.shape, self.dtype))
+
+
+def eval_shape(fun: Callable, *args, **kwargs):
+    leaves, tree = tree_flatten((args, kwargs))
+    avals = [x.aval if isinstance(x, ShapeDtypeStruct) else leaf_aval(x, "eval_shape argument")
+             for x in leaves]
+    closed, out_tree = trace_to_jaxpr(fun, avals, tree)
+    return tree_unflatten(out_tree, [ShapeDtypeStruct(a.aval.shape, a.aval.dtype, a.aval.weak_type)
+                                     for a in closed.jaxpr.outvars])
+
+
+# --- devices --------------------------------------------------------------------------------------
+
+def devices(backend: str | None = None):
+    return list(_jaxlib.client(backend).devices())
+
+
+def local_devices(process_index=None, backend: str | None = None):
+    return list(_jaxlib.client(backend).local_devices())
+
+
+def device_count(backend=None):
+    return len(devices(backend))
+
+
+def local_device_count(backend=None):
+    return len(local_devices(backend=backend))
+
+
+def default_backend() -> str:
+    return _jaxlib.default_device().platform
+
+
+def process_index():
+    return 0
+
+
+def device_put(x, device=None, *, may_alias=None, donate=False):
+    """Copy a pytree of arrays to ``device`` (default: the default device).
+
+    ``may_alias=False`` always copies (the result never shares the input's buffer);
+    otherwise an ``Array`` already there is returned as it is.  ``donate=True`` lets the
+    input be deleted; it is a permission, which xform (like JAX on one device) does not
+    use: the input stays valid."""
+    if may_alias and donate:
+        raise ValueError("device_put: may_alias and donate cannot both be True")
+
+    def put(leaf):
+        if isinstance(leaf, Array):
+            if may_alias is not False and (device is None or leaf.device == device):
+                return leaf
+            return core.array_from_numpy(np.asarray(leaf), device, leaf.weak_type)
+        if type(leaf) in _PY_SCALARS:
+            a = aval_of_scalar(leaf)
+            return core.array_from_numpy(np.asarray(leaf, a.dtype), device, a.weak_type)
+        return core.array_from_numpy(np.asarray(leaf), device)
+    return tree_map(put, x)
+
+
+def device_get(x):
+    return tree_map(lambda l: np.asarray(l) if isinstance(l, Array) else l, x)
+
+
+def block_until_ready(x):
+    for leaf in tree_leaves(x):
+        if isinstance(leaf, Array):
+            leaf.block_until_ready()
+    return x
+
+
+def from_jax(x) -> Array:
+    """Wrap a ``jax.Array`` (single device) as an ``xform.Array`` without copying."""
+    aval = ShapedArray(x.shape, x.dtype, getattr(x, "weak_type", False))
+    if aval.dtype != dtypes.canonicalize(aval.dtype):
+        return core.array_from_numpy(np.asarray(x))
+    return Array._from_buffer(x, aval)
+
+
+def from_dlpack(x) -> Array:
+    buf = _jaxlib.from_dlpack(x)
+    return Array._from_buffer(buf, ShapedArray(buf.shape, buf.dtype))

@@ -1,0 +1,812 @@
+"""``xform.lax``: thin, typed wrappers over the meta-operators (as ``jax.lax``).
+
+Unlike ``xform.numpy``, lax does not promote dtypes: operands must agree,
+except that Python scalars take the dtype of the array operands (weakly).
+"""
+from __future__ import annotations
+
+import builtins
+import itertools
+
+import numpy as np
+
+from primitives import dtypes, ops
+from primitives.core import Literal, ShapedArray
+from primitives.lru import LRU
+from primitives.ops import GatherDimensionNumbers, ScatterDimensionNumbers, ConvDimensionNumbers
+
+from ..core import Tracer, bind, aval_of_scalar, where
+from ..core.pytree import tree_flatten, tree_map, tree_unflatten
+
+_PY_SCALARS = (int, float, complex, bool)
+
+
+def aval(x) -> ShapedArray:
+    """Abstract value of any array-like operand."""
+    a = getattr(x, "aval", None)
+    if a is not None:
+        return a
+    if type(x) in _PY_SCALARS:
+        return aval_of_scalar(x)
+    if isinstance(x, (np.ndarray, np.generic)):
+        return ShapedArray(np.shape(x), dtypes.canonicalize(x.dtype))
+    raise TypeError(f"{type(x).__name__} is not a valid array value{where()}")
+
+
+_weak_literals_lru = LRU("weak scalar literals")   # hits read the plain dict
+_weak_literals = _weak_literals_lru.data
+
+
+def weak_literal(x, dtype) -> Literal:
+    """A Python scalar as a weakly typed scalar literal of ``dtype`` (cached: literals are
+    immutable, and tracing ``x * 2.0`` in a loop should not rebuild one each time)."""
+    key = (x, type(x), dtype)
+    try:
+        lit = _weak_literals.get(key)
+    except TypeError:  # unhashable (a NumPy array): not cached
+        lit, key = None, None
+    if lit is not None:
+        return lit
+    dtype = np.dtype(dtype)
+    if isinstance(x, builtins.complex) and not dtypes.is_complex(dtype):
+        raise TypeError(f"cannot convert complex {x} to {dtype}{where()}")
+    if dtypes.is_int(dtype) and isinstance(x, builtins.float):
+        raise TypeError(f"cannot convert float {x} to {dtype}{where()}")
+    if dtypes.is_int(dtype) and isinstance(x, builtins.int):
+        info = np.iinfo(dtype)
+        if not info.min <= x <= info.max:
+            raise OverflowError(f"Python int {x} is too large to convert to {dtype}{where()}")
+    lit = Literal(np.asarray(x).astype(dtype)[()], ShapedArray((), dtype, weak_type=True))
+    if key is not None and x == x:  # NaN keys never match: don't let them pile up
+        _weak_literals_lru.put(key, lit)
+    return lit
+
+
+def _operands(name, *xs):
+    """Convert Python scalars to the dtype of the array operands."""
+    for x in xs:
+        if type(x) in _PY_SCALARS:
+            break
+    else:
+        return xs
+    dt = next((aval(x).dtype for x in xs if type(x) not in _PY_SCALARS), None)
+    if dt is None:
+        return xs
+    return tuple(weak_literal(x, dt) if type(x) in _PY_SCALARS else x for x in xs)
+
+
+# --- elementwise ------------------------------------------------------------------------
+
+def _unary(name):
+    prim = ops.unary[name]
+
+    def f(x):   # (one operand: there is no array dtype for a Python scalar to take)
+        return bind(prim, x)
+    f.__name__ = name
+    f.__doc__ = f"Elementwise ``{name}`` (meta-operator family ``unary``)."
+    return f
+
+
+def _binary(name, prim):
+    def f(x, y):
+        tx, ty = type(x), type(y)
+        if tx in _PY_SCALARS or ty in _PY_SCALARS:   # else nothing to convert: skip the call
+            x, y = _operands(name, x, y)
+        return bind(prim, x, y)
+    f.__qualname__ = name
+    f.__name__ = name
+    f.__doc__ = f"Elementwise ``{name}``; operands must share a dtype."
+    return f
+
+
+neg, sign, floor, ceil, is_finite = (_unary(n) for n in ("neg", "sign", "floor", "ceil", "is_finite"))
+exp, exp2, log, log1p, expm1 = (_unary(n) for n in ("exp", "exp2", "log", "log1p", "expm1"))
+sqrt, rsqrt, cbrt = _unary("sqrt"), _unary("rsqrt"), _unary("cbrt")
+sin, cos, tan, asin, acos, atan = (_unary(n) for n in ("sin", "cos", "tan", "asin", "acos", "atan"))
+sinh, cosh, tanh, asinh, acosh, atanh = (_unary(n) for n in
+                                         ("sinh", "cosh", "tanh", "asinh", "acosh", "atanh"))
+logistic, erf, erfc, erf_inv, lgamma, digamma = (_unary(n) for n in (
+    "logistic", "erf", "erfc", "erf_inv", "lgamma", "digamma"))
+abs, real, imag, conj = _unary("abs"), _unary("real"), _unary("imag"), _unary("conj")
+bitwise_not = _unary("not")
+population_count, clz = _unary("population_count"), _unary("clz")
+
+add, sub, mul, div, rem = (_binary(n, ops.binary[n]) for n in ("add", "sub", "mul", "div", "rem"))
+pow, max, min, atan2, nextafter = (_binary(n, ops.binary[n]) for n in
+                                   ("pow", "max", "min", "atan2", "nextafter"))
+bitwise_and, bitwise_or, bitwise_xor = (_binary(n, ops.binary[n.split("_")[1]])
+                                        for n in ("bitwise_and", "bitwise_or", "bitwise_xor"))
+shift_left, shift_right_arithmetic, shift_right_logical = (
+    _binary(n, ops.binary[n]) for n in ("shift_left", "shift_right_arithmetic",
+                                         "shift_right_logical"))
+complex = _binary("complex", ops.binary["complex"])
+eq, ne, lt, le, gt, ge = (_binary(n, ops.compare[n]) for n in ops.COMPARE)
+
+
+def round(x, rounding_method=0):
+    """Round to integral values: method 0 away from zero, 1 to nearest even."""
+    return bind(ops.unary["round"], x, rounding_method=int(rounding_method))
+
+
+def integer_pow(x, y: int):
+    return bind(ops.unary["integer_pow"], x, y=int(y))
+
+
+def stop_gradient(x):
+    """Identity whose derivative is zero."""
+    return tree_map(lambda l: bind(ops.unary["stop_gradient"], l), x)
+
+
+def square(x):
+    return integer_pow(x, 2)
+
+
+def reciprocal(x):
+    return integer_pow(x, -1)
+
+
+def select_n(which, *cases):
+    """Elementwise ``cases[which]``."""
+    return bind(ops.select_n, which, *_operands("select_n", *cases))
+
+
+def select(pred, on_true, on_false):
+    """``on_true`` where ``pred`` else ``on_false`` (note: the argument order of jax.lax)."""
+    return select_n(pred, on_false, on_true)
+
+
+def clamp(lo, x, hi):
+    return min(max(x, lo), hi)
+
+
+def convert_element_type(x, new_dtype, weak_type: bool = False):
+    new_dtype = dtypes.canonicalize(new_dtype)
+    a = aval(x)
+    if type(x) in _PY_SCALARS:
+        return weak_literal(x, new_dtype) if weak_type else np.asarray(x, new_dtype)[()]
+    if a.dtype == new_dtype and a.weak_type == weak_type:
+        return x
+    return bind(ops.convert_element_type, x, new_dtype=new_dtype, weak_type=bool(weak_type))
+
+
+def bitcast_convert_type(x, new_dtype):
+    return bind(ops.bitcast_convert_type, x, new_dtype=dtypes.canonicalize(new_dtype))
+
+
+# --- structural ----------------------------------------------------------------------------
+
+def iota(dtype, size: int):
+    return broadcasted_iota(dtype, (size,), 0)
+
+
+def broadcasted_iota(dtype, shape, dimension: int):
+    return bind(ops.iota, dtype=dtypes.canonicalize(dtype), shape=tuple(int(d) for d in shape),
+                dimension=int(dimension))
+
+
+def broadcast_in_dim(x, shape, broadcast_dimensions):
+    shape = tuple(int(d) for d in shape)
+    bdims = tuple(int(d) for d in broadcast_dimensions)
+    if aval(x).shape == shape and bdims == tuple(range(len(shape))):
+        return x
+    return bind(ops.broadcast_in_dim, x, shape=shape, broadcast_dimensions=bdims)
+
+
+def broadcast(x, sizes):
+    """Prepend dimensions ``sizes``."""
+    a = aval(x)
+    n = len(sizes)
+    return broadcast_in_dim(x, tuple(sizes) + a.shape, tuple(range(n, n + a.ndim)))
+
+
+def reshape(x, new_sizes, dimensions=None):
+    if dimensions is not None:
+        x = transpose(x, dimensions)
+    new_sizes = tuple(int(d) for d in new_sizes)
+    if aval(x).shape == new_sizes:
+        return x
+    return bind(ops.reshape, x, new_sizes=new_sizes)
+
+
+def reshape_axis_into(src, dst, x):
+    """Merge axis ``src`` into axis ``dst`` (``src`` becomes the major part)."""
+    shape = aval(x).shape
+    perm = [i for i in range(len(shape)) if i != src]
+    perm.insert(dst, src)
+    new_shape = [shape[i] for i in range(len(shape)) if i != src]
+    new_shape[dst] *= shape[src]
+    return reshape(x, new_shape, perm)
+
+
+def reshape_axis_out_of(src, size1, x):
+    """Split axis ``src`` into ``(size1, rest)``."""
+    shape = list(aval(x).shape)
+    size2, ragged = divmod(shape[src], size1)
+    if ragged:
+        raise ValueError(f"axis {src} of size {shape[src]} does not split into {size1} parts")
+    shape[src:src + 1] = [size1, size2]
+    return reshape(x, shape)
+
+
+def transpose(x, permutation):
+    permutation = tuple(int(p) for p in permutation)
+    if permutation == tuple(range(len(permutation))):
+        return x
+    return bind(ops.transpose, x, permutation=permutation)
+
+
+def slice(x, start_indices, limit_indices, strides=None):
+    start = tuple(int(i) for i in start_indices)
+    limit = tuple(int(i) for i in limit_indices)
+    st = None if strides is None or builtins.all(s == 1 for s in strides) else \
+        tuple(int(s) for s in strides)
+    if start == (0,) * len(start) and limit == aval(x).shape and st is None:
+        return x
+    return bind(ops.slice, x, start_indices=start, limit_indices=limit, strides=st)
+
+
+def slice_in_dim(x, start, limit, stride=1, axis=0):
+    a = aval(x)
+    starts, limits, strides = [0] * a.ndim, list(a.shape), [1] * a.ndim
+    starts[axis], limits[axis], strides[axis] = start, limit, stride
+    return slice(x, starts, limits, strides)
+
+
+def index_in_dim(x, index, axis=0, keepdims=True):
+    y = slice_in_dim(x, index, index + 1, 1, axis)
+    if keepdims:
+        return y
+    shape = list(aval(y).shape)
+    del shape[axis]
+    return reshape(y, shape)
+
+
+def pad(x, padding_value, padding_config):
+    cfg = tuple((int(lo), int(hi), int(i)) for lo, hi, i in padding_config)
+    padding_value = _operands("pad", x, padding_value)[1]
+    return bind(ops.pad, x, padding_value, padding_config=cfg)
+
+
+def concatenate(operands, dimension):
+    if len(operands) == 1:
+        return operands[0]
+    return bind(ops.concatenate, *operands, dimension=int(dimension))
+
+
+def rev(x, dimensions):
+    return bind(ops.rev, x, dimensions=tuple(int(d) for d in dimensions))
+
+
+def squeeze(x, dimensions):
+    a = aval(x)
+    dims_ = {d % a.ndim for d in dimensions}
+    return reshape(x, [n for i, n in enumerate(a.shape) if i not in dims_])
+
+
+def expand_dims(x, dimensions):
+    a = aval(x)
+    ndim = a.ndim + len(dimensions)
+    dims_ = sorted(d % ndim for d in dimensions)
+    shape = list(a.shape)
+    for d in dims_:
+        shape.insert(d, 1)
+    return reshape(x, shape)
+
+
+def _index_scalar(i):
+    if type(i) in _PY_SCALARS or isinstance(i, np.generic):
+        return np.int32(i)
+    return i
+
+
+def dynamic_slice(x, start_indices, slice_sizes):
+    idx = [_index_scalar(i) for i in start_indices]
+    return bind(ops.dynamic_slice, x, *idx, slice_sizes=tuple(int(s) for s in slice_sizes))
+
+
+def dynamic_update_slice(x, update, start_indices):
+    idx = [_index_scalar(i) for i in start_indices]
+    return bind(ops.dynamic_update_slice, x, update, *idx)
+
+
+def dynamic_slice_in_dim(x, start_index, slice_size, axis=0):
+    a = aval(x)
+    starts = [0] * a.ndim
+    sizes = list(a.shape)
+    starts[axis] = start_index
+    sizes[axis] = slice_size
+    return dynamic_slice(x, starts, sizes)
+
+
+def dynamic_index_in_dim(x, index, axis=0, keepdims=True):
+    y = dynamic_slice_in_dim(x, index, 1, axis)
+    return y if keepdims else squeeze(y, (axis,))
+
+
+def dynamic_update_slice_in_dim(x, update, start_index, axis):
+    starts = [0] * aval(x).ndim
+    starts[axis] = start_index
+    return dynamic_update_slice(x, update, starts)
+
+
+def gather(operand, start_indices, dimension_numbers: GatherDimensionNumbers, slice_sizes,
+           *, indices_are_sorted=False, unique_indices=False, mode=None, fill_value=None):
+    """XLA gather (out-of-bounds starts clamp); ``mode='fill'`` is not handled here."""
+    if mode not in (None, "clip", "promise_in_bounds"):
+        raise NotImplementedError(f"lax.gather: mode={mode!r}; use jnp indexing with "
+                                  f".at[].get(mode='fill') for fill semantics")
+    return bind(ops.gather, operand, start_indices, dimension_numbers=dimension_numbers,
+                slice_sizes=tuple(int(s) for s in slice_sizes),
+                indices_are_sorted=bool(indices_are_sorted), unique_indices=bool(unique_indices))
+
+
+def _scatter(name):
+    prim = ops.scatter[name]
+
+    def f(operand, scatter_indices, updates, dimension_numbers: ScatterDimensionNumbers, *,
+          indices_are_sorted=False, unique_indices=False, mode=None):
+        updates = _operands(name, operand, updates)[1]
+        return bind(prim, operand, scatter_indices, updates, dimension_numbers=dimension_numbers,
+                    indices_are_sorted=bool(indices_are_sorted),
+                    unique_indices=bool(unique_indices))
+    f.__name__ = name
+    return f
+
+
+scatter, scatter_add, scatter_mul, scatter_min, scatter_max = (
+    _scatter(n) for n in ops.SCATTER_VARIANTS)
+
+
+# --- reductions ------------------------------------------------------------------------------
+
+def _reducer(name):
+    prim = ops.reduce[name]
+
+    def f(x, axes):
+        axes = tuple(sorted(int(a) for a in axes))
+        if not axes:
+            return x
+        return bind(prim, x, axes=axes)
+    f.__name__ = name
+    return f
+
+
+reduce_sum, reduce_prod, reduce_max, reduce_min, reduce_and, reduce_or, reduce_xor = (
+    _reducer(n) for n in ops.REDUCE_VARIANTS)
+
+
+def argmax(x, axis: int, index_dtype):
+    return bind(ops.reduce["argmax"], x, axes=(int(axis),),
+                index_dtype=dtypes.canonicalize(index_dtype))
+
+
+def argmin(x, axis: int, index_dtype):
+    return bind(ops.reduce["argmin"], x, axes=(int(axis),),
+                index_dtype=dtypes.canonicalize(index_dtype))
+
+
+def _reduce_window(name):
+    prim = ops.reduce_window[name]
+
+    def f(x, window_dimensions, window_strides=None, padding=None, base_dilation=None,
+          window_dilation=None):
+        shape = aval(x).shape
+        window_dimensions, window_strides, padding, base_dilation, window_dilation = \
+            _window_params(name, shape, window_dimensions, window_strides, padding,
+                           base_dilation, window_dilation)
+        return bind(prim, x, window_dimensions=window_dimensions, window_strides=window_strides,
+                     padding=padding, base_dilation=base_dilation,
+                     window_dilation=window_dilation)
+    f.__name__ = name
+    f.__doc__ = (f"``{name}`` meta-operator: padding is 'SAME', 'SAME_LOWER', 'VALID' or "
+                 f"(lo, hi) pairs, and padded elements are the reduction's identity.")
+    return f
+
+
+def _window_params(name, shape, window_dimensions, window_strides, padding, base_dilation,
+                   window_dilation):
+    """Check and normalise reduce_window's window arguments to tuples of ints."""
+    n = len(shape)
+
+    def per_dim(what, value, default):
+        if value is None:
+            return (default,) * n
+        value = tuple(int(v) for v in value)
+        if len(value) != n:
+            raise TypeError(f"{name}: {what} {value} needs one entry per operand dimension "
+                            f"(operand shape {tuple(shape)})")
+        return value
+    window_dimensions = per_dim("window_dimensions", window_dimensions, 1)
+    window_strides = per_dim("window_strides", window_strides, 1)
+    base_dilation = per_dim("base_dilation", base_dilation, 1)
+    window_dilation = per_dim("window_dilation", window_dilation, 1)
+    if isinstance(padding, str):
+        extents = [(w - 1) * d + 1 for w, d in zip(window_dimensions, window_dilation)]
+        padding = padtype_to_pads(shape, extents, window_strides, padding)
+    elif padding is None:
+        padding = ((0, 0),) * n
+    try:
+        padding = tuple((int(lo), int(hi)) for lo, hi in padding)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: padding must be 'SAME', 'SAME_LOWER', 'VALID' or (low, high) "
+                        f"pairs, got {padding!r}") from None
+    if len(padding) != n:
+        raise TypeError(f"{name}: padding {padding} needs one (low, high) pair per operand "
+                        f"dimension (operand shape {tuple(shape)})")
+    return window_dimensions, window_strides, padding, base_dilation, window_dilation
+
+
+reduce_window_sum, reduce_window_max, reduce_window_min = (
+    _reduce_window(n) for n in ops.REDUCE_WINDOW_VARIANTS)
+
+
+_WINDOW_VARIANTS = {"reduce_window_sum": (reduce_window_sum, add),
+                    "reduce_window_max": (reduce_window_max, max),
+                    "reduce_window_min": (reduce_window_min, min)}
+
+
+def _window_identity(variant, dtype):
+    """The value that leaves ``variant``'s reduction unchanged, for ``dtype``."""
+    dtype = np.dtype(dtype)
+    if variant == "reduce_window_sum":
+        return np.zeros((), dtype)[()]
+    big = variant == "reduce_window_min"
+    if dtype == np.bool_:
+        return np.bool_(big)
+    if dtypes.is_int(dtype):
+        info = np.iinfo(dtype)
+        return dtype.type(info.max if big else info.min)
+    return dtype.type(np.inf if big else -np.inf)
+
+
+_WINDOW_MONOIDS: dict = {}   # computation -> reduce_window variant; see register_window_monoid
+
+
+def register_window_monoid(computation, variant: str) -> None:
+    """Let ``reduce_window(computation=...)`` recognise another function as the monoid
+    ``variant`` ("reduce_window_sum" / "_max" / "_min"): the numpy surface registers
+    ``jnp.add`` / ``jnp.maximum`` / ``jnp.minimum`` this way."""
+    _WINDOW_MONOIDS[computation] = variant
+
+
+def _window_monoid(computation):
+    """The reduce_window variant for a recognised ``computation``, else None."""
+    try:
+        return _WINDOW_MONOIDS.get(computation)
+    except TypeError:   # an unhashable callable
+        return None
+
+
+def _concrete_scalar(x):
+    """``x`` as a NumPy scalar when its value is known at trace time, else None."""
+    if isinstance(x, Tracer):
+        return None
+    if isinstance(x, Literal):
+        return x.val
+    try:
+        v = np.asarray(x)
+    except Exception:
+        return None
+    return v[()] if v.shape == () else None
+
+
+def reduce_window(operand, init_value, computation, window_dimensions, window_strides=None,
+                  padding="VALID", base_dilation=None, window_dilation=None):
+    """Reduce each window of ``operand`` with ``computation``, starting from ``init_value``.
+
+    As XLA's ReduceWindow: padded (and base-dilated) positions hold ``init_value``, and each
+    output is ``computation`` folded over ``init_value`` and its window.  ``lax.add``,
+    ``lax.max`` and ``lax.min`` (or their ``xform.numpy`` twins) become the
+    ``reduce_window_sum/max/min`` meta-operators; any other ``computation``, and pytrees of
+    operands with a matching pytree of ``init_value``, are folded over one strided slice per
+    window offset (exact, and differentiable, but a loop over the window's size).
+    """
+    flat_ops, tree = tree_flatten(operand)
+    flat_inits, init_tree = tree_flatten(init_value)
+    if tree != init_tree:
+        raise TypeError(f"reduce_window: operand and init_value must have the same pytree "
+                        f"structure, got {tree} and {init_tree}")
+    if not flat_ops:
+        raise TypeError("reduce_window: needs at least one operand")
+    shape = aval(flat_ops[0]).shape
+    for x in flat_ops[1:]:
+        if aval(x).shape != shape:
+            raise TypeError(f"reduce_window: all operands need one shape, got {shape} and "
+                            f"{aval(x).shape}")
+    flat_inits = [_operands("reduce_window", x, i)[1] for x, i in zip(flat_ops, flat_inits)]
+    for x, i in zip(flat_ops, flat_inits):
+        if aval(i).shape != () or aval(i).dtype != aval(x).dtype:
+            raise TypeError(f"reduce_window: init_value must be a scalar of the operand's "
+                            f"dtype {aval(x).dtype}, got {aval(i).str_short()}")
+    params = _window_params("reduce_window", shape, window_dimensions, window_strides,
+                            padding, base_dilation, window_dilation)
+    variant = _window_monoid(computation) if len(flat_ops) == 1 else None
+    if variant is None:
+        out = _reduce_window_by_slices(flat_ops, flat_inits, computation, tree, *params)
+        return tree_unflatten(tree, out)
+    x, init = flat_ops[0], flat_inits[0]
+    dtype = aval(x).dtype
+    value = _concrete_scalar(init)
+    wdims, strides, pads, bdil, wdil = params
+    reducer, combine = _WINDOW_VARIANTS[variant]
+    out = reducer(x, wdims, strides, pads, bdil, wdil)
+    if value is not None and value == _window_identity(variant, dtype):
+        return out
+    return combine(out, init)   # init joins every window once
+
+
+def _reduce_window_by_slices(xs, inits, computation, tree, window_dimensions, window_strides,
+                             padding, base_dilation, window_dilation):
+    """Generic reduce_window: fold ``computation`` over one strided slice per window offset.
+
+    Padded and base-dilated positions are skipped (as XLA does), with a mask known at trace
+    time, so ``computation`` needs no identity element."""
+    sizes = aval(xs[0]).shape
+    cfg = [(lo, hi, d - 1) for (lo, hi), d in zip(padding, base_dilation)]
+    xs = [pad(x, i, cfg) for x, i in zip(xs, inits)]
+    padded = aval(xs[0]).shape
+    # real[d][j]: position j of the padded, dilated dimension d holds an operand element
+    real = []
+    for n, size, (lo, _), d in zip(padded, sizes, padding, base_dilation):
+        j = np.arange(n) - lo
+        real.append((j >= 0) & (j <= (size - 1) * d) & (j % d == 0))
+    out_shape = []
+    for n, w, d, s in zip(padded, window_dimensions, window_dilation, window_strides):
+        extent = (w - 1) * d + 1
+        out_shape.append((n - extent) // s + 1 if n >= extent else 0)
+    acc = [broadcast_in_dim(i, out_shape, ()) for i in inits]
+    for offset in itertools.product(*[range(w) for w in window_dimensions]):
+        start = [o * d for o, d in zip(offset, window_dilation)]
+        limit = [b + (m - 1) * s + 1 if m else b for b, m, s in zip(start, out_shape,
+                                                                    window_strides)]
+        window = [slice(x, start, limit, window_strides) for x in xs]
+        res = computation(tree_unflatten(tree, acc), tree_unflatten(tree, window))
+        res, res_tree = tree_flatten(res)
+        if res_tree != tree:
+            raise TypeError(f"reduce_window: computation must return the operand's pytree "
+                            f"structure {tree}, got {res_tree}")
+        mask = np.ones(out_shape, bool)
+        for dim, (b, m, s) in enumerate(zip(start, out_shape, window_strides)):
+            along = real[dim][b:b + (m - 1) * s + 1:s] if m else np.zeros(0, bool)
+            mask &= along.reshape([-1 if k == dim else 1 for k in range(len(out_shape))])
+        if mask.all():
+            acc = res
+        elif mask.any():
+            acc = [select(mask, r, a) for r, a in zip(res, acc)]
+    return acc
+
+
+def padtype_to_pads(in_shape, window_shape, window_strides, padding: str):
+    """Explicit (lo, hi) pads for 'SAME' / 'SAME_LOWER' / 'VALID'."""
+    padding = padding.upper()
+    if padding == "VALID":
+        return tuple((0, 0) for _ in in_shape)
+    if padding not in ("SAME", "SAME_LOWER"):
+        raise ValueError(f"unknown padding {padding!r}: use 'SAME', 'SAME_LOWER' or 'VALID'")
+    out = []
+    for n, k, s in zip(in_shape, window_shape, window_strides):
+        total = builtins.max(0, (-(-n // s) - 1) * s + k - n)
+        lo = total // 2 if padding == "SAME" else -(-total // 2)
+        out.append((lo, total - lo))
+    return tuple(out)
+
+
+# --- contractions --------------------------------------------------------------------------
+
+def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
+    (lc, rc), (lb, rb) = dimension_numbers
+    dn = ((tuple(int(i) for i in lc), tuple(int(i) for i in rc)),
+          (tuple(int(i) for i in lb), tuple(int(i) for i in rb)))
+    pet = None if preferred_element_type is None else dtypes.canonicalize(preferred_element_type)
+    return bind(ops.dot_general, lhs, rhs, dimension_numbers=dn, precision=None,
+                preferred_element_type=pet)
+
+
+def dot(lhs, rhs, precision=None, preferred_element_type=None):
+    a, b = aval(lhs), aval(rhs)
+    if a.ndim > 2 or b.ndim > 2 or a.ndim == 0 or b.ndim == 0:
+        raise TypeError(f"lax.dot: needs 1-d or 2-d operands, got {a.str_short()} and "
+                        f"{b.str_short()}{where()}")
+    return dot_general(lhs, rhs, (((a.ndim - 1,), (0,)), ((), ())), precision,
+                       preferred_element_type)
+
+
+def conv_dimension_numbers(lhs_shape, rhs_shape, dimension_numbers) -> ConvDimensionNumbers:
+    """Normalise ``dimension_numbers`` to axis positions (a ``ConvDimensionNumbers``).
+
+    Accepts ``None`` (``NCHW``/``OIHW``/``NCHW``-style defaults), a ``ConvDimensionNumbers``,
+    three sequences of axis positions, or three layout strings such as
+    ``('NHWC', 'HWIO', 'NHWC')``.  As in JAX, spatial dimensions are paired up in the order
+    the kernel string lists them.
+    """
+    lhs_shape, rhs_shape = tuple(lhs_shape), tuple(rhs_shape)
+    n = len(lhs_shape)
+    if n != len(rhs_shape):
+        raise TypeError(f"conv_dimension_numbers: lhs and rhs must have the same rank, got "
+                        f"lhs shape {lhs_shape} and rhs shape {rhs_shape}")
+    if n < 2:
+        raise TypeError(f"conv_dimension_numbers: operands need rank >= 2 (batch/feature "
+                        f"plus spatial dimensions), got shape {lhs_shape}")
+    if dimension_numbers is None:
+        default = tuple(range(n))
+        return ConvDimensionNumbers(default, default, default)
+    if isinstance(dimension_numbers, ConvDimensionNumbers):
+        specs = tuple(tuple(int(i) for i in s) for s in dimension_numbers)
+    else:
+        try:
+            lhs_s, rhs_s, out_s = dimension_numbers
+        except (TypeError, ValueError):
+            raise TypeError("conv_dimension_numbers: dimension_numbers must be None, a "
+                            "ConvDimensionNumbers or a triple of layout strings like "
+                            f"('NHWC', 'HWIO', 'NHWC'), got {dimension_numbers!r}") from None
+        if builtins.all(isinstance(s, str) for s in (lhs_s, rhs_s, out_s)):
+            specs = _conv_specs_from_strings(lhs_s, rhs_s, out_s)
+        else:
+            specs = tuple(tuple(int(i) for i in s) for s in (lhs_s, rhs_s, out_s))
+    for name, spec in zip(("lhs", "rhs", "out"), specs):
+        if sorted(spec) != list(range(n)):
+            raise TypeError(f"conv_dimension_numbers: the {name} spec {spec} is not a "
+                            f"permutation of the {n} axes of operands of shape {lhs_shape}")
+    return ConvDimensionNumbers(*specs)
+
+
+def _conv_specs_from_strings(lhs_s, rhs_s, out_s):
+    pairs = (("N", "C"), ("O", "I"), ("N", "C"))
+    for s, (a, b) in zip((lhs_s, rhs_s, out_s), pairs):
+        if s.count(a) != 1 or s.count(b) != 1 or len(set(s)) != len(s):
+            raise TypeError(f"conv_dimension_numbers: layout {s!r} must name {a!r} and "
+                            f"{b!r} once each and no dimension twice")
+    spatial = [c for c in rhs_s if c not in "OI"]
+    if not set(lhs_s) - {"N", "C"} == set(spatial) == set(out_s) - {"N", "C"}:
+        raise TypeError(f"conv_dimension_numbers: layouts {(lhs_s, rhs_s, out_s)} do not "
+                        f"name the same spatial dimensions")
+
+    def spec(s, first, second):
+        return (s.index(first), s.index(second)) + tuple(s.index(c) for c in spatial)
+    return spec(lhs_s, "N", "C"), spec(rhs_s, "O", "I"), spec(out_s, "N", "C")
+
+
+def _spatial_tuple(name, what, value, nsp, default):
+    """``value`` (None or a sequence of ints) as a tuple with one entry per spatial dim."""
+    if value is None:
+        return (default,) * nsp
+    value = tuple(int(v) for v in value)
+    if len(value) != nsp:
+        raise ValueError(f"{name}: {what} needs one entry per spatial dimension ({nsp}), "
+                         f"got {value}")
+    return value
+
+
+def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None, rhs_dilation=None,
+                         dimension_numbers=None, feature_group_count=1, batch_group_count=1,
+                         precision=None, preferred_element_type=None):
+    """General n-d convolution (XLA ``Convolution``), with strides, padding, dilations and
+    feature/batch groups.  ``padding`` is 'SAME', 'SAME_LOWER', 'VALID' or (lo, hi) pairs."""
+    name = "conv_general_dilated"
+    la, ra = aval(lhs), aval(rhs)
+    dn = conv_dimension_numbers(la.shape, ra.shape, dimension_numbers)
+    nsp = la.ndim - 2
+    window_strides = _spatial_tuple(name, "window_strides", window_strides, nsp, 1)
+    lhs_dilation = _spatial_tuple(name, "lhs_dilation", lhs_dilation, nsp, 1)
+    rhs_dilation = _spatial_tuple(name, "rhs_dilation", rhs_dilation, nsp, 1)
+    if isinstance(padding, str):
+        if builtins.any(d != 1 for d in lhs_dilation):
+            raise ValueError(f"{name}: string padding {padding!r} is not defined with "
+                             f"lhs_dilation {lhs_dilation}; give explicit (lo, hi) pairs or "
+                             f"use lax.conv_transpose")
+        in_sp = [la.shape[d] for d in dn.lhs_spec[2:]]
+        k_sp = [(ra.shape[d] - 1) * r + 1 for d, r in zip(dn.rhs_spec[2:], rhs_dilation)]
+        padding = padtype_to_pads(in_sp, k_sp, window_strides, padding)
+    try:
+        padding = tuple((int(lo), int(hi)) for lo, hi in padding)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: padding must be 'SAME', 'SAME_LOWER', 'VALID' or a "
+                         f"sequence of (low, high) pairs, got {padding!r}") from None
+    if len(padding) != nsp:
+        raise ValueError(f"{name}: padding needs one (low, high) pair per spatial dimension "
+                         f"({nsp}), got {padding}")
+    feature_group_count, batch_group_count = int(feature_group_count), int(batch_group_count)
+    if feature_group_count < 1 or batch_group_count < 1:
+        raise ValueError(f"{name}: feature_group_count ({feature_group_count}) and "
+                         f"batch_group_count ({batch_group_count}) must be positive")
+    if feature_group_count > 1 and batch_group_count > 1:
+        raise ValueError(f"{name}: at most one of feature_group_count "
+                         f"({feature_group_count}) and batch_group_count "
+                         f"({batch_group_count}) may be > 1")
+    pet = None if preferred_element_type is None else dtypes.canonicalize(preferred_element_type)
+    return bind(ops.conv_general_dilated, lhs, rhs, window_strides=window_strides,
+                padding=padding, lhs_dilation=lhs_dilation, rhs_dilation=rhs_dilation,
+                dimension_numbers=dn, feature_group_count=feature_group_count,
+                batch_group_count=batch_group_count, precision=None,
+                preferred_element_type=pet)
+
+
+def conv(lhs, rhs, window_strides, padding, precision=None, preferred_element_type=None):
+    """``conv_general_dilated`` in the NCHW/OIHW layout without dilation."""
+    return conv_general_dilated(lhs, rhs, window_strides, padding, precision=precision,
+                                preferred_element_type=preferred_element_type)
+
+
+def conv_with_general_padding(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
+                              precision=None, preferred_element_type=None):
+    """``conv_general_dilated`` in the NCHW/OIHW layout, with dilations."""
+    return conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=lhs_dilation,
+                                rhs_dilation=rhs_dilation, precision=precision,
+                                preferred_element_type=preferred_element_type)
+
+
+def _conv_transpose_pads(k, s, padding):
+    """(lo, hi) padding of the dilated input that makes ``conv_transpose`` the transpose
+    of a forward conv with kernel extent ``k``, stride ``s`` and ``padding``."""
+    if padding == "SAME":
+        total = k + s - 2
+        lo = k - 1 if s > k - 1 else -(-total // 2)
+    elif padding == "VALID":
+        total = k + s - 2 + builtins.max(k - s, 0)
+        lo = k - 1
+    else:
+        raise ValueError(f"conv_transpose: padding must be 'SAME', 'VALID' or (low, high) "
+                         f"pairs, got {padding!r}")
+    return lo, total - lo
+
+
+_CONV_TRANSPOSE_LAYOUTS = {2: ("NC", "IO", "NC"), 3: ("NHC", "HIO", "NHC"),
+                           4: ("NHWC", "HWIO", "NHWC"), 5: ("NHWDC", "HWDIO", "NHWDC")}
+
+
+def conv_transpose(lhs, rhs, strides, padding, rhs_dilation=None, dimension_numbers=None,
+                   transpose_kernel=False, precision=None, preferred_element_type=None):
+    """Fractionally strided ("transposed") convolution: the input is dilated by ``strides``.
+
+    Layouts default to TensorFlow's (``NHWC``/``HWIO``).  With ``transpose_kernel=True`` the
+    kernel's spatial axes are flipped and its in/out features swapped, which makes the result
+    the gradient of the forward conv with the same kernel.
+    """
+    la, ra = aval(lhs), aval(rhs)
+    nd = la.ndim
+    if nd != ra.ndim or nd < 2:
+        raise ValueError(f"conv_transpose: lhs {la.str_short()} and rhs {ra.str_short()} "
+                         f"must have the same rank >= 2")
+    if dimension_numbers is None:
+        if nd not in _CONV_TRANSPOSE_LAYOUTS:
+            raise ValueError(f"conv_transpose: no default layout for rank {nd}; pass "
+                             f"dimension_numbers")
+        dimension_numbers = _CONV_TRANSPOSE_LAYOUTS[nd]
+    dn = conv_dimension_numbers(la.shape, ra.shape, dimension_numbers)
+    nsp = nd - 2
+    strides = _spatial_tuple("conv_transpose", "strides", strides, nsp, 1)
+    rhs_dilation = _spatial_tuple("conv_transpose", "rhs_dilation", rhs_dilation, nsp, 1)
+    if isinstance(padding, str):
+        k_sp = [(ra.shape[d] - 1) * r + 1 for d, r in zip(dn.rhs_spec[2:], rhs_dilation)]
+        padding = [_conv_transpose_pads(k, s, padding.upper()) for k, s in zip(k_sp, strides)]
+    if transpose_kernel:
+        rhs = rev(rhs, dn.rhs_spec[2:])
+        perm = list(range(nd))
+        perm[dn.rhs_spec[0]], perm[dn.rhs_spec[1]] = dn.rhs_spec[1], dn.rhs_spec[0]
+        rhs = transpose(rhs, perm)
+    return conv_general_dilated(lhs, rhs, (1,) * nsp, padding, strides, rhs_dilation, dn,
+                                precision=precision,
+                                preferred_element_type=preferred_element_type)
+
+
+# --- sorting ---------------------------------------------------------------------------------
+
+def sort(operand, dimension=-1, is_stable=True, num_keys=1):
+    """Sort one array, or a sequence of arrays by the first ``num_keys`` of them."""
+    single = not isinstance(operand, (tuple, list))
+    xs = [operand] if single else list(operand)
+    dim = dimension % aval(xs[0]).ndim
+    outs = bind(ops.sort, *xs, dimension=dim, is_stable=bool(is_stable), num_keys=int(num_keys))
+    return outs[0] if single else tuple(outs)
+
+
+def sort_key_val(keys, values, dimension=-1, is_stable=True):
+    return sort((keys, values), dimension, is_stable, 1)
+
+
+register_window_monoid(add, "reduce_window_sum")
+register_window_monoid(max, "reduce_window_max")
+register_window_monoid(min, "reduce_window_min")
+
+__all__ = [n for n, v in list(globals().items())
+           if not n.startswith("_") and not isinstance(v, type(np)) and n not in ("Sequence",)]

@@ -1,0 +1,108 @@
+"""Dtypes, scalar types and constants of ``xform.numpy``, and the predicates on dtypes
+(``issubdtype``, ``isdtype``, ``iscomplexobj``, ...).  No array operations."""
+from __future__ import annotations
+
+import builtins
+
+import numpy as _onp
+
+from primitives import dtypes as _dt
+from primitives.dtypes import (bool_, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
+                               bfloat16, float16, float32, float64, complex64, complex128)
+
+from ..core import Array
+from ._core import ARRAY_TYPES, typeinfo
+
+__all__ = ["bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+           "bfloat16", "float16", "float32", "float64", "complex64", "complex128", "ndarray", "pi",
+           "e", "inf", "nan", "euler_gamma", "newaxis", "dtype", "bool", "float_", "int_",
+           "complex_", "iinfo", "finfo", "generic", "number", "inexact", "floating", "integer",
+           "signedinteger", "unsignedinteger", "complexfloating", "issubdtype", "promote_types",
+           "can_cast", "iscomplexobj", "isrealobj", "isscalar", "single", "double", "csingle",
+           "cdouble", "uint", "character", "flexible", "ComplexWarning", "isdtype"]
+
+
+ndarray = Array
+pi, e, inf, nan, euler_gamma = _onp.pi, _onp.e, _onp.inf, _onp.nan, _onp.euler_gamma
+newaxis = None
+dtype = _onp.dtype
+bool = bool_
+float_ = float64
+int_ = int64
+complex_ = complex128
+iinfo = _dt.iinfo
+finfo = _dt.finfo
+generic, number, inexact, floating, integer, signedinteger, unsignedinteger, complexfloating = (
+    _onp.generic, _onp.number, _onp.inexact, _onp.floating, _onp.integer, _onp.signedinteger,
+    _onp.unsignedinteger, _onp.complexfloating)
+
+
+_ABSTRACT = (_onp.generic, _onp.number, _onp.inexact, _onp.floating, _onp.integer,
+             _onp.signedinteger, _onp.unsignedinteger, _onp.complexfloating)
+
+
+def _is_bf16(x) -> builtins.bool:
+    if isinstance(x, type) and x in _ABSTRACT:
+        return False
+    try:
+        return _onp.dtype(x) == bfloat16
+    except TypeError:
+        return False
+
+
+def issubdtype(arg1, arg2):
+    """NumPy's issubdtype, with bfloat16 counted as a floating type."""
+    if _is_bf16(arg1):
+        return _is_bf16(arg2) or arg2 in (_onp.floating, _onp.inexact, _onp.number, _onp.generic)
+    return _onp.issubdtype(arg1, arg2)
+
+
+def promote_types(a, b):
+    return _dt.promote_types(a, b)
+
+
+def can_cast(from_, to, casting="safe"):
+    return _onp.can_cast(from_, to, casting)
+
+
+def _inexact(dt):
+    return dt if _dt.is_inexact(dt) else _dt.default_float()
+
+
+def iscomplexobj(x):
+    return _dt.is_complex(typeinfo(x)[0])
+
+
+def isrealobj(x):
+    return not iscomplexobj(x)
+
+
+def isscalar(x):
+    return _onp.isscalar(x) or (isinstance(x, ARRAY_TYPES) and x.ndim == 0)
+
+
+single, double, csingle, cdouble, uint = float32, float64, complex64, complex128, uint64
+character, flexible = _onp.character, _onp.flexible
+ComplexWarning = _onp.exceptions.ComplexWarning
+
+
+_KINDS = {"bool": lambda d: d == bool_, "signed integer": lambda d: _dt.is_int(d) and not
+          _dt.is_unsigned(d), "unsigned integer": _dt.is_unsigned, "integral": _dt.is_int,
+          "real floating": _dt.is_float, "complex floating": _dt.is_complex,
+          "numeric": lambda d: d != bool_}
+
+
+def isdtype(dtype, kind):
+    """The array API's dtype-kind test: ``kind`` is a dtype, a kind name, or a tuple."""
+    dt = _onp.dtype(dtype)
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    for k in kinds:
+        if isinstance(k, str):
+            if k not in _KINDS:
+                raise ValueError(f"isdtype: unknown kind {k!r}; expected one of "
+                                 f"{sorted(_KINDS)}")
+            if _KINDS[k](dt):
+                return True
+        elif dt == _onp.dtype(k):
+            return True
+    return False
