@@ -160,8 +160,18 @@ def _remainder(x, y):
 
 
 remainder = mod = _elementwise("remainder", _remainder, numeric=True, real=True)
-fmod = _elementwise("fmod", lambda x, y: lax.rem(x, _nonzero_divisor(y)), numeric=True,
-                    real=True)
+_fmod_int = _elementwise("fmod", lambda x, y: lax.rem(x, _nonzero_divisor(y)), numeric=True,
+                         real=True)
+_fmod_bool = _elementwise("fmod", lax.rem, numeric=True, real=True)
+
+
+def fmod(x1, x2, /):
+    """``x1 - trunc(x1 / x2) * x2``.  As in JAX, an integer divisor 0 is replaced by 1
+    (the result is 0), but only when the operands' common type is an integer: for two
+    boolean operands JAX divides by the 0 as it is (``fmod(True, False)`` is 1), and so
+    does xform."""
+    both_bool = _dt.is_bool(typeinfo(x1)[0]) and _dt.is_bool(typeinfo(x2)[0])
+    return (_fmod_bool if both_bool else _fmod_int)(x1, x2)
 
 
 def divmod(x, y):
