@@ -931,7 +931,7 @@ CHECKS = {
 def check_linalg(prim):
     """One-op executables vs jax.lax.linalg on the same inputs, for each LAPACK dtype:
     both call the same LAPACK routines, so even the sign conventions agree
-    (tests/test_linalg.py covers the identities, batching and derivatives)."""
+    (tests/xform/higher_order/test_linalg.py covers the identities, batching and derivatives)."""
     from jax.lax import linalg as jl
     rng = np.random.default_rng(0)
     for dt in (F32, F64, C64, C128):

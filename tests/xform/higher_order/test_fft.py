@@ -19,7 +19,7 @@ import xform.numpy as xnp
 from primitives import fft as fft_ops
 from xform.core import bind
 
-from test_numpy import assert_same
+from oracle import assert_same
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((3, 4, 6)).astype(np.float32)

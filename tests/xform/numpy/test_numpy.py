@@ -7,9 +7,7 @@ one jit for the whole group.
 """
 import functools
 
-import jax
 import jax.numpy as jnp_ref
-import ml_dtypes
 import numpy as np
 import pytest
 from hypothesis import Phase, given, settings, strategies as st
@@ -19,29 +17,7 @@ import xform.numpy as xnp
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
-BF16 = np.dtype(ml_dtypes.bfloat16)
-TOL = {np.dtype(np.float16): 2e-2, BF16: 5e-2, np.dtype(np.float32): 2e-5,
-       np.dtype(np.complex64): 2e-5, np.dtype(np.float64): 1e-12}
-
-
-# --- comparing with the oracle ------------------------------------------------------------
-
-def assert_same(got, want, where=""):
-    """Same pytree structure, and per leaf the same shape, dtype, weak type and values."""
-    got_l, got_t = jax.tree_util.tree_flatten(got)
-    want_l, want_t = jax.tree_util.tree_flatten(want)
-    assert len(got_l) == len(want_l), f"{where}: {len(got_l)} outputs, jax gives {len(want_l)}"
-    for g, w in zip(got_l, want_l):
-        assert isinstance(g, xform.Array), f"{where}: got a {type(g).__name__}, not an Array"
-        assert g.shape == w.shape, f"{where}: shape {g.shape}, jax gives {w.shape}"
-        assert g.dtype == w.dtype, f"{where}: dtype {g.dtype}, jax gives {w.dtype}"
-        assert g.weak_type == w.weak_type, \
-            f"{where}: weak_type {g.weak_type}, jax gives {w.weak_type}"
-        tol = TOL.get(np.dtype(w.dtype), 0)
-        gv, wv = np.asarray(g), np.asarray(w)
-        if w.dtype == BF16:
-            gv, wv = gv.astype(np.float32), wv.astype(np.float32)
-        np.testing.assert_allclose(gv, wv, rtol=tol, atol=tol, err_msg=where)
+from oracle import BF16, assert_same
 
 
 @functools.lru_cache(maxsize=None)

@@ -17,7 +17,7 @@ from hypothesis import given, settings, strategies as st
 import xform
 import xform.numpy as xnp
 
-from test_numpy import assert_same
+from oracle import assert_same
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 

@@ -25,7 +25,7 @@ from primitives.ops import GatherDimensionNumbers as XGDN, ScatterDimensionNumbe
 f64, i32 = np.float64, np.int32
 
 # families whose AD rules live with their own issue (control flow: issue 5)
-OWNED_ELSEWHERE = {"control", "linalg", "fft"}   # tests/test_linalg.py, tests/test_fft.py
+OWNED_ELSEWHERE = {"control", "linalg", "fft"}   # tests/xform/higher_order/test_linalg.py, test_fft.py
 
 
 pytestmark = pytest.mark.usefixtures("x64_enabled")  # float64 oracles (tests/conftest.py)
