@@ -150,20 +150,27 @@ def _split_aux(fname, fun, out, has_aux):
     return out, aux_leaves, aux_tree
 
 
-def vjp(fun, *primals, has_aux=False):
-    """``(primal_out, vjp_fn)`` or ``(primal_out, vjp_fn, aux)``; ``vjp_fn(ct)`` returns a
-    tuple with one cotangent per primal."""
-    leaves, in_tree = tree_flatten(primals)
+def _linearize_user(fname, fun, primals, has_aux, mode):
+    """Trace the user's ``fun(*primals)`` (its output and aux flattened) and linearize it.
+    Returns (leaves, in_tree, the _Linearized, number of outputs, output tree, aux tree)."""
+    leaves, in_tree = tree_flatten(tuple(primals))
 
     def flat(*xs):
         out = fun(*tree_unflatten(in_tree, xs))
-        out, aux_leaves, aux_tree = _split_aux("vjp", fun, out, has_aux)
+        out, aux_leaves, aux_tree = _split_aux(fname, fun, out, has_aux)
         o_leaves, o_tree = tree_flatten(out)
         return list(o_leaves) + list(aux_leaves), (len(o_leaves), (o_tree, aux_tree))
 
-    r = _linearize_flat(flat, leaves, [True] * len(leaves), "rev")
-    n = r.n_lin
+    r = _linearize_flat(flat, leaves, [True] * len(leaves), mode)
     o_tree, aux_tree = r.extra
+    return leaves, in_tree, r, r.n_lin, o_tree, aux_tree
+
+
+def vjp(fun, *primals, has_aux=False):
+    """``(primal_out, vjp_fn)`` or ``(primal_out, vjp_fn, aux)``; ``vjp_fn(ct)`` returns a
+    tuple with one cotangent per primal."""
+    leaves, in_tree, r, n, o_tree, aux_tree = _linearize_user("vjp", fun, primals, has_aux,
+                                                               "rev")
     out = tree_unflatten(o_tree, r.primal_outs[:n])
     cache = {}
 
@@ -367,17 +374,8 @@ def jvp(fun, primals, tangents, has_aux=False):
 
 def linearize(fun, *primals, has_aux=False):
     """``(fun(*primals), f_jvp)``: the primal computation now, the linear one for later."""
-    leaves, in_tree = tree_flatten(tuple(primals))
-
-    def flat(*xs):
-        out = fun(*tree_unflatten(in_tree, xs))
-        out, aux_leaves, aux_tree = _split_aux("linearize", fun, out, has_aux)
-        o_leaves, o_tree = tree_flatten(out)
-        return list(o_leaves) + list(aux_leaves), (len(o_leaves), (o_tree, aux_tree))
-
-    r = _linearize_flat(flat, leaves, [True] * len(leaves), "fwd")
-    n = r.n_lin
-    o_tree, aux_tree = r.extra
+    leaves, in_tree, r, n, o_tree, aux_tree = _linearize_user("linearize", fun, primals,
+                                                               has_aux, "fwd")
     leaf_avals = r.in_avals
     nonzeros = [is_diff_dtype(a.dtype) for a in leaf_avals]
     out = tree_unflatten(o_tree, r.primal_outs[:n])
