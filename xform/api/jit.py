@@ -302,7 +302,7 @@ class Jitted:
                 try:
                     bufs = fast.run(ins).consume_with_handlers(fast.handlers)
                 except (TypeError, _jaxlib.JaxRuntimeError):   # a deleted (donated) array
-                    raise_if_deleted(ins, f"jit({self.__name__})", len(fast.const_bufs))
+                    raise_if_deleted(ins, f"jit({self.__name__})", len(fast.const_bufs), where())
                     raise
                 if fast.single:   # Array._from_buffer, inlined: one call less per output
                     out = _new_object(Array)
@@ -340,7 +340,7 @@ class Jitted:
         try:
             outs = exe(ins)
         except (TypeError, _jaxlib.JaxRuntimeError):
-            raise_if_deleted(ins, f"jit({self.__name__})", len(entry.const_bufs))
+            raise_if_deleted(ins, f"jit({self.__name__})", len(entry.const_bufs), where())
             raise
         outs = [Array._from_buffer(b, a) for b, a in zip(outs, exe.out_avals)]
         if entry.out_tree is LEAF:
@@ -380,7 +380,7 @@ class Jitted:
         try:
             bufs = run(ins).consume_with_handlers(handlers)
         except (TypeError, _jaxlib.JaxRuntimeError):
-            raise_if_deleted(ins, f"jit({self.__name__})", nc)
+            raise_if_deleted(ins, f"jit({self.__name__})", nc, where())
             raise
         why = f"it was donated to jit({self.__name__}), which reused its buffer for an output"
         for i in donated:

@@ -53,11 +53,12 @@ class DeletedBuffer:
         return f"<deleted buffer {self.aval.str_short()} ({self.why})>"
 
 
-def raise_if_deleted(bufs, what: str, n_consts: int = -1) -> None:
+def raise_if_deleted(bufs, what: str, n_consts: int = -1, where: str = "") -> None:
     """After a failed PJRT call on ``bufs``: if one of them is a deleted array's, raise
     ``DeletedArrayError`` naming ``what`` was called and which operand it was, instead of
     the call's error.  ``n_consts >= 0``: ``bufs`` are a jitted program's (its captured
-    constants first, then its argument leaves)."""
+    constants first, then its argument leaves).  ``where`` (" (at file:line)") is appended:
+    the caller knows the user's frame, this layer does not."""
     for i, b in enumerate(bufs):
         if type(b) is DeletedBuffer:
             err = b.error()
@@ -68,7 +69,7 @@ def raise_if_deleted(bufs, what: str, n_consts: int = -1) -> None:
             continue
         which = f"operand {i}" if n_consts < 0 else \
             f"argument leaf {i - n_consts}" if i >= n_consts else "a captured array"
-        raise DeletedArrayError(f"{what}: {which}: {err}") from None
+        raise DeletedArrayError(f"{what}: {which}: {err}{where}") from None
 
 
 class Array:

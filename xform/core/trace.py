@@ -424,7 +424,7 @@ def eager_apply(prim, args, params):
     try:
         outs = run(bufs).consume_with_handlers(handlers)
     except (TypeError, _jaxlib.JaxRuntimeError):   # a donated (deleted) array: say so
-        raise_if_deleted(bufs, prim.name)
+        raise_if_deleted(bufs, prim.name, where=where())
         raise
     from_buffer = Array._from_buffer
     if len(outs) == 1:

@@ -413,6 +413,9 @@ def test_donate_argnums_aliases_the_buffer_and_deletes_the_array():
                 lambda: x.device, lambda: xform.grad(lambda a: (a * x).sum())(y)):
         with pytest.raises(xform.core.DeletedArrayError, match=msg):
             use()
+    for use in (lambda: x + 1, lambda: f(x, y)):    # eager ops and jit name the user's line
+        with pytest.raises(xform.core.DeletedArrayError, match=r"\(at .*test_jit\.py:\d+\)"):
+            use()
     with pytest.raises(RuntimeError, match="Array has been deleted"):   # JAX raises it too
         jx + 1
     # reading the value earlier does not stop the donation (the cached host copy goes) ...
