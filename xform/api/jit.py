@@ -100,7 +100,7 @@ def _donation_args(sig, fname, argnums, argnames, static_argnums, static_argname
         if not isinstance(n, str):
             raise TypeError(f"jit({fname}): donate_argnames must be strings, got {n!r}")
     if sig is not None:
-        argnums, argnames = _complete_donation(sig, fname, argnums, argnames)
+        argnums, argnames = _complete_argnums(sig, fname, argnums, argnames)
     both = sorted(set(argnums) & set(static_argnums)) + \
         sorted(set(argnames) & set(static_argnames))
     if both:
@@ -109,7 +109,10 @@ def _donation_args(sig, fname, argnums, argnames, static_argnums, static_argname
     return argnums, argnames
 
 
-def _complete_donation(sig, fname, argnums, argnames):
+def _complete_argnums(sig, fname, argnums, argnames, what="donate"):
+    """Check ``{what}_argnums`` / ``{what}_argnames`` against the signature and, when only
+    one is given, derive the other (as JAX does for static and donated arguments): a
+    parameter is static (donated) whether it is passed by position or by name."""
     params = list(sig.parameters.values())
     positional = [p for p in params if p.kind in _POSITIONAL]
     var_pos = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params)
@@ -118,14 +121,14 @@ def _complete_donation(sig, fname, argnums, argnames):
     if not var_pos:
         for i in argnums:
             if not -n <= i < n:
-                raise ValueError(f"jit({fname}): donate_argnums={argnums} refers to argument "
+                raise ValueError(f"jit({fname}): {what}_argnums={argnums} refers to argument "
                                  f"{i}, but {fname} takes {n} positional arguments")
         argnums = tuple(i % n for i in argnums)
     if not var_kw:
         bad = [a for a in argnames if a not in sig.parameters or
                sig.parameters[a].kind is inspect.Parameter.POSITIONAL_ONLY]
         if bad:
-            raise ValueError(f"jit({fname}): donate_argnames names {bad}, which {fname} "
+            raise ValueError(f"jit({fname}): {what}_argnames names {bad}, which {fname} "
                              f"does not take by name")
     if argnums and not argnames:
         argnames = tuple(positional[i].name for i in argnums if 0 <= i < n and
@@ -159,6 +162,10 @@ class Jitted:
             self._sig = inspect.signature(fun)
         except (TypeError, ValueError):
             self._sig = None
+        if self._sig is not None and (self._static_argnums or self._static_argnames):
+            self._static_argnums, self._static_argnames = _complete_argnums(
+                self._sig, self.__name__, self._static_argnums, self._static_argnames,
+                "static")
         self._donate_argnums, self._donate_argnames = _donation_args(
             self._sig, self.__name__, tuple(donate_argnums or ()), tuple(donate_argnames or ()),
             self._static_argnums, self._static_argnames)
@@ -180,11 +187,11 @@ class Jitted:
         statics = []
         if self._static_argnums:
             n = len(args)
+            # as JAX: an index past the positional arguments given is not a static
+            # argument of this call (the parameter was passed by name, or defaulted)
             idx = {i % n if -n <= i < 0 else i for i in self._static_argnums}
+            idx = {i for i in idx if 0 <= i < n}
             for i in sorted(idx):
-                if i >= n:
-                    raise TypeError(f"jit: static_argnums={self._static_argnums} refers to "
-                                    f"argument {i}, but only {n} positional arguments were given")
                 statics.append(("pos", i, args[i]))
             args = tuple(a for i, a in enumerate(args) if i not in idx)
         if self._static_argnames and kwargs:

@@ -171,11 +171,20 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size=None, axis_name=None,
             raise ValueError(f"vmap must have at least one non-None value in in_axes, or be "
                              f"given axis_size (vmap of {name})")
         size = distinct.pop()
-        # 3. trace fun on per-example values
+        # 3. trace fun on per-example values.  As in JAX, an unmapped Python scalar
+        # (in_axes None) reaches fun as it is, not as a traced value: `if flag:` and
+        # `jnp.zeros(n)` work on it.
+        passed = [d is None and type(leaf) in _PY_SCALARS for leaf, d in zip(leaves, in_dims)]
+        traced_fun, trace_tree = fun, in_tree
+        if any(passed):
+            traced_fun, trace_tree = _with_fixed_leaves(fun, in_tree, leaves, passed)
+            entries = [e for e, p in zip(entries, passed) if not p]
+            in_dims = [d for d, p in zip(in_dims, passed) if not p]
+            leaves = [x for x, p in zip(leaves, passed) if not p]
         avals = [_per_example_aval(leaf, d, f"vmap({name}): argument {path}")
                  for (path, leaf, _), d in zip(entries, in_dims)]
         with axis_frame(axis_name, size):
-            closed, out_tree = trace_to_jaxpr(fun, avals, in_tree)
+            closed, out_tree = trace_to_jaxpr(traced_fun, avals, trace_tree)
         # 4. where each output's batch axis goes
         out_avals = closed.out_avals
         out_dims = _out_dims(out_axes, out_tree, out_avals, name)
@@ -185,6 +194,23 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size=None, axis_name=None,
         return tree_unflatten(out_tree, outs)
 
     return vmapped
+
+
+_PY_SCALARS = (int, float, complex, bool)
+
+
+def _with_fixed_leaves(fun, in_tree, leaves, fixed):
+    """``fun`` as a function of the leaves not marked in ``fixed`` (flattened as a tuple);
+    the marked ones are passed to ``fun`` as the Python values they are."""
+    values = list(leaves)
+
+    def call(*free):
+        it = iter(free)
+        full = [v if f else next(it) for v, f in zip(values, fixed)]
+        args, kwargs = tree_unflatten(in_tree, full)
+        return fun(*args, **kwargs)
+    _, tree = tree_flatten((tuple(range(len(fixed) - sum(fixed))), {}))
+    return call, tree
 
 
 def _out_dims(out_axes, out_tree, out_avals, name):

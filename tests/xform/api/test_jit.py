@@ -630,3 +630,27 @@ def test_device_put_may_alias_and_donate():
     np.testing.assert_allclose(np.asarray(z), [0.0, 1.0, 2.0])
     with pytest.raises(ValueError, match="may_alias and donate"):
         xform.device_put(x, may_alias=True, donate=True)
+
+
+def test_static_args_map_between_names_and_positions_as_jax():
+    """static_argnums and static_argnames each complete the other through the signature,
+    so a static parameter is static whether passed by position or by name (JAX's rule);
+    an index past the positional arguments given is not static for that call."""
+    def f(x, n, scale=2):
+        return x * n * scale if n > 2 else x
+
+    for lib, np_ in ((jax, jnp_ref), (xform, xnp)):
+        outs = [lib.jit(f, static_argnames="n")(np_.ones(2), 3),
+                lib.jit(f, static_argnums=1)(np_.ones(2), n=3),
+                lib.jit(f, static_argnums=(1, 2))(np_.ones(2), 3),
+                lib.jit(f, static_argnames=("n", "scale"))(np_.ones(2), n=1)]
+        if lib is jax:
+            want = [np.asarray(o) for o in outs]
+        else:
+            for o, w in zip(outs, want):
+                np.testing.assert_array_equal(np.asarray(o), w)
+    for kw in (dict(static_argnames="m"), dict(static_argnums=5)):
+        with pytest.raises(ValueError):
+            jax.jit(f, **kw)(jnp_ref.ones(2), 3)
+        with pytest.raises(ValueError, match="static_argn"):
+            xform.jit(f, **kw)

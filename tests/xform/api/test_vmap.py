@@ -480,3 +480,25 @@ def test_custom_rules_survive_vmap():
         close(xform.vmap(xform.grad(lambda v: h(v) * 2.0))(x), np.full(4, 2 * slope))
         close(xform.jit(xform.grad(lambda v: jnp.sum(xform.vmap(h)(v) * v)))(x),
               np.sin(x) + slope * x, rtol=1e-4)
+
+
+def test_unmapped_python_scalars_reach_fun_untraced_as_in_jax():
+    """in_axes=None on a Python scalar passes the value itself (JAX does not trace it):
+    Python control flow and shapes may depend on it; results match JAX's, weak types too."""
+    import jax.numpy as jnp_ref
+
+    def make(np_):
+        def f(x, flag, n):
+            return x * 2 + np_.zeros(n).sum() if flag else x
+        return f
+    x = np.arange(3.0, dtype=np.float32)
+    for flag in (True, False):
+        got = xform.vmap(make(jnp), in_axes=(0, None, None))(x, flag, 4)
+        want = jax.vmap(make(jnp_ref), in_axes=(0, None, None))(x, flag, 4)
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+    for args, axes in (((2.0,), None), ((np.ones(2, np.float32), 3), (0, None))):
+        got = xform.vmap(lambda *a: tuple(v * 2 for v in a), in_axes=axes, axis_size=2)(*args)
+        want = jax.vmap(lambda *a: tuple(v * 2 for v in a), in_axes=axes, axis_size=2)(*args)
+        for g, w in zip(got, want):
+            assert g.dtype == w.dtype and g.weak_type == w.weak_type and g.shape == w.shape
+            np.testing.assert_array_equal(np.asarray(g), np.asarray(w))
