@@ -809,4 +809,5 @@ register_window_monoid(max, "reduce_window_max")
 register_window_monoid(min, "reduce_window_min")
 
 __all__ = [n for n, v in list(globals().items())
-           if not n.startswith("_") and not isinstance(v, type(np)) and n not in ("Sequence",)]
+           if not n.startswith("_") and not isinstance(v, type(np)) and
+           n not in ("Sequence", "LRU", "tree_flatten", "tree_map", "tree_unflatten")]
