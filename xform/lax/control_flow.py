@@ -129,15 +129,16 @@ def _check_types(op, what_a, tree_a, avals_a, what_b, tree_b, avals_b, root, ele
 def _promote_weak(leaves, avals, out_avals):
     """Where an initial carry leaf is weakly typed (a Python scalar) and the body returns
     a strongly typed or different-dtype value of the same shape, retype the initial value
-    as the body's output (as JAX does).  Returns (leaves, avals, changed)."""
+    as the body's output dtype, strongly typed (as JAX does: ``fori_loop(0, 3, lambda i, c:
+    c + 0.5, 0)`` is a float32 1.5, not a weak one).  Returns (leaves, avals, changed)."""
     changed = False
     leaves, avals = list(leaves), list(avals)
     for i, (a, b) in enumerate(zip(avals, out_avals)):
         if a.weak_type and a.shape == b.shape and (a.dtype != b.dtype or not b.weak_type):
             if _kind(a.dtype) > _kind(b.dtype):  # would lose information: report it
                 continue
-            leaves[i] = lax.convert_element_type(leaves[i], b.dtype, weak_type=b.weak_type)
-            avals[i] = ShapedArray(a.shape, b.dtype, b.weak_type)
+            leaves[i] = lax.convert_element_type(leaves[i], b.dtype, weak_type=False)
+            avals[i] = ShapedArray(a.shape, b.dtype, False)
             changed = True
     return leaves, avals, changed
 
@@ -270,12 +271,12 @@ def while_loop(cond_fun, body_fun, init_val, max_steps: int | None = None):
     for attempt in range(2):
         carry = tree_unflatten(tree, leaves)
         bj, bconsts, btree = _trace(body_fun, (carry,), avals)
-        _check_types("while_loop", "init_val", tree, avals, "body_fun output", btree,
-                     bj.out_avals, "carry", "carry element")
-        if attempt == 0:
+        if attempt == 0 and btree == tree:
             leaves, avals, changed = _promote_weak(leaves, avals, bj.out_avals)
             if changed:
                 continue
+        _check_types("while_loop", "init_val", tree, avals, "body_fun output", btree,
+                     bj.out_avals, "carry", "carry element")
         break
     cj, cconsts, ctree = _trace(cond_fun, (carry,), avals)
     couts = cj.out_avals
@@ -412,12 +413,12 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1, _split_transpos
         ct, yt = treedef_children(out_tree)
         nc = len(c_avals)
         outs = jaxpr.out_avals
-        _check_types("scan", "init", c_tree, c_avals, "the carry f returns", ct, outs[:nc],
-                     "carry", "carry element")
-        if attempt == 0:
+        if attempt == 0 and ct == c_tree:
             c_leaves, c_avals, changed = _promote_weak(c_leaves, c_avals, outs[:nc])
             if changed:
                 continue
+        _check_types("scan", "init", c_tree, c_avals, "the carry f returns", ct, outs[:nc],
+                     "carry", "carry element")
         break
     outs = bind(control.scan, *consts, *c_leaves, *x_leaves, jaxpr=intern_jaxpr(jaxpr),
                 length=length, reverse=bool(reverse), num_consts=len(consts),

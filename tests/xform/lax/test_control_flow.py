@@ -485,3 +485,18 @@ def test_stack_of_scan_outputs_is_written_by_the_loop():
             np.testing.assert_allclose(np.asarray(g), w, rtol=1e-6)
     (scan,) = xform.make_jaxpr(f)(x).jaxpr.eqns
     assert [v.aval.shape for v in scan.outvars] == [(3,), (5, 3), (5, 2, 3)]
+
+
+def test_weak_initial_carry_takes_the_body_type_as_jax():
+    """A Python-scalar initial carry is promoted to the type the body returns, strongly
+    typed, in fori_loop, scan and while_loop (JAX: fori_loop(0, 3, c + 0.5, 0) == 1.5 f32)."""
+    from jax import lax as jl
+    cases = [lambda L: L.fori_loop(0, 3, lambda i, c: c + 0.5, 0),
+             lambda L: L.scan(lambda c, x: (c + 0.5, None), 0, None, length=3)[0],
+             lambda L: L.while_loop(lambda c: c < 1, lambda c: c + 0.5, 0),
+             lambda L: L.fori_loop(0, 3, lambda i, c: c * 2, 1.0),
+             lambda L: L.fori_loop(0, 3, lambda i, c: c + np.float32(1), 0.0)]
+    for case in cases:
+        got, want = case(lax), case(jl)
+        assert (got.dtype, got.weak_type, got.shape) == (want.dtype, want.weak_type, want.shape)
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
