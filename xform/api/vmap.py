@@ -15,7 +15,7 @@ from ..lax.parallel import axis_frame
 from ..transforms.batching import batch_jaxpr, unbatched_aval
 from ..core import eval_jaxpr, Tracer, where
 from ..core.array import array_from_numpy
-from ..core.trace import aval_of_scalar, leaf_aval, trace_to_jaxpr
+from ..core.trace import _PY_SCALARS, aval_of_scalar, leaf_aval, trace_to_jaxpr
 
 
 # --- vmap ---------------------------------------------------------------------------------------
@@ -194,9 +194,6 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size=None, axis_name=None,
         return tree_unflatten(out_tree, outs)
 
     return vmapped
-
-
-_PY_SCALARS = (int, float, complex, bool)
 
 
 def _with_fixed_leaves(fun, in_tree, leaves, fixed):

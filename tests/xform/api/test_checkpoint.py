@@ -19,19 +19,18 @@ from xform import lax as xl
 from xform.ad_checkpoint import saved_residuals
 from primitives import remat as remat_ops
 from primitives.core import Var
+from oracle import close as _close
+
+
+def close(a, b, tol=2e-5):
+    return _close(a, b, tol)
+
 
 XP, JP = xform.checkpoint_policies, jax.checkpoint_policies
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(3, 4)).astype(np.float32)
 W = RNG.normal(size=(4, 4)).astype(np.float32) * 0.5
 B = RNG.normal(size=(2, 4, 4)).astype(np.float32) * 0.5
-
-
-def close(a, b, tol=2e-5):
-    la, lb = xform.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)
-    assert len(la) == len(lb)
-    for x, y in zip(la, lb):
-        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=tol, atol=tol)
 
 
 def model(np_, name_fn):

@@ -10,14 +10,11 @@ import jax.numpy as jnp
 import xform
 import xform.numpy as xnp
 from xform import lax as xl
+from oracle import close as _close
 
 
 def close(a, b, tol=1e-5):
-    la = xform.tree_util.tree_leaves(a)
-    lb = jax.tree_util.tree_leaves(b)
-    assert len(la) == len(lb), (a, b)
-    for x, y in zip(la, lb):
-        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=tol, atol=tol)
+    return _close(a, b, tol)
 
 
 def program(L, np_):

@@ -22,26 +22,13 @@ import xform.nn as xnn
 import xform.nn.initializers as xinit
 import xform.numpy as xnp
 import xform.random as xr
+from oracle import assert_exact
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 BF16 = np.dtype(ml_dtypes.bfloat16)
 SPECIAL = np.array([0.0, -0.0, 1.0, -1.0, 6.0, 3.0, -3.0, 1e-30, 80.0, -80.0, 100.0, -100.0,
                     np.inf, -np.inf, np.nan], np.float32)
-
-
-def assert_exact(got, want, where=""):
-    got_l, _ = jax.tree_util.tree_flatten(got)
-    want_l, _ = jax.tree_util.tree_flatten(want)
-    assert len(got_l) == len(want_l), where
-    for g, w in zip(got_l, want_l):
-        assert isinstance(g, xform.Array), f"{where}: got a {type(g).__name__}"
-        assert g.shape == w.shape, f"{where}: shape {g.shape}, jax gives {w.shape}"
-        assert g.dtype == w.dtype, f"{where}: dtype {g.dtype}, jax gives {w.dtype}"
-        gv, wv = np.asarray(g), np.asarray(w)
-        if gv.dtype == BF16:
-            gv, wv = gv.astype(np.float32), wv.astype(np.float32)
-        np.testing.assert_array_equal(gv, wv, err_msg=where)
 
 
 def both(x):
