@@ -16,6 +16,7 @@ import numpy as np  # noqa: E402
 import jaxlib._jax as _xc                      # noqa: E402  PJRT client, buffers, options
 from jax._src import core as _jax_core        # noqa: E402  ShapedArray: a buffer's aval
 from jax.extend import backend as _backend    # noqa: E402
+from jax._src.lib import xla_client as _xla_client  # noqa: E402  HloSharding, OpSharding
 
 from primitives.lru import memoize             # noqa: E402
 
@@ -91,6 +92,83 @@ def result_handler(shape, dtype, weak_type, device):
         return _xc.array_result_handler(aval, sharding, True, True)  # jaxlib 0.10: skip checks
     except TypeError:
         return _xc.array_result_handler(aval, sharding, True)        # jaxlib 0.11
+
+
+# --- buffers over several devices ---------------------------------------------------------
+# A sharded array is one ``ArrayImpl`` holding a buffer per device, described by a
+# ``GSPMDSharding``: the devices in order (logical device i of a program compiled over
+# them is ``devices[i]``) and an ``HloSharding`` saying which tile each holds.  xform's
+# own ``primitives.sharding`` objects compute the tiles (``tile_assignment``); this layer
+# only spells them for the binding.
+
+def _hlo_sharding_text(tiles, order, replicas) -> str:
+    n = len(order)
+    if n == 1 or all(t == 1 for t in tiles):
+        return "{replicated}"
+    dims = list(tiles) + ([replicas] if replicas > 1 else [])
+    last = " last_tile_dim_replicate" if replicas > 1 else ""
+    return f"{{devices=[{','.join(map(str, dims))}]{','.join(map(str, order))}{last}}}"
+
+
+@functools.lru_cache(maxsize=4096)
+def buffer_sharding(devices: tuple, tiles: tuple, order: tuple, replicas: int):
+    """The binding's description of a layout: ``devices`` (in logical order) hold the
+    tiles ``(tiles, order, replicas)`` of ``primitives.sharding.Sharding.tile_assignment``."""
+    if len(devices) == 1:
+        return _sharding(devices[0])
+    hlo = _xla_client.HloSharding.from_string(_hlo_sharding_text(tiles, order, replicas))
+    return _xc.GSPMDSharding(DeviceList(tuple(devices)), hlo)
+
+
+def tiles_of(op_sharding, ndim: int, num_devices: int):
+    """``(tiles, order, replicas)`` of an XLA ``OpSharding`` (what a compiled program says
+    a parameter or output is), or None when it is not a plain tiling (manual, maximal)."""
+    hlo = _xla_client.HloSharding.from_proto(op_sharding)
+    if hlo.is_replicated():
+        return (1,) * ndim, tuple(range(num_devices)), num_devices
+    if not hlo.is_tiled() or hlo.is_manual():
+        return None
+    dims = list(hlo.tile_assignment_dimensions())
+    devs = tuple(int(d) for d in hlo.tile_assignment_devices())
+    reps = 1
+    if hlo.replicate_on_last_tile_dim():
+        reps = dims.pop()
+    elif len(dims) > ndim:
+        if hlo.subgroup_types() and any(t != _xla_client.OpSharding.Type.REPLICATED
+                                         for t in hlo.subgroup_types()):
+            return None
+        reps = 1
+        for d in dims[ndim:]:
+            reps *= d
+        dims = dims[:ndim]
+    return tuple(dims), devs, reps
+
+
+def put_shards(x: np.ndarray, sharding, pieces, devices, weak_type: bool = False):
+    """One sharded buffer: ``pieces[i]`` (host arrays) copied to ``devices[i]``;
+    ``sharding`` is a ``buffer_sharding``."""
+    aval = _jax_aval(x.shape, x.dtype, weak_type)
+    return _xc.batched_device_put(aval, sharding, list(pieces), list(devices), True, False,
+                                  enable_x64=True)
+
+
+def assemble(shape, dtype, weak_type, sharding, buffers):
+    """One sharded buffer from single-device buffers (one per addressable device)."""
+    return _xc.ArrayImpl(_jax_aval(tuple(shape), np.dtype(dtype), weak_type), sharding,
+                         list(buffers), True, False)
+
+
+def device_buffers(buf) -> list:
+    """The single-device buffers of a (possibly sharded) buffer, in device order."""
+    return list(buf._arrays)
+
+
+def sharded_result_handler(shape, dtype, weak_type, sharding):
+    aval = _jax_aval(shape, dtype, weak_type)
+    try:
+        return _xc.array_result_handler(aval, sharding, True, True)
+    except TypeError:
+        return _xc.array_result_handler(aval, sharding, True)
 
 
 # XLA options sent with CPU compiles, chosen per program (lowering.compile.program_kind).
@@ -170,23 +248,71 @@ def _with_backend_option(opts, key: str, value: str):
         return opts
 
 
-def compile_module(text: str, device, compile_options=None, kind=None):
-    """Compile StableHLO module text for one device; ``kind`` is what
-    ``lowering.compile.program_kind`` says of it (it picks XLA options)."""
-    devices = DeviceList((device,))
+def compile_module(text: str, device, compile_options=None, kind=None, devices=None,
+                   free_params=(), free_outputs=()):
+    """Compile StableHLO module text for one device, or, given ``devices`` (a program
+    with ``mhlo.num_partitions = len(devices)``), for all of them: XLA's SPMD
+    partitioner (Shardy) splits it by its ``sdy`` sharding annotations, and logical
+    device i runs on ``devices[i]``.  ``kind`` is what ``lowering.compile.program_kind``
+    says of the program (it picks XLA options).  ``free_params`` / ``free_outputs``:
+    per parameter / output, whether the partitioner may choose its layout (it has no
+    ``sdy.sharding`` annotation)."""
+    if devices is None or len(devices) == 1:
+        devices = (device,) if devices is None else tuple(devices)
+        partitions = 1
+    else:
+        devices = tuple(devices)
+        partitions = len(devices)
+    dlist = DeviceList(devices)
     if compile_options is not None:
-        return device.client.compile_and_load(text, devices, compile_options)
-    platform = device.platform
+        return devices[0].client.compile_and_load(text, dlist, compile_options)
+    platform = devices[0].platform
     while True:
         opts = _compile_options(platform, kind)
+        if partitions > 1:
+            _partition(opts, devices, free_params, free_outputs)
         try:
-            return device.client.compile_and_load(text, devices, opts)
+            return devices[0].client.compile_and_load(text, dlist, opts)
         except JaxRuntimeError as e:   # an XLA without one of our options: drop it, retry
             unknown = [k for k, _ in opts.env_option_overrides
                        if f"No such compile option: '{k}'" in str(e)]
             if not unknown:
                 raise
             _unknown_options.update(unknown)
+
+
+def _partition(opts, devices, free_params, free_outputs) -> None:
+    """Compile options for an SPMD program over ``devices``: one replica, a partition
+    per device, Shardy as the partitioner; parameters and outputs without a sharding
+    annotation get whatever layout the partitioner propagates to them (the caller reads
+    it back with ``parameter_tiles`` / ``output_tiles``)."""
+    n = len(devices)
+    opts.num_replicas = 1
+    opts.num_partitions = n
+    build = opts.executable_build_options
+    build.num_replicas = 1
+    build.num_partitions = n
+    build.use_spmd_partitioning = True
+    build.use_shardy_partitioner = True
+    build.allow_spmd_sharding_propagation_to_parameters = list(free_params) or [False]
+    build.allow_spmd_sharding_propagation_to_output = list(free_outputs) or [False]
+    ids = np.array([[d.id for d in devices]], dtype=np.int32)
+    opts.device_assignment = _xc.DeviceAssignment.create(ids)
+
+
+def parameter_tiles(exe, ndims, num_devices):
+    """Per parameter, its ``tiles_of`` layout in compiled program ``exe``."""
+    shardings = exe.get_parameter_shardings()
+    if not shardings:   # a one-device program: nothing to say
+        return [None] * len(ndims)
+    return [tiles_of(s, nd, num_devices) for s, nd in zip(shardings, ndims)]
+
+
+def output_tiles(exe, ndims, num_devices):
+    shardings = exe.get_output_shardings()
+    if not shardings:
+        return [None] * len(ndims)
+    return [tiles_of(s, nd, num_devices) for s, nd in zip(shardings, ndims)]
 
 
 def is_buffer(x) -> bool:

@@ -3,28 +3,59 @@ from __future__ import annotations
 
 from primitives.lru import memoize
 from primitives.core import Eqn, Jaxpr, Var, sub_jaxprs
+from primitives.sharding import NamedSharding, PartitionSpec, TiledSharding, spec_from_tiles
 
 from . import _jaxlib
 from . import rules  # noqa: F401  registers every lowering rule
-from .emitter import lower_module
+from .emitter import lower_program
 
 
 class Executable:
-    """A compiled program: call it with a list of device buffers, get a list back."""
+    """A compiled program: call it with a list of device buffers, get a list back.
 
-    __slots__ = ("text", "exe", "handlers", "out_avals", "device")
+    A program over a mesh (``mesh`` is not None) takes and returns sharded buffers:
+    ``in_shardings[i]`` / ``out_shardings[k]`` (``primitives.sharding`` objects) say how
+    parameter i must be laid out and how output k comes back; ``in_buffer_shardings``
+    are the binding's spelling of the former (what a caller lays arguments out with)."""
 
-    def __init__(self, text: str, out_avals, device, kind=None):
+    __slots__ = ("text", "exe", "handlers", "out_avals", "device", "mesh", "in_shardings",
+                 "out_shardings", "in_buffer_shardings", "in_avals")
+
+    def __init__(self, text: str, out_avals, device, kind=None, mesh=None, param_avals=(),
+                 arg_shardings=None, out_shardings=None):
         """``kind``: what ``program_kind`` says of the program (picks XLA options)."""
         self.text = text
         self.device = device
         self.out_avals = out_avals
+        self.in_avals = list(param_avals)
+        self.mesh = mesh
+        devices = None if mesh is None else mesh.device_list
+        n_in = len(param_avals)
+        free_in = [arg_shardings is None or arg_shardings[i] is None for i in range(n_in)]
+        free_out = [out_shardings is None or out_shardings[k] is None
+                    for k in range(len(out_avals))]
         try:
-            self.exe = _jaxlib.compile_module(text, device, kind=kind)
+            self.exe = _jaxlib.compile_module(text, device, kind=kind, devices=devices,
+                                              free_params=free_in, free_outputs=free_out)
         except _jaxlib.JaxRuntimeError as e:  # a lowering bug: show the module
             raise RuntimeError(f"XLA rejected the lowered program: {e}\n--- module ---\n{text}") from None
-        self.handlers = [_jaxlib.result_handler(a.shape, a.dtype, a.weak_type, device)
-                         for a in out_avals]
+        if mesh is None:
+            self.in_shardings = self.out_shardings = self.in_buffer_shardings = None
+            self.handlers = [_jaxlib.result_handler(a.shape, a.dtype, a.weak_type, device)
+                             for a in out_avals]
+            return
+        n = mesh.size
+        ins = _jaxlib.parameter_tiles(self.exe, [a.ndim for a in param_avals], n)
+        outs = _jaxlib.output_tiles(self.exe, [a.ndim for a in out_avals], n)
+        self.in_shardings = [_as_sharding(mesh, a.ndim, t, given) for a, t, given in
+                             zip(param_avals, ins, arg_shardings or [None] * n_in)]
+        self.out_shardings = [_as_sharding(mesh, a.ndim, t, given) for a, t, given in
+                              zip(out_avals, outs, out_shardings or [None] * len(out_avals))]
+        self.in_buffer_shardings = [_buffer_sharding(s, a.ndim) for s, a in
+                                    zip(self.in_shardings, param_avals)]
+        self.handlers = [_jaxlib.sharded_result_handler(a.shape, a.dtype, a.weak_type,
+                                                        _buffer_sharding(s, a.ndim))
+                         for s, a in zip(self.out_shardings, out_avals)]
 
     def __call__(self, buffers):
         return self.exe.execute_sharded(buffers).consume_with_handlers(self.handlers)
@@ -33,12 +64,37 @@ class Executable:
         return self.exe.hlo_modules()[0].to_string()
 
 
-def compile_jaxpr(jaxpr: Jaxpr, device=None, donated=()) -> Executable:
-    """Lower and compile; the executable takes ``constvars + invars`` buffers."""
+def _as_sharding(mesh, ndim, tiles, given):
+    """The sharding of a parameter or output: what the caller asked for, else what the
+    partitioner chose, named over ``mesh`` where its axes can name it."""
+    if given is not None:
+        return given
+    if tiles is None:
+        return NamedSharding(mesh, PartitionSpec())
+    spec = spec_from_tiles(mesh, ndim, *tiles)
+    if spec is not None:
+        return NamedSharding(mesh, spec)
+    return TiledSharding(mesh.device_list, *tiles)
+
+
+def _buffer_sharding(sharding, ndim):
+    return _jaxlib.buffer_sharding(tuple(sharding.device_list), *sharding.tile_assignment(ndim))
+
+
+def compile_jaxpr(jaxpr: Jaxpr, device=None, donated=(), arg_shardings=None,
+                  out_shardings=None) -> Executable:
+    """Lower and compile; the executable takes ``constvars + invars`` buffers.
+
+    ``arg_shardings`` / ``out_shardings`` (per parameter / output: a ``NamedSharding``
+    or None) make it a program over their mesh, as does any equation that names a mesh
+    (``sharding_constraint``, ``shard_map``)."""
     device = device or _jaxlib.default_device()
-    text = lower_module(jaxpr, donated=donated, platform=_jaxlib.platform_name(device))
+    text, mesh = lower_program(jaxpr, donated=donated, platform=_jaxlib.platform_name(device),
+                               arg_shardings=arg_shardings, out_shardings=out_shardings)
+    params = [v.aval for v in jaxpr.constvars + jaxpr.invars]
     return Executable(text, [v.aval for v in jaxpr.outvars], device,
-                      kind=program_kind(jaxpr))
+                      kind=program_kind(jaxpr), mesh=mesh, param_avals=params,
+                      arg_shardings=arg_shardings, out_shardings=out_shardings)
 
 
 SMALL_ARRAY = 1024   # elements; see _small_straight_line and _small_loops
@@ -140,11 +196,18 @@ def _small_eqn(e: Eqn) -> bool:
 
 
 @memoize("one-op executables")
-def compile_single_op(prim, params_key, in_avals: tuple, device) -> Executable:
-    """A cached one-equation executable: how eager mode runs a meta-operator."""
+def compile_single_op(prim, params_key, in_avals: tuple, device, in_shardings=None) -> Executable:
+    """A cached one-equation executable: how eager mode runs a meta-operator.
+    ``in_shardings`` (per operand, a sharding or None): the layouts of operands already
+    spread over a mesh; the program then runs over that mesh, as JAX runs an eager op
+    on sharded arrays (named shardings are kept, others left to the partitioner)."""
     params = dict(params_key)
     invars = [Var(a) for a in in_avals]
     out_avals = prim.abstract_eval(*in_avals, **params)
     outvars = [Var(a) for a in out_avals]
     jaxpr = Jaxpr([], invars, [Eqn(prim, invars, outvars, params)], outvars)
-    return compile_jaxpr(jaxpr, device)
+    if in_shardings is not None:
+        in_shardings = [s if isinstance(s, NamedSharding) else None for s in in_shardings]
+        if not any(in_shardings):   # only unnamed layouts: the first one's mesh is lost;
+            in_shardings = None     # run on one device (the operands are copied there)
+    return compile_jaxpr(jaxpr, device, arg_shardings=in_shardings)

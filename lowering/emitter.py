@@ -214,7 +214,14 @@ def io_aliases(jaxpr: Jaxpr, donated) -> dict:
     return aliases
 
 
-def lower_module(jaxpr: Jaxpr, name: str = "main", donated=(), platform=None) -> str:
+def lower_module(jaxpr: Jaxpr, name: str = "main", donated=(), platform=None,
+                 arg_shardings=None, out_shardings=None) -> str:
+    """The module text of ``lower_program`` (which see)."""
+    return lower_program(jaxpr, name, donated, platform, arg_shardings, out_shardings)[0]
+
+
+def lower_program(jaxpr: Jaxpr, name: str = "main", donated=(), platform=None,
+                  arg_shardings=None, out_shardings=None):
     """A whole StableHLO module whose ``main`` takes ``constvars + invars``; ``platform``
     (default: the default device's) picks vendor custom calls where a rule has them.
 
@@ -222,16 +229,25 @@ def lower_module(jaxpr: Jaxpr, name: str = "main", donated=(), platform=None) ->
     ``io_aliases`` pairs with an output get ``tf.aliasing_output``, so XLA writes that
     output into the parameter's buffer and PJRT invalidates the input buffer when the
     program runs.  Parameters it pairs with no output are not marked (their buffers
-    stay valid, as in JAX)."""
-    global _platform
+    stay valid, as in JAX).
+
+    ``arg_shardings`` / ``out_shardings``: per parameter / output, a ``NamedSharding``
+    (written as an ``sdy.sharding`` attribute: XLA's SPMD partitioner, Shardy, splits
+    the program to match) or None (XLA chooses).  A module whose shardings or equations
+    (``sharding_constraint``, ``shard_map``) name a mesh declares it (``sdy.mesh``) and
+    is compiled for ``mesh.size`` partitions.  Returns ``(text, mesh)``: ``mesh`` is the
+    mesh whose ``device_list`` the program is compiled over, None for one device."""
+    global _platform, _module
     saved, _platform = _platform, platform
+    saved_module, _module = _module, _ModuleState()
     try:
-        return _lower_module(jaxpr, name, donated)
+        text = _lower_module(jaxpr, name, donated, arg_shardings, out_shardings)
+        return text, _module.first
     finally:
-        _platform = saved
+        _platform, _module = saved, saved_module
 
 
-def _lower_module(jaxpr: Jaxpr, name, donated) -> str:
+def _lower_module(jaxpr: Jaxpr, name, donated, arg_shardings, out_shardings) -> str:
     ctx = Ctx()
     params = jaxpr.constvars + jaxpr.invars
     names = [f"%arg{i}" for i in range(len(params))]
@@ -239,18 +255,145 @@ def _lower_module(jaxpr: Jaxpr, name, donated) -> str:
     aliases = io_aliases(jaxpr, donated) if donated else {}
     arg_decls = []
     for i, (n, v) in enumerate(zip(names, params)):
-        attr = ""
+        attrs = []
         if i in aliases:
-            attr = f" {{tf.aliasing_output = {aliases[i]} : i32}}"
+            attrs.append(f"tf.aliasing_output = {aliases[i]} : i32")
+        s = arg_shardings[i] if arg_shardings else None
+        if s is not None:
+            attrs.append(f"sdy.sharding = {sdy_sharding(s.mesh, s.spec, v.aval.ndim)}")
+        attr = f" {{{', '.join(attrs)}}}" if attrs else ""
         arg_decls.append(f"{n}: {ttype(v.aval)}{attr}")
-    out_types = ", ".join(ttype(v.aval) for v in jaxpr.outvars)
+    out_decls = []
+    for k, v in enumerate(jaxpr.outvars):
+        s = out_shardings[k] if out_shardings else None
+        attr = "" if s is None else \
+            f" {{sdy.sharding = {sdy_sharding(s.mesh, s.spec, v.aval.ndim)}}}"
+        out_decls.append(f"{ttype(v.aval)}{attr}")
     body = "\n".join(ctx.lines)
     ret_types = ", ".join(ttype(v.aval) for v in jaxpr.outvars)
     ret = f'    "func.return"({", ".join(outs)}) : ({ret_types}) -> ()'
-    return (f"module @{name} attributes {{mhlo.num_partitions = 1 : i32, "
+    state = _module
+    partitions = state.first.size if state.first is not None else 1
+    return (f"module @{name} attributes {{mhlo.num_partitions = {partitions} : i32, "
             f"mhlo.num_replicas = 1 : i32}} {{\n"
-            f"  func.func public @main({', '.join(arg_decls)}) -> ({out_types}) {{\n"
+            + "".join(state.declarations()) +
+            f"  func.func public @main({', '.join(arg_decls)}) -> ({', '.join(out_decls)}) {{\n"
             f"{body}\n{ret}\n  }}\n}}\n")
+
+
+# --- meshes, shardings and collectives ---------------------------------------------------
+# A program over several devices names a mesh (primitives.sharding.Mesh).  Every mesh a
+# module uses is declared once at its top (``sdy.mesh @mesh = <["x"=2, "y"=4]>``); the
+# first one fixes the partitions: logical device i of the compiled program is
+# ``mesh.device_list[i]`` (``lower_program`` returns it), and any other mesh over the same devices
+# lists its device order relative to that one.
+
+class _ModuleState:
+    def __init__(self):
+        self.meshes: dict = {}     # Mesh -> symbol
+        self.first = None          # the Mesh that fixes the device assignment
+        self.channels = 0
+
+    def symbol(self, mesh) -> str:
+        sym = self.meshes.get(mesh)
+        if sym is None:
+            if self.first is None:
+                self.first = mesh
+            elif set(mesh.device_ids.flat) != set(self.first.device_ids.flat):
+                raise ValueError(
+                    f"one program uses two meshes over different devices: {self.first} "
+                    f"on devices {sorted(self.first.device_ids.flat)} and {mesh} on "
+                    f"{sorted(mesh.device_ids.flat)}; use one set of devices")
+            sym = "@mesh" if not self.meshes else f"@mesh_{len(self.meshes)}"
+            self.meshes[mesh] = sym
+        return sym
+
+    def declarations(self) -> list[str]:
+        out = []
+        if self.first is None:
+            return out
+        first_ids = [int(i) for i in self.first.device_ids.flat]
+        for mesh, sym in self.meshes.items():
+            axes = ", ".join(f'"{n}"={s}' for n, s in zip(mesh.axis_names, mesh.axis_sizes))
+            ids = [first_ids.index(int(i)) for i in mesh.device_ids.flat]
+            dev = "" if ids == list(range(len(ids))) else \
+                f", device_ids=[{', '.join(map(str, ids))}]"
+            out.append(f"  sdy.mesh {sym} = <[{axes}]{dev}>\n")
+        return out
+
+
+_module: _ModuleState | None = None
+
+
+def mesh_symbol(mesh) -> str:
+    """The symbol (``@mesh``) under which the module being lowered declares ``mesh``."""
+    return _module.symbol(mesh)
+
+
+def sdy_dims(spec, ndim: int) -> str:
+    """``[{"x"}, {}]``: a partition spec as Shardy's per-dimension axis lists."""
+    entries = tuple(spec) + (None,) * (ndim - len(spec))
+    dims_ = []
+    for e in entries[:ndim]:
+        names = () if e is None else (e,) if isinstance(e, str) else tuple(e)
+        dims_.append("{" + ", ".join(f'"{n}"' for n in names) + "}")
+    return "[" + ", ".join(dims_) + "]"
+
+
+def sdy_sharding(mesh, spec, ndim: int, prefix: bool = True) -> str:
+    """``#sdy.sharding<@mesh, [{"x"}, {}]>`` (``prefix=False``: without ``#sdy.sharding``,
+    as inside ``#sdy.sharding_per_value<[...]>``)."""
+    body = f"<{mesh_symbol(mesh)}, {sdy_dims(spec, ndim)}>"
+    return "#sdy.sharding" + body if prefix else body
+
+
+def channel_handle() -> str:
+    """A fresh ``channel_handle`` attribute for a collective (device-to-device type)."""
+    _module.channels += 1
+    return f"channel_handle = #stablehlo.channel_handle<handle = {_module.channels}, type = 1>"
+
+
+# The meshes and axes of the ``sdy.manual_computation`` regions being lowered (innermost
+# last): inside one, a collective over named axes runs among the devices that share the
+# coordinates of every other mesh axis (``replica_groups``).
+_manual: list = []
+
+
+def manual_mesh():
+    """``(mesh, manual axis names)`` of the innermost manual region, or None."""
+    return _manual[-1] if _manual else None
+
+
+class in_manual:
+    """``with in_manual(mesh, axes):`` while lowering a ``shard_map`` body."""
+
+    def __init__(self, mesh, axes):
+        self.entry = (mesh, tuple(axes))
+
+    def __enter__(self):
+        _manual.append(self.entry)
+        return self
+
+    def __exit__(self, *exc):
+        _manual.pop()
+        return False
+
+
+def replica_groups(mesh, axis_names) -> list[list[int]]:
+    """Logical device ids grouped so that each group holds the devices that differ only
+    in ``axis_names`` (ordered row-major over those axes, the first name major)."""
+    ids = np.arange(mesh.size).reshape(mesh.axis_sizes)
+    where = [mesh.axis_names.index(n) for n in axis_names]
+    rest = [i for i in range(len(mesh.axis_names)) if i not in where]
+    moved = ids.transpose(rest + where)
+    group = int(np.prod([mesh.axis_sizes[i] for i in where], dtype=np.int64))
+    return moved.reshape(-1, group).tolist()
+
+
+def groups_attr(groups) -> str:
+    """``replica_groups = dense<[[0, 1], [2, 3]]> : tensor<2x2xi64>``."""
+    rows = ", ".join("[" + ", ".join(str(i) for i in g) + "]" for g in groups)
+    return f"replica_groups = dense<[{rows}]> : tensor<{len(groups)}x{len(groups[0])}xi64>"
 
 
 # --- helpers shared by the rule modules ---------------------------------------------------

@@ -11,3 +11,4 @@ from . import control
 from . import remat
 from . import linalg
 from . import fft
+from . import sharding

@@ -13,5 +13,6 @@ and ``primitives``, never another rule module.
 * ``linalg``: LAPACK / cuSOLVER custom calls
 * ``fft``: ``stablehlo.fft``
 * ``collectives``: psum & co. outside a mapped axis (a clear NotImplementedError)
+* ``sharding``: ``sdy.sharding_constraint``
 """
-from . import calls, collectives, control, elementwise, fft, linalg, structural  # noqa: F401
+from . import calls, collectives, control, elementwise, fft, linalg, sharding, structural  # noqa: F401

@@ -960,6 +960,22 @@ def check_linalg(prim):
 
 
 CHECKS["linalg"] = check_linalg
+
+
+def check_sharding(prim):
+    """``sharding_constraint`` on a one-device mesh: the value is unchanged and the text
+    carries the annotation (tests/xform/api/test_sharding.py runs it over 8 devices)."""
+    from primitives.sharding import Mesh, NamedSharding, P
+    mesh = Mesh(np.array([DEV]), ("x",))
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    params = {"sharding": NamedSharding(mesh, P("x"))}
+    got, = run(prim, params, x)
+    check(got, x)
+    ex = compile_single_op(prim, tuple(params.items()), (ShapedArray((2, 3), F32),), DEV)
+    assert 'sdy.sharding_constraint' in ex.text and '[{"x"}, {}]' in ex.text, ex.text
+
+
+CHECKS["sharding"] = check_sharding
 _NOT_LOWERED = {"collective"}  # families with no StableHLO lowering by design
 
 

@@ -22,6 +22,10 @@ from ..core.array import raise_if_deleted
 from ..core.checks import check_ir
 from ..core.pytree import LEAF, tree_flatten, tree_leaves, tree_map, tree_unflatten
 from ..core.trace import leaf_aval, trace_to_jaxpr
+from ..core import array as array_mod
+from ..core.pytree import broadcast_prefix
+from primitives.sharding import (NamedSharding, PartitionSpec, Sharding, SingleDeviceSharding,
+                                 context_mesh)
 
 _PY_SCALARS = (int, float, complex, bool)
 
@@ -39,9 +43,12 @@ def _to_buffer(x):
 
 class _Entry:
     __slots__ = ("closed", "out_tree", "exe", "const_bufs", "out_avals", "cacheable",
-                 "donate", "donated")
+                 "donate", "donated", "arg_shardings", "out_shardings", "in_tree")
     # donate: flat argument leaves the caller asked to donate (donate_argnums/argnames);
-    # donated: those whose buffers an output reuses (known once compiled)
+    # donated: those whose buffers an output reuses (known once compiled);
+    # arg_shardings / out_shardings: per parameter (captured constants first) / output,
+    # the NamedSharding asked for (in_shardings, a committed argument's own layout,
+    # out_shardings) or None; None when nothing is asked (a one-device program)
 
 
 _new_object = object.__new__
@@ -67,10 +74,6 @@ class _FastCall:
 # jit options xform does not implement: given a value other than the default, jit raises
 # NotImplementedError instead of accepting and ignoring it.
 _NOT_IMPLEMENTED = {
-    "in_shardings": "xform compiles every program for a single device; there is no "
-                    "sharding",
-    "out_shardings": "xform compiles every program for a single device; there is no "
-                     "sharding",
     "device": "xform runs every jitted function on the default device (pick the "
               "platform with config.update('jax_platforms', ...))",
     "backend": "xform runs every jitted function on the default device (pick the "
@@ -143,8 +146,10 @@ class Jitted:
     """A function compiled by XLA on first call for each abstract signature."""
 
     def __init__(self, fun, static_argnums=(), static_argnames=(), donate_argnums=(),
-                 donate_argnames=()):
+                 donate_argnames=(), in_shardings=None, out_shardings=None):
         functools.update_wrapper(self, fun)
+        self._in_shardings = in_shardings
+        self._out_shardings = out_shardings
         if not hasattr(self, "__name__"):   # functools.partial, callable objects
             self.__name__ = getattr(type(fun), "__name__", "fun")
         self._fun = fun
@@ -225,7 +230,13 @@ class Jitted:
         avals = tuple(x.aval if type(x) is Array else
                       leaf_aval(x, f"jit({self.__name__}): argument {i}")
                       for i, x in enumerate(leaves))
-        return (tree, statics, avals, dtypes._x64), leaves, tree, statics, avals
+        key = (tree, statics, avals, dtypes._x64)
+        if array_mod.any_sharded:   # a committed layout is part of the signature
+            layouts = tuple(getattr(x, "_sharding", None) if type(x) is Array else None
+                            for x in leaves)
+            if any(s is not None for s in layouts):
+                key = key + (layouts,)
+        return key, leaves, tree, statics, avals
 
     def _donated_leaves(self, tree, statics) -> tuple:
         """The flat argument leaves that ``donate_argnums`` / ``donate_argnames`` name, for
@@ -262,6 +273,9 @@ class Jitted:
         entry.out_avals = [a.aval if hasattr(a, "aval") else a for a in entry.closed.jaxpr.outvars]
         entry.donate = self._donated_leaves(tree, statics)
         entry.donated = ()
+        entry.in_tree = tree
+        entry.arg_shardings, entry.out_shardings = _layouts(
+            self, entry.closed, tree, key[4] if len(key) > 4 else None, out_tree)
         entry.cacheable = not any(type(c) is Tracer for c in entry.closed.consts)
         if entry.cacheable:
             self._cache.put(key, entry)
@@ -279,8 +293,16 @@ class Jitted:
                 if unused:
                     _warn_unusable(self.__name__, [closed.jaxpr.invars[i].aval for i in unused])
                 entry.donated = tuple(i for i in entry.donate if nc + i in aliases)
-            entry.exe = compile_jaxpr(closed.jaxpr, donated=donated)
+            entry.exe = compile_jaxpr(closed.jaxpr, donated=donated,
+                                      arg_shardings=entry.arg_shardings,
+                                      out_shardings=entry.out_shardings)
             entry.const_bufs = [c._buf for c in closed.consts]
+            if entry.exe.mesh is not None:
+                if donated:
+                    raise NotImplementedError(
+                        f"jit({self.__name__}): donating arguments of a program over "
+                        f"several devices is not implemented yet")
+                entry.const_bufs = list(closed.consts)   # laid out at each call
         return entry.exe
 
     def __call__(self, *args, **kwargs):
@@ -329,7 +351,7 @@ class Jitted:
             outs = core.eval_jaxpr(entry.closed.jaxpr, entry.closed.consts, leaves)
             return tree_unflatten(entry.out_tree, outs)
         exe = self._compiled(entry)
-        if not kwargs and not statics and not self._static_argnums and \
+        if exe.mesh is None and not kwargs and not statics and not self._static_argnums and \
                 all(type(x) is Array for x in leaves):
             fast, ids = _FastCall(key[3], entry, exe, avals), tuple(id(a) for a in avals)
             flat = len(leaves) == len(args) and all(type(x) is Array for x in args)
@@ -340,6 +362,10 @@ class Jitted:
         return self._run(entry, exe, leaves)
 
     def _run(self, entry, exe, leaves):
+        if exe.mesh is not None:
+            outs = array_mod.run_on_mesh(exe, entry.const_bufs + list(leaves),
+                                         f"jit({self.__name__})")
+            return outs[0] if entry.out_tree is LEAF else tree_unflatten(entry.out_tree, outs)
         if entry.donated:
             return self._run_donating(exe.exe.execute_sharded, exe.handlers, entry.const_bufs,
                                       leaves, entry.donated, entry.out_tree, exe.out_avals)
@@ -437,7 +463,9 @@ class Lowered:
     def as_text(self, dialect: str = "stablehlo") -> str:
         closed = check_ir(self._entry.closed, "jit")
         nc = len(closed.consts)
-        return lower_module(closed.jaxpr, donated=[nc + i for i in self._entry.donate])
+        return lower_module(closed.jaxpr, donated=[nc + i for i in self._entry.donate],
+                            arg_shardings=self._entry.arg_shardings,
+                            out_shardings=self._entry.out_shardings)
 
     @property
     def jaxpr(self) -> ClosedJaxpr:
@@ -460,6 +488,26 @@ class Compiled:
     def as_text(self) -> str:
         return self._entry.exe.hlo_text()
 
+    @property
+    def input_shardings(self):
+        """``(args, kwargs)`` shardings of the compiled program's arguments."""
+        return self._shardings(True)
+
+    @property
+    def output_shardings(self):
+        return self._shardings(False)
+
+    def _shardings(self, inputs):
+        exe, entry = self._entry.exe, self._entry
+        nc = len(entry.closed.consts)
+        avals = exe.in_avals[nc:] if inputs else exe.out_avals
+        if exe.mesh is None:
+            got = [SingleDeviceSharding(exe.device)] * len(avals)
+        else:
+            got = exe.in_shardings[nc:] if inputs else exe.out_shardings
+        if not inputs:
+            return tree_unflatten(entry.out_tree, got)
+        return tree_unflatten(entry.in_tree, got)
 
 def jit(fun: Callable | None = None, *, in_shardings=None, out_shardings=None,
         static_argnums=(), static_argnames=(), donate_argnums=(), donate_argnames=(),
@@ -476,20 +524,105 @@ def jit(fun: Callable | None = None, *, in_shardings=None, out_shardings=None,
     parameter of the compiled program, as with ``keep_unused=True``), and a jitted
     function called inside another trace is always inlined into it (``inline=True``;
     JAX's ``inline=False`` only nests the jaxpr, which computes the same).
-    ``in_shardings``, ``out_shardings``, ``device`` and ``backend`` are not implemented
-    and raise ``NotImplementedError`` unless left unset.
+    ``in_shardings`` (a pytree prefix of the positional arguments, static ones left out)
+    and ``out_shardings`` (a prefix of the result): ``NamedSharding``s, bare
+    ``PartitionSpec``s inside ``with mesh:``, or None (the partitioner chooses).  With
+    either given, or with an argument already spread over a mesh, the program is
+    compiled for that mesh's devices (XLA's SPMD partitioner) and returns sharded
+    arrays; an argument laid out otherwise than the program takes it is copied into
+    place first.  ``device`` and ``backend`` are not implemented and raise
+    ``NotImplementedError`` unless left unset.
     """
-    _refuse_unimplemented(getattr(fun, "__name__", "fun") if fun is not None else "fun",
-                          in_shardings=in_shardings, out_shardings=out_shardings,
-                          device=device, backend=backend)
+    fname = getattr(fun, "__name__", "fun") if fun is not None else "fun"
+    _refuse_unimplemented(fname, device=device, backend=backend)
+    for option, value in (("in_shardings", in_shardings), ("out_shardings", out_shardings)):
+        if not (_is_sharding_entry(value) or isinstance(value, (tuple, list, dict))):
+            raise TypeError(f"jit({fname}): {option} must be a Sharding, PartitionSpec, None "
+                            f"or a pytree of them, got {type(value).__name__} {value!r:.40}")
     if fun is None:
         return functools.partial(jit, static_argnums=static_argnums,
                                  static_argnames=static_argnames, donate_argnums=donate_argnums,
                                  donate_argnames=donate_argnames, keep_unused=keep_unused,
-                                 inline=inline)
+                                 inline=inline, in_shardings=in_shardings,
+                                 out_shardings=out_shardings)
     if not callable(fun):
         raise TypeError(f"jit: expected a callable, got {type(fun).__name__}")
-    return Jitted(fun, static_argnums, static_argnames, donate_argnums, donate_argnames)
+    return Jitted(fun, static_argnums, static_argnames, donate_argnums, donate_argnames,
+                  in_shardings, out_shardings)
+
+
+# --- shardings of a jitted program ------------------------------------------------------------
+
+def _is_sharding_entry(x) -> bool:
+    return x is None or isinstance(x, (Sharding, PartitionSpec))
+
+
+def _resolve(entry, what: str):
+    """A ``NamedSharding`` (or None) from an ``in_shardings`` / ``out_shardings`` entry."""
+    if entry is None or isinstance(entry, NamedSharding):
+        return entry
+    if isinstance(entry, PartitionSpec):
+        mesh = context_mesh()
+        if mesh is None:
+            raise ValueError(f"{what}: a bare {entry} needs a mesh: use NamedSharding(mesh, "
+                             f"spec), or call inside `with mesh:`")
+        return NamedSharding(mesh, entry)
+    if isinstance(entry, SingleDeviceSharding):
+        return None if entry.device == _jaxlib.default_device() else \
+            _refuse_device(what, entry)
+    raise TypeError(f"{what}: expected a NamedSharding, PartitionSpec or None, got "
+                    f"{type(entry).__name__}")
+
+
+def _refuse_device(what, entry):
+    raise NotImplementedError(f"{what}: {entry} on a device other than the default one is "
+                              f"not implemented; use a NamedSharding")
+
+
+def _layouts(jitted, closed, tree, committed, out_tree):
+    """``(arg_shardings, out_shardings)`` of an entry: per parameter (captured constants
+    first, then argument leaves) and per output, a NamedSharding or None; ``(None,
+    None)`` when nothing asks for one (a one-device program)."""
+    name = f"jit({jitted.__name__})"
+    n_leaves = tree.num_leaves
+    args = [None] * n_leaves
+    given = jitted._in_shardings
+    if given is not None:
+        arg_tree, kw_tree = tree.children
+        if isinstance(given, list):
+            given = tuple(given)
+        if not _is_sharding_entry(given) and not isinstance(given, tuple):
+            raise TypeError(f"{name}: in_shardings must be a sharding, None, or a tuple with "
+                            f"one entry per positional argument, got {type(given).__name__}")
+        if isinstance(given, tuple) and len(given) != len(arg_tree.children):
+            raise ValueError(f"{name}: in_shardings has {len(given)} entries but the function "
+                             f"was called with {len(arg_tree.children)} positional arguments "
+                             f"(static ones left out)")
+        per = broadcast_prefix(given, arg_tree, _is_sharding_entry, f"{name}: in_shardings")
+        args[:len(per)] = [_resolve(e, f"{name}: in_shardings") for e in per]
+    if committed is not None:
+        for i, s in enumerate(committed):
+            if args[i] is None and isinstance(s, NamedSharding):
+                args[i] = s
+    consts = [c._sharding if type(c) is Array and isinstance(getattr(c, "_sharding", None),
+                                                            NamedSharding) else None
+              for c in closed.consts]
+    outs = None
+    if jitted._out_shardings is not None:
+        per = broadcast_prefix(jitted._out_shardings, out_tree, _is_sharding_entry,
+                               f"{name}: out_shardings")
+        outs = [_resolve(e, f"{name}: out_shardings") for e in per]
+    avals = [v.aval for v in closed.jaxpr.invars]
+    for i, (s, a) in enumerate(zip(args, avals)):
+        if s is not None:
+            s.check_shape(a.shape, f"{name}: argument leaf {i} ({a.str_short()})")
+    for k, (s, v) in enumerate(zip(outs or (), closed.jaxpr.outvars)):
+        if s is not None:
+            s.check_shape(v.aval.shape, f"{name}: output {k} ({v.aval.str_short()})")
+    params = consts + args
+    if not any(s is not None for s in params) and not (outs and any(outs)):
+        return None, outs
+    return params, outs
 
 
 def clear_caches() -> None:
@@ -587,25 +720,61 @@ def process_index():
 
 
 def device_put(x, device=None, *, may_alias=None, donate=False):
-    """Copy a pytree of arrays to ``device`` (default: the default device).
+    """Copy a pytree of arrays to ``device`` (default: the default device), or lay it
+    out over several devices: ``device`` may be a ``Sharding`` (``NamedSharding(mesh,
+    P('x'))``) or a pytree prefix of ``x`` made of devices and shardings.
 
     ``may_alias=False`` always copies (the result never shares the input's buffer);
-    otherwise an ``Array`` already there is returned as it is.  ``donate=True`` lets the
-    input be deleted; it is a permission, which xform (like JAX on one device) does not
-    use: the input stays valid."""
+    otherwise an ``Array`` already laid out so is returned as it is.  ``donate=True``
+    lets the input be deleted; it is a permission, which xform (like JAX on one device)
+    does not use: the input stays valid."""
     if may_alias and donate:
         raise ValueError("device_put: may_alias and donate cannot both be True")
+    leaves, tree = tree_flatten(x)
+    targets = broadcast_prefix(device, tree, _is_placement, "device_put: device")
+    return tree_unflatten(tree, [_put_leaf(leaf, t, may_alias, f"device_put: leaf {i}")
+                                 for i, (leaf, t) in enumerate(zip(leaves, targets))])
 
-    def put(leaf):
-        if isinstance(leaf, Array):
-            if may_alias is not False and (device is None or leaf.device == device):
-                return leaf
-            return core.array_from_numpy(np.asarray(leaf), device, leaf.weak_type)
-        if type(leaf) in _PY_SCALARS:
-            a = aval_of_scalar(leaf)
-            return core.array_from_numpy(np.asarray(leaf, a.dtype), device, a.weak_type)
-        return core.array_from_numpy(np.asarray(leaf), device)
-    return tree_map(put, x)
+
+def _is_placement(x) -> bool:
+    return x is None or isinstance(x, Sharding) or hasattr(x, "client") and hasattr(x, "id")
+
+
+def _put_leaf(leaf, target, may_alias, what):
+    if isinstance(target, SingleDeviceSharding):
+        target = target.device
+    if isinstance(target, Sharding):
+        if isinstance(target, NamedSharding) and target.mesh.size == 1:
+            target = target.mesh.device_list[0]
+        else:
+            return _put_sharded(leaf, target, may_alias, what)
+    device = target
+    if isinstance(leaf, Array):
+        if may_alias is not False and (device is None or leaf.device == device):
+            return leaf
+        return core.array_from_numpy(np.asarray(leaf), device, leaf.weak_type)
+    if type(leaf) in _PY_SCALARS:
+        a = aval_of_scalar(leaf)
+        return core.array_from_numpy(np.asarray(leaf, a.dtype), device, a.weak_type)
+    return core.array_from_numpy(np.asarray(leaf), device)
+
+
+def _put_sharded(leaf, sharding, may_alias, what):
+    if isinstance(leaf, Array):
+        if may_alias is not False and getattr(leaf, "_sharding", None) == sharding:
+            return leaf
+        if isinstance(sharding, NamedSharding):
+            sharding.check_shape(leaf.shape, f"{what} ({leaf.aval.str_short()})")
+        buf = array_mod.laid_out(leaf, sharding, array_mod.buffer_sharding(sharding, leaf.ndim),
+                                 what)
+        return array_mod.sharded(buf, ShapedArray(leaf.shape, leaf.dtype, leaf.weak_type),
+                                 sharding)
+    if type(leaf) in _PY_SCALARS:
+        a = aval_of_scalar(leaf)
+        return array_mod.put_sharded(np.asarray(leaf, a.dtype), sharding, a.weak_type, what)
+    if isinstance(sharding, NamedSharding):
+        sharding.check_shape(np.shape(leaf), f"{what} (shape {np.shape(leaf)})")
+    return array_mod.put_sharded(np.asarray(leaf), sharding, False, what)
 
 
 def device_get(x):

@@ -11,6 +11,7 @@ import numpy as np
 
 from primitives import dtypes
 from primitives.core import ShapedArray
+from primitives.sharding import Sharding, SingleDeviceSharding
 from lowering import _jaxlib
 
 
@@ -75,7 +76,9 @@ def raise_if_deleted(bufs, what: str, n_consts: int = -1, where: str = "") -> No
 class Array:
     """A concrete array: a PJRT device buffer plus its abstract value."""
 
-    __slots__ = ("_buf", "aval", "_npy", "__weakref__")
+    __slots__ = ("_buf", "aval", "_npy", "_sharding", "__weakref__")
+    # _sharding: set only for an array over several devices (``sharded``); one on a
+    # single device answers ``sharding`` from its buffer
     __array_priority__ = 100
 
     def __init__(self, *a, **k):
@@ -175,12 +178,63 @@ class Array:
         self._buf.block_until_ready()
         return self
 
-    def devices(self):
-        return self._buf.devices()
+    def devices(self) -> set:
+        try:
+            return set(self._sharding.device_list)
+        except AttributeError:
+            return self._buf.devices()
 
     @property
     def device(self):
-        return _jaxlib.buffer_device(self._buf)
+        """The device holding the array; for an array over several devices, its sharding
+        (as ``jax.Array.device``)."""
+        try:
+            return self._sharding
+        except AttributeError:
+            return _jaxlib.buffer_device(self._buf)
+
+    @property
+    def sharding(self) -> Sharding:
+        try:
+            return self._sharding
+        except AttributeError:
+            return SingleDeviceSharding(_jaxlib.buffer_device(self._buf))
+
+    @property
+    def is_fully_addressable(self) -> bool:
+        return self.sharding.is_fully_addressable
+
+    @property
+    def is_fully_replicated(self) -> bool:
+        return self.sharding.is_fully_replicated
+
+    @property
+    def committed(self) -> bool:
+        """Whether the array is bound to its devices: an array over several devices is;
+        one on a single device may move to wherever a computation needs it."""
+        return hasattr(self, "_sharding")
+
+    @property
+    def addressable_shards(self) -> list:
+        """The pieces this process holds: ``Shard(device, index, replica_id, data)``."""
+        s = self.sharding
+        if type(s) is SingleDeviceSharding:
+            return [Shard(s.device, (slice(None),) * self.ndim, 0, self)]
+        index = s.devices_indices_map(self.shape)
+        local = s.shard_shape(self.shape)
+        seen: dict = {}
+        out = []
+        for buf in _jaxlib.device_buffers(self._buf):
+            dev = _jaxlib.buffer_device(buf)
+            idx = index[dev]
+            key = tuple((sl.start, sl.stop) for sl in idx)
+            rid = seen[key] = seen.get(key, -1) + 1
+            data = Array._from_buffer(buf, ShapedArray(local, self.dtype, self.weak_type))
+            out.append(Shard(dev, idx, rid, data))
+        return out
+
+    def addressable_data(self, index: int) -> "Array":
+        return self.addressable_shards[index].data
 
     def is_deleted(self):
         return self._buf.is_deleted()
@@ -209,6 +263,98 @@ class Array:
         if type(buf) is DeletedBuffer:
             raise buf.error()
         return buf
+
+
+class Shard:
+    """One device's piece of an ``Array`` (``jax.Shard``)."""
+
+    __slots__ = ("device", "index", "replica_id", "data")
+
+    def __init__(self, device, index, replica_id, data):
+        self.device, self.index, self.replica_id, self.data = device, index, replica_id, data
+
+    def __repr__(self):
+        return (f"Shard(device={self.device!r}, index={self.index}, "
+                f"replica_id={self.replica_id}, data={self.data.aval.str_short()})")
+
+
+# Set once any array over several devices exists: until then eager dispatch and jit
+# skip every sharding check.
+any_sharded = False
+
+
+def sharded(buf, aval: ShapedArray, sharding: Sharding) -> Array:
+    """An ``Array`` of a buffer laid out over several devices as ``sharding`` says."""
+    global any_sharded
+    any_sharded = True
+    x = Array._from_buffer(buf, aval)
+    x._sharding = sharding
+    return x
+
+
+def put_sharded(x: np.ndarray, sharding: Sharding, weak_type=False, what="device_put"):
+    """A host array laid out over devices as ``sharding`` says (each device gets its
+    piece of ``x``)."""
+    if type(sharding) is SingleDeviceSharding:
+        return array_from_numpy(x, sharding.device, weak_type)
+    x = np.asarray(x)
+    dt = dtypes.canonicalize(x.dtype)
+    if x.dtype != dt:
+        x = x.astype(dt)
+    sharding.check_shape(x.shape, what)
+    index = sharding.devices_indices_map(x.shape)
+    devs = [d for d in sharding.device_list if d in sharding.addressable_devices]
+    if len(sharding.device_list) == 1:
+        return array_from_numpy(x, devs[0], weak_type)
+    bs = buffer_sharding(sharding, x.ndim)
+    buf = _jaxlib.put_shards(x, bs, [x[index[d]] for d in devs], devs, weak_type)
+    return sharded(buf, ShapedArray(x.shape, dt, weak_type), sharding)
+
+
+def buffer_sharding(sharding: Sharding, ndim: int):
+    """The binding's spelling of ``sharding`` for arrays of rank ``ndim``."""
+    return _jaxlib.buffer_sharding(tuple(sharding.device_list), *sharding.tile_assignment(ndim))
+
+
+def laid_out(x, sharding: Sharding, bsharding, what: str):
+    """The buffer of ``x`` (an Array) laid out as ``sharding`` (binding spelling
+    ``bsharding``): its own buffer when it already is, else a copy."""
+    if type(x) is Array:
+        try:
+            same = x._sharding == sharding
+        except AttributeError:
+            same = type(sharding) is SingleDeviceSharding and \
+                _jaxlib.buffer_device(x._buf) == sharding.device
+        if same:
+            return x._buf
+        if not x.is_fully_addressable:
+            raise ValueError(f"{what}: an array spread over processes ({x.sharding}) cannot "
+                             f"be re-laid out as {sharding} here; pass it with that sharding")
+        value, weak = x._value(), x.weak_type
+    else:
+        value, weak = np.asarray(x), False
+    if type(sharding) is SingleDeviceSharding:
+        return array_from_numpy(value, sharding.device, weak)._buf
+    sharding.check_shape(np.shape(value), what)
+    index = sharding.devices_indices_map(np.shape(value))
+    devs = [d for d in sharding.device_list if d in sharding.addressable_devices]
+    return _jaxlib.put_shards(np.asarray(value), bsharding, [value[index[d]] for d in devs],
+                              devs, weak)
+
+
+def run_on_mesh(exe, values, what: str) -> list:
+    """Run ``exe`` (a program compiled over a mesh, ``lowering.compile.Executable``) on
+    ``values`` (Arrays, host arrays or scalars, one per parameter), each first laid out
+    as the program takes it; its outputs come back as sharded Arrays."""
+    ins = []
+    for v, s, b, a in zip(values, exe.in_shardings, exe.in_buffer_shardings, exe.in_avals):
+        if type(v) is not Array and not _jaxlib.is_buffer(v):
+            v = np.asarray(v, a.dtype)
+        elif _jaxlib.is_buffer(v):
+            v = Array._from_buffer(v, a)
+        ins.append(laid_out(v, s, b, what))
+    outs = exe(ins)
+    return [sharded(b, a, s) for b, a, s in zip(outs, exe.out_avals, exe.out_shardings)]
 
 
 def _unpickle(value, weak_type):

@@ -249,6 +249,40 @@ def flatten_up_to(td: PyTreeDef, tree):
     return _flatten_like(td, tree)
 
 
+def broadcast_prefix(prefix, td: PyTreeDef, is_entry: Callable, what: str) -> list:
+    """One entry per leaf of structure ``td``, from ``prefix``: a pytree prefix of ``td``
+    whose leaves are entries (``is_entry(x)``; each covers the whole subtree it sits
+    at).  How ``jit(in_shardings=)`` and ``shard_map(in_specs=)`` read their argument
+    (the treedef is the arguments', so ``None`` there is an entry, not an empty node).
+    A mismatch raises ``ValueError`` naming ``what`` and the path where it happens."""
+    out: list = []
+
+    def go(p, t, path):
+        if is_entry(p):
+            out.extend([p] * t.num_leaves)
+            return
+        node = None if t.node_type is None else (_registry.get(t.node_type) or
+                                                 _lookup(t.node_type))
+        if node is None or type(p) is not t.node_type:
+            raise ValueError(
+                f"{what} must be a pytree prefix of the value it describes: at "
+                f"{path or 'the top level'} it is {p!r:.80} ({type(p).__name__}), but the "
+                f"value there is {t!r:.80}")
+        children, aux = node.flatten(p)
+        children = list(children)
+        if len(children) != len(t.children) or aux != t.aux:
+            raise ValueError(
+                f"{what} must be a pytree prefix of the value it describes: at "
+                f"{path or 'the top level'} it has {len(children)} entries, the value "
+                f"{len(t.children)} ({t!r:.80})")
+        keys = [f"[{k!r}]" for k in aux] if t.node_type is dict else \
+            [f"[{i}]" for i in range(len(children))]
+        for c, tc, k in zip(children, t.children, keys):
+            go(c, tc, path + k)
+    go(prefix, td, "")
+    return out
+
+
 def tree_all(tree):
     return all(tree_leaves(tree))
 

@@ -27,6 +27,7 @@ from primitives.ops import OpTypeError
 from lowering import _jaxlib
 from lowering.compile import compile_single_op
 
+from . import array as _array
 from .array import Array, array_from_numpy, raise_if_deleted
 from .pytree import tree_flatten, tree_unflatten
 
@@ -411,16 +412,27 @@ def eager_apply(prim, args, params):
                 f"created it{where()}")
         else:
             raise TypeError(f"{prim.name}: {type(a).__name__} is not a valid array value{where()}")
-    key = (prim, tuple(params.items()) if params else (), tuple(avals))
+    shardings = None
+    if _array.any_sharded:   # an operand spread over devices: the op runs over its mesh
+        shardings = tuple(getattr(a, "_sharding", None) if type(a) is Array else None
+                          for a in args)
+        if not any(s is not None for s in shardings):
+            shardings = None
+    key = (prim, tuple(params.items()) if params else (), tuple(avals), shardings)
     hit = _eager_cache.get(key)
     if hit is None:
         try:
-            exe = compile_single_op(prim, key[1], key[2], _jaxlib.default_device())
+            exe = compile_single_op(prim, key[1], key[2], _jaxlib.default_device(), shardings)
         except OpTypeError as e:
             raise OpTypeError(f"{e}{where()}") from None
-        # the raw PJRT call, its result handlers and output avals: no wrapper per op
-        hit = _eager_lru.put(key, (exe.exe.execute_sharded, exe.handlers, exe.out_avals))
+        if exe.mesh is not None:
+            hit = _eager_lru.put(key, (None, exe, None))
+        else:   # the raw PJRT call, its result handlers and output avals: no wrapper per op
+            hit = _eager_lru.put(key, (exe.exe.execute_sharded, exe.handlers, exe.out_avals))
     run, handlers, out_avals = hit
+    if run is None:   # a program over a mesh: operands laid out as it takes them
+        return _array.run_on_mesh(handlers, [a if type(a) is Array else b
+                                             for a, b in zip(args, bufs)], prim.name)
     try:
         outs = run(bufs).consume_with_handlers(handlers)
     except (TypeError, _jaxlib.JaxRuntimeError):   # a donated (deleted) array: say so

@@ -11,6 +11,7 @@ the passes and the IR below it.
 from .ops import *  # noqa: F401,F403
 from .ops import __all__ as _ops_all
 from .control_flow import cond, switch, while_loop, fori_loop, scan, map  # noqa: F401
+from .sharding import with_sharding_constraint  # noqa: F401
 from .parallel import psum, pmean, pmax, pmin, all_gather, axis_index, axis_size  # noqa: F401
 from . import linalg  # noqa: F401
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from primitives import ops
+from primitives import ops, sharding as _sharding
 from primitives.core import ClosedJaxpr, Jaxpr, Literal, ShapedArray
 from primitives.ops import GatherDimensionNumbers, ScatterDimensionNumbers
 
@@ -670,3 +670,17 @@ def batch_callable(fun, size: int, axis_name=None):
                              [0] * len(closed.out_avals))
         return tree_unflatten(out_tree, eval_jaxpr(new.jaxpr, new.consts, leaves))
     return batched
+
+
+def _sharding_constraint_rule(ax, args, dims, *, sharding):
+    """The batch dimension is not split: the spec gains a ``None`` there."""
+    x, d = args[0], dims[0]
+    if d is None:
+        return [bind(_sharding.sharding_constraint, x, sharding=sharding)], [None]
+    entries = list(sharding.spec.padded(_ndim(x) - 1))
+    entries.insert(d, None)
+    s = sharding.with_spec(_sharding.PartitionSpec(*entries))
+    return [bind(_sharding.sharding_constraint, x, sharding=s)], [d]
+
+
+RULES[_sharding.sharding_constraint] = _sharding_constraint_rule

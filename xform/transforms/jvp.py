@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from primitives import dtypes, ops
+from primitives import dtypes, ops, sharding
 from primitives.core import ClosedJaxpr, Jaxpr, Literal, ShapedArray
 from primitives.irutil import hoist_consts
 from primitives.ops import GatherDimensionNumbers
@@ -665,3 +665,5 @@ def jvp_sub(closed, nonzeros, instantiate_out):
     J, out_nz = jvp_jaxpr(closed, nonzeros, instantiate_out=instantiate_out, mode=ad_state.mode)
     J, consts = hoist_consts(J)
     return J, consts, out_nz, nonzeros
+
+JVP[sharding.sharding_constraint] = linear_jvp(sharding.sharding_constraint)

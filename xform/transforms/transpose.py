@@ -9,7 +9,7 @@ import itertools
 
 import numpy as np
 
-from primitives import ops
+from primitives import ops, sharding as _sharding
 from primitives.core import ClosedJaxpr, Jaxpr, Literal, ShapedArray, Var
 from primitives.ops import (
     ConvDimensionNumbers, GatherDimensionNumbers, ScatterDimensionNumbers)
@@ -525,3 +525,6 @@ def transpose_linear(L: Jaxpr, n_res: int, ct_in) -> ClosedJaxpr:
     T = passes.simplify(T)
     check_ir(T, "transpose")
     return T
+
+TRANSPOSE[_sharding.sharding_constraint] = lambda ct, x, *, sharding: [
+    bind(_sharding.sharding_constraint, ct, sharding=sharding)]

@@ -553,9 +553,17 @@ def test_deleted_array_is_a_clear_error():
         f(xnp.ones(3))
 
 
-@pytest.mark.parametrize("option", ["in_shardings", "out_shardings", "device", "backend"])
+@pytest.mark.parametrize("option", ["in_shardings", "out_shardings"])
+def test_jit_shardings_of_the_wrong_type_are_refused(option):
+    with pytest.raises(TypeError, match=f"{option}.*int"):
+        xform.jit(lambda x: x, **{option: 0})
+    with pytest.raises(TypeError, match=f"{option}.*int"):
+        xform.jit(**{option: 0})(lambda x: x)
+
+
+@pytest.mark.parametrize("option", ["device", "backend"])
 def test_unimplemented_jit_options_are_refused(option):
-    value = xform.devices()[0] if option == "device" else "cpu" if option == "backend" else 0
+    value = xform.devices()[0] if option == "device" else "cpu"
     with pytest.raises(NotImplementedError, match=option):
         xform.jit(lambda x: x, **{option: value})
     with pytest.raises(NotImplementedError, match=option):
