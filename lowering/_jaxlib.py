@@ -50,11 +50,14 @@ def set_platform(name: str | None) -> None:
 
 @functools.lru_cache(maxsize=None)
 def client(platform: str | None = None):
-    """The PJRT client for ``platform``; 'cpu' unless told otherwise."""
+    """The PJRT client for ``platform``; 'cpu' unless told otherwise (after
+    ``distributed_start``, the multi-process CPU client)."""
     names = (platform or _platform or "cpu").split(",")
     errors = []
     for name in names:
         name = {"gpu": "cuda"}.get(name.strip(), name.strip())
+        if name == "cpu" and _distributed is not None:   # xform.distributed is up
+            return _distributed.cpu_client
         try:
             return _backend.get_backend(name)
         except RuntimeError as e:  # plugin not installed, or no device
@@ -153,9 +156,13 @@ def put_shards(x: np.ndarray, sharding, pieces, devices, weak_type: bool = False
 
 
 def assemble(shape, dtype, weak_type, sharding, buffers):
-    """One sharded buffer from single-device buffers (one per addressable device)."""
+    """One sharded buffer from single-device buffers, one per device of this process in
+    the order of the sharding's devices.  The binding's own consistency checks are
+    skipped: they ask JAX's backend registry how many processes there are, which
+    xform's multi-process client (``distributed_start``) is not registered with; the
+    callers check shapes and devices themselves."""
     return _xc.ArrayImpl(_jax_aval(tuple(shape), np.dtype(dtype), weak_type), sharding,
-                         list(buffers), True, False)
+                         list(buffers), True, True)
 
 
 def device_buffers(buf) -> list:
@@ -271,6 +278,9 @@ def compile_module(text: str, device, compile_options=None, kind=None, devices=N
         opts = _compile_options(platform, kind)
         if partitions > 1:
             _partition(opts, devices, free_params, free_outputs)
+        elif devices[0] != devices[0].client.local_devices()[0]:   # say which device
+            opts.device_assignment = _xc.DeviceAssignment.create(
+                np.array([[devices[0].id]], dtype=np.int32))
         try:
             return devices[0].client.compile_and_load(text, dlist, opts)
         except JaxRuntimeError as e:   # an XLA without one of our options: drop it, retry
@@ -354,3 +364,102 @@ def ensure_linalg_targets(platform: str) -> None:
     if platform == "cpu":
         from jax._src.lib import lapack
         lapack._lapack.initialize()
+
+
+# --- multi-process runtime (PJRT's distributed runtime) -----------------------------------
+# ``xform.distributed.initialize`` lands here.  Process 0 runs the coordination service;
+# every process connects a client to it, and builds its CPU client on that connection:
+# the client exchanges device topologies through it (every process then sees all
+# processes' devices, ``client.devices()``, and addresses its own, ``local_devices()``),
+# and gloo, over TCP, carries the cross-process collectives of compiled programs.  Once
+# this has run, ``client("cpu")`` returns that client.  Every wait is bounded: the
+# connection by ``init_timeout``, the topology exchange by the same (in minutes), the
+# shutdown barrier by ``shutdown_timeout``; a dead peer is noticed within
+# ``heartbeat_timeout``.  Shutdown is registered with atexit.
+
+class _DistributedRuntime:
+    def __init__(self, process_id, num_processes, service, dist_client, cpu_client):
+        self.process_id, self.num_processes = process_id, num_processes
+        self.service, self.dist_client, self.cpu_client = service, dist_client, cpu_client
+
+
+_distributed: _DistributedRuntime | None = None
+_atexit_registered = False
+
+
+def backend_started() -> bool:
+    """Whether xform has made a PJRT client (devices were asked for, or something ran)."""
+    return client.cache_info().currsize > 0
+
+
+def distributed_info():
+    """``(process_id, num_processes)`` when the distributed runtime is up, else None."""
+    d = _distributed
+    return None if d is None else (d.process_id, d.num_processes)
+
+
+def distributed_start(coordinator_address: str, num_processes: int, process_id: int, *,
+                      bind_address: str, init_timeout: int, heartbeat_timeout: int,
+                      shutdown_timeout: int, num_cpu_devices: int | None = None,
+                      gloo_hostname: str | None = None, gloo_interface: str | None = None):
+    """Start the coordination service (process 0), connect this process, and make the
+    distributed CPU client.  Undoes what it did if any step fails."""
+    global _distributed, _atexit_registered
+    import atexit
+    import math
+    first = (_platform or "cpu").split(",")[0].strip()
+    if first != "cpu":
+        raise NotImplementedError(
+            f"xform.distributed runs on the CPU platform only for now (the platform "
+            f"chosen is {first!r}); set XFORM_PLATFORMS=cpu")
+    service = dist_client = None
+    try:
+        if process_id == 0:
+            service = _xc.get_distributed_runtime_service(
+                bind_address, num_processes, heartbeat_timeout=heartbeat_timeout,
+                cluster_register_timeout=init_timeout, shutdown_timeout=shutdown_timeout)
+        dist_client = _xc.get_distributed_runtime_client(
+            coordinator_address, process_id, init_timeout=init_timeout,
+            heartbeat_timeout=heartbeat_timeout, shutdown_timeout=shutdown_timeout,
+            use_compression=True)
+        dist_client.connect()
+        collectives = _xc.make_gloo_tcp_collectives(
+            distributed_client=dist_client, hostname=gloo_hostname, interface=gloo_interface)
+        minutes = max(1, math.ceil(init_timeout / 60))
+        cpu_client = _xc.get_tfrt_cpu_client(
+            asynchronous=True, distributed_client=dist_client, node_id=process_id,
+            num_nodes=num_processes, collectives=collectives, num_devices=num_cpu_devices,
+            get_local_topology_timeout_minutes=minutes,
+            get_global_topology_timeout_minutes=minutes)
+    except BaseException:
+        _shutdown_quietly(dist_client, service)
+        raise
+    _distributed = _DistributedRuntime(process_id, num_processes, service, dist_client,
+                                       cpu_client)
+    if not _atexit_registered:
+        atexit.register(distributed_stop)
+        _atexit_registered = True
+
+
+def distributed_stop() -> None:
+    """Disconnect this process (waits, bounded, at the shutdown barrier for the others),
+    then stop the service in process 0.  The CPU client stays (arrays may still hold it),
+    as JAX's does; it can no longer talk to the other processes."""
+    global _distributed
+    d, _distributed = _distributed, None
+    if d is not None:
+        d.dist_client, d.service = _shutdown_quietly(d.dist_client, d.service, raise_=True)
+
+
+def _shutdown_quietly(dist_client, service, raise_=False):
+    error = None
+    for part in (dist_client, service):   # the client first: the service waits for it
+        if part is not None:
+            try:
+                part.shutdown()
+            except Exception as e:   # noqa: BLE001 - stop the service even so
+                error = error or e
+    if error is not None and raise_:
+        raise error
+    return None, None
+

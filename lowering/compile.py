@@ -19,7 +19,7 @@ class Executable:
     are the binding's spelling of the former (what a caller lays arguments out with)."""
 
     __slots__ = ("text", "exe", "handlers", "out_avals", "device", "mesh", "in_shardings",
-                 "out_shardings", "in_buffer_shardings", "in_avals")
+                 "out_shardings", "in_buffer_shardings", "in_avals", "one_at_a_time")
 
     def __init__(self, text: str, out_avals, device, kind=None, mesh=None, param_avals=(),
                  arg_shardings=None, out_shardings=None):
@@ -40,10 +40,12 @@ class Executable:
         except _jaxlib.JaxRuntimeError as e:  # a lowering bug: show the module
             raise RuntimeError(f"XLA rejected the lowered program: {e}\n--- module ---\n{text}") from None
         if mesh is None:
+            self.one_at_a_time = False
             self.in_shardings = self.out_shardings = self.in_buffer_shardings = None
             self.handlers = [_jaxlib.result_handler(a.shape, a.dtype, a.weak_type, device)
                              for a in out_avals]
             return
+        self.one_at_a_time = devices[0].platform == "cpu" and _has_collectives(self.exe)
         n = mesh.size
         ins = _jaxlib.parameter_tiles(self.exe, [a.ndim for a in param_avals], n)
         outs = _jaxlib.output_tiles(self.exe, [a.ndim for a in out_avals], n)
@@ -58,10 +60,40 @@ class Executable:
                          for s, a in zip(self.out_shardings, out_avals)]
 
     def __call__(self, buffers):
+        global _in_flight
+        if self.one_at_a_time:
+            if _in_flight is not None:     # wait for the previous run (see below)
+                for b in _in_flight:
+                    b.block_until_ready()
+                _in_flight = None
+            outs = self.exe.execute_sharded(buffers).consume_with_handlers(self.handlers)
+            _in_flight = outs
+            return outs
         return self.exe.execute_sharded(buffers).consume_with_handlers(self.handlers)
 
     def hlo_text(self) -> str:
         return self.exe.hlo_modules()[0].to_string()
+
+
+# XLA's CPU runtime runs each device's part of a program as a task on one thread pool,
+# and a collective blocks its task until every device's task reaches it.  With several
+# runs of collective programs queued (asynchronous dispatch: a training loop that never
+# waits), the pool's threads can all be taken by tasks of later runs waiting for a
+# partner that has no thread left to run on: the process hangs, and XLA aborts it after
+# 40 s (JAX 0.10 does this too, on a 2-core machine with 8 virtual devices).  So on the
+# CPU a program with collectives waits for the previous such run to finish before it
+# starts: one in flight at a time.  Python still runs ahead of the device by one call.
+_in_flight = None
+_COLLECTIVE_HLO = ("all-reduce", "all-gather", "collective-permute", "all-to-all",
+                   "reduce-scatter", "collective-broadcast")
+
+
+def _has_collectives(exe) -> bool:
+    try:
+        text = exe.hlo_modules()[0].to_string()
+    except Exception:   # noqa: BLE001 - cannot tell: be safe
+        return True
+    return any(f" {op}(" in text or f" {op}-start(" in text for op in _COLLECTIVE_HLO)
 
 
 def _as_sharding(mesh, ndim, tiles, given):

@@ -14,14 +14,16 @@ from .api import (  # noqa: F401
     clear_caches,
     custom_jvp, custom_vjp, default_backend, device_count, device_get, device_put, devices,
     eval_shape, float0, from_dlpack, from_jax, grad, hessian, jacfwd, jacrev, jit, jvp,
-    linearize, local_device_count, local_devices, make_jaxpr, process_index, remat,
-    value_and_grad, vjp, vmap)
+    linear_transpose, linearize, local_device_count, local_devices, make_jaxpr,
+    process_index, remat, value_and_grad, vjp, vmap)
 from .api.checkpoint import checkpoint_scan  # noqa: F401
+from .api.jit import process_count  # noqa: F401
 from .api.sharding import (  # noqa: F401
     make_array_from_callback, make_array_from_process_local_data,
     make_array_from_single_device_arrays, make_mesh)
 from . import lax, numpy, random, nn, scipy, tree, tree_util  # noqa: F401
 from . import ad_checkpoint, custom_derivatives, sharding  # noqa: F401
+from . import distributed  # noqa: F401
 from .sharding import NamedSharding, PartitionSpec as P  # noqa: F401
 
 __version__ = "0.1.0"

@@ -11,7 +11,7 @@ from .jit import (  # noqa: F401
     default_backend, device_count, device_get, device_put, devices, eval_shape, from_dlpack,
     from_jax, jit, local_device_count, local_devices, make_jaxpr, process_index)
 from .ad import (  # noqa: F401
-    float0, grad, hessian, jacfwd, jacrev, jvp, linearize, value_and_grad, vjp)
+    float0, grad, hessian, jacfwd, jacrev, jvp, linear_transpose, linearize, value_and_grad, vjp)
 from .vmap import vmap  # noqa: F401
 from .custom_derivatives import custom_jvp, custom_vjp  # noqa: F401
 from .checkpoint import checkpoint, checkpoint_name, checkpoint_policies, remat  # noqa: F401

@@ -166,6 +166,25 @@ def _linearize_user(fname, fun, primals, has_aux, mode):
     return leaves, in_tree, r, r.n_lin, o_tree, aux_tree
 
 
+def linear_transpose(fun, *primals, reduce_axes=()):
+    """The transpose of the linear function ``fun`` (``jax.linear_transpose``):
+    ``linear_transpose(f, *primals)(ct)`` is the tuple of cotangents, one per primal,
+    whose inner products with any tangents equal ``ct``'s with ``f`` of them.
+    ``primals`` give only shapes and dtypes (arrays or ``ShapeDtypeStruct``s); ``fun``
+    must be linear in them (it is transposed at zero)."""
+    if reduce_axes:
+        raise NotImplementedError("linear_transpose(reduce_axes=...) is not implemented")
+
+    def zero(x):
+        a = x.aval if hasattr(x, "aval") else leaf_aval(x, "linear_transpose: primal")
+        return np.zeros(a.shape, a.dtype)
+    _, pullback = vjp(fun, *tree_map(zero, primals))
+
+    def transposed(out_cotangent):
+        return pullback(out_cotangent)
+    return transposed
+
+
 def vjp(fun, *primals, has_aux=False):
     """``(primal_out, vjp_fn)`` or ``(primal_out, vjp_fn, aux)``; ``vjp_fn(ct)`` returns a
     tuple with one cotangent per primal."""

@@ -43,12 +43,14 @@ def _to_buffer(x):
 
 class _Entry:
     __slots__ = ("closed", "out_tree", "exe", "const_bufs", "out_avals", "cacheable",
-                 "donate", "donated", "arg_shardings", "out_shardings", "in_tree")
+                 "donate", "donated", "arg_shardings", "out_shardings", "in_tree", "device")
     # donate: flat argument leaves the caller asked to donate (donate_argnums/argnames);
     # donated: those whose buffers an output reuses (known once compiled);
     # arg_shardings / out_shardings: per parameter (captured constants first) / output,
     # the NamedSharding asked for (in_shardings, a committed argument's own layout,
-    # out_shardings) or None; None when nothing is asked (a one-device program)
+    # out_shardings) or None; None when nothing is asked (a one-device program);
+    # device: the one device other than the default that committed arguments put the
+    # program on (None: the default device, or a mesh)
 
 
 _new_object = object.__new__
@@ -274,8 +276,13 @@ class Jitted:
         entry.donate = self._donated_leaves(tree, statics)
         entry.donated = ()
         entry.in_tree = tree
+        committed = key[4] if len(key) > 4 else None
         entry.arg_shardings, entry.out_shardings = _layouts(
-            self, entry.closed, tree, key[4] if len(key) > 4 else None, out_tree)
+            self, entry.closed, tree, committed, out_tree)
+        consts = tuple(getattr(c, "_sharding", None) if type(c) is Array else None
+                       for c in entry.closed.consts)
+        entry.device = None if entry.arg_shardings is not None or entry.out_shardings else \
+            array_mod.committed_device(consts + (committed or ()), f"jit({self.__name__})")
         entry.cacheable = not any(type(c) is Tracer for c in entry.closed.consts)
         if entry.cacheable:
             self._cache.put(key, entry)
@@ -293,11 +300,11 @@ class Jitted:
                 if unused:
                     _warn_unusable(self.__name__, [closed.jaxpr.invars[i].aval for i in unused])
                 entry.donated = tuple(i for i in entry.donate if nc + i in aliases)
-            entry.exe = compile_jaxpr(closed.jaxpr, donated=donated,
+            entry.exe = compile_jaxpr(closed.jaxpr, entry.device, donated=donated,
                                       arg_shardings=entry.arg_shardings,
                                       out_shardings=entry.out_shardings)
             entry.const_bufs = [c._buf for c in closed.consts]
-            if entry.exe.mesh is not None:
+            if entry.exe.mesh is not None or entry.device is not None:
                 if donated:
                     raise NotImplementedError(
                         f"jit({self.__name__}): donating arguments of a program over "
@@ -351,7 +358,8 @@ class Jitted:
             outs = core.eval_jaxpr(entry.closed.jaxpr, entry.closed.consts, leaves)
             return tree_unflatten(entry.out_tree, outs)
         exe = self._compiled(entry)
-        if exe.mesh is None and not kwargs and not statics and not self._static_argnums and \
+        if exe.mesh is None and entry.device is None and not kwargs and not statics and \
+                not self._static_argnums and \
                 all(type(x) is Array for x in leaves):
             fast, ids = _FastCall(key[3], entry, exe, avals), tuple(id(a) for a in avals)
             flat = len(leaves) == len(args) and all(type(x) is Array for x in args)
@@ -362,9 +370,9 @@ class Jitted:
         return self._run(entry, exe, leaves)
 
     def _run(self, entry, exe, leaves):
-        if exe.mesh is not None:
-            outs = array_mod.run_on_mesh(exe, entry.const_bufs + list(leaves),
-                                         f"jit({self.__name__})")
+        if exe.mesh is not None or entry.device is not None:
+            run = array_mod.run_on_mesh if exe.mesh is not None else array_mod.run_committed
+            outs = run(exe, entry.const_bufs + list(leaves), f"jit({self.__name__})")
             return outs[0] if entry.out_tree is LEAF else tree_unflatten(entry.out_tree, outs)
         if entry.donated:
             return self._run_donating(exe.exe.execute_sharded, exe.handlers, entry.const_bufs,
@@ -695,12 +703,20 @@ def eval_shape(fun: Callable, *args, **kwargs):
 
 # --- devices --------------------------------------------------------------------------------------
 
+# After ``xform.distributed.initialize`` the client is the multi-process one: ``devices()``
+# lists every process's devices, ``local_devices()`` this process's (the ones it can put
+# data on and run on), each device knowing its ``process_index``.
+
 def devices(backend: str | None = None):
+    """Every device of every process (all of them when not distributed)."""
     return list(_jaxlib.client(backend).devices())
 
 
 def local_devices(process_index=None, backend: str | None = None):
-    return list(_jaxlib.client(backend).local_devices())
+    """The devices of this process, or of process ``process_index``."""
+    if process_index is None:
+        return list(_jaxlib.client(backend).local_devices())
+    return [d for d in devices(backend) if d.process_index == process_index]
 
 
 def device_count(backend=None):
@@ -715,8 +731,14 @@ def default_backend() -> str:
     return _jaxlib.default_device().platform
 
 
-def process_index():
-    return 0
+def process_index(backend: str | None = None) -> int:
+    """This process's index among the processes of a distributed run (0 when alone)."""
+    return _jaxlib.client(backend).process_index()
+
+
+def process_count(backend: str | None = None) -> int:
+    """How many processes take part (1 when not distributed)."""
+    return max(d.process_index for d in devices(backend)) + 1
 
 
 def device_put(x, device=None, *, may_alias=None, donate=False):
@@ -744,11 +766,11 @@ def _put_leaf(leaf, target, may_alias, what):
     if isinstance(target, SingleDeviceSharding):
         target = target.device
     if isinstance(target, Sharding):
-        if isinstance(target, NamedSharding) and target.mesh.size == 1:
-            target = target.mesh.device_list[0]
-        else:
-            return _put_sharded(leaf, target, may_alias, what)
+        return _put_sharded(leaf, target, may_alias, what)
     device = target
+    if device is not None and device != _jaxlib.default_device():
+        # committed to another device: computations on it run there (as in JAX)
+        return _put_sharded(leaf, SingleDeviceSharding(device), may_alias, what)
     if isinstance(leaf, Array):
         if may_alias is not False and (device is None or leaf.device == device):
             return leaf

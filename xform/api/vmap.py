@@ -104,10 +104,16 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size=None, axis_name=None,
     arguments are always mapped over axis 0.  ``out_axes``: the same for the
     outputs.  ``axis_size`` gives the size when no argument is mapped.
     ``axis_name`` names the mapped axis for collectives (``lax.psum``, ...).
-    ``spmd_axis_name`` is accepted for compatibility and ignored (single device).
+    ``spmd_axis_name`` (laying the mapped axis out over a mesh axis inside sharding
+    constraints and ``shard_map``) is not implemented: given, it raises.
     """
     if not callable(fun):
         raise TypeError(f"vmap: expected a callable, got {type(fun).__name__}")
+    if spmd_axis_name is not None:
+        raise NotImplementedError(
+            f"vmap(spmd_axis_name={spmd_axis_name!r}) is not implemented: the mapped axis is "
+            f"never split over a mesh axis inside sharding constraints (leave it unset, and "
+            f"shard the batched arguments with device_put or jit in_shardings)")
     in_axes = _normalize_in_axes(in_axes)
     if isinstance(out_axes, list):
         out_axes = tuple(out_axes)

@@ -295,17 +295,16 @@ def sharded(buf, aval: ShapedArray, sharding: Sharding) -> Array:
 def put_sharded(x: np.ndarray, sharding: Sharding, weak_type=False, what="device_put"):
     """A host array laid out over devices as ``sharding`` says (each device gets its
     piece of ``x``)."""
-    if type(sharding) is SingleDeviceSharding:
-        return array_from_numpy(x, sharding.device, weak_type)
     x = np.asarray(x)
     dt = dtypes.canonicalize(x.dtype)
     if x.dtype != dt:
         x = x.astype(dt)
+    if len(sharding.device_list) == 1:
+        buf = _jaxlib.buffer_from_numpy(x, sharding.device_list[0], weak_type)
+        return sharded(buf, ShapedArray(x.shape, dt, weak_type), sharding)
     sharding.check_shape(x.shape, what)
     index = sharding.devices_indices_map(x.shape)
     devs = [d for d in sharding.device_list if d in sharding.addressable_devices]
-    if len(sharding.device_list) == 1:
-        return array_from_numpy(x, devs[0], weak_type)
     bs = buffer_sharding(sharding, x.ndim)
     buf = _jaxlib.put_shards(x, bs, [x[index[d]] for d in devs], devs, weak_type)
     return sharded(buf, ShapedArray(x.shape, dt, weak_type), sharding)
@@ -355,6 +354,39 @@ def run_on_mesh(exe, values, what: str) -> list:
         ins.append(laid_out(v, s, b, what))
     outs = exe(ins)
     return [sharded(b, a, s) for b, a, s in zip(outs, exe.out_avals, exe.out_shardings)]
+
+
+def committed_device(shardings, what: str):
+    """The device a one-device program must run on, given its operands' committed
+    layouts (None entries: uncommitted): None if none is committed to a single device
+    other than the default one, or if one is spread over a mesh (then the program runs
+    over the mesh).  Two different committed devices are an error, as in JAX."""
+    device, first = None, None
+    for i, s in enumerate(shardings):
+        if s is None:
+            continue
+        if type(s) is not SingleDeviceSharding:
+            return None
+        if device is None:
+            device, first = s.device, i
+        elif s.device != device:
+            raise ValueError(f"{what}: operands committed to different devices: operand "
+                             f"{first} is on {device}, operand {i} on {s.device}; move them "
+                             f"to one device with device_put")
+    return device
+
+
+def run_committed(exe, values, what: str) -> list:
+    """Run ``exe`` (compiled for one device other than the default) on ``values``, each
+    first moved to that device; its outputs stay committed to it."""
+    sh = SingleDeviceSharding(exe.device)
+    ins = []
+    for v, a in zip(values, exe.in_avals):
+        if type(v) is not Array:
+            v = Array._from_buffer(v, a) if _jaxlib.is_buffer(v) else \
+                array_from_numpy(np.asarray(v, a.dtype), exe.device, a.weak_type)
+        ins.append(laid_out(v, sh, None, what))
+    return [sharded(b, a, sh) for b, a in zip(exe(ins), exe.out_avals)]
 
 
 def _unpickle(value, weak_type):

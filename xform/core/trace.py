@@ -421,18 +421,22 @@ def eager_apply(prim, args, params):
     key = (prim, tuple(params.items()) if params else (), tuple(avals), shardings)
     hit = _eager_cache.get(key)
     if hit is None:
+        device = None if shardings is None else _array.committed_device(shardings, prim.name)
         try:
-            exe = compile_single_op(prim, key[1], key[2], _jaxlib.default_device(), shardings)
+            exe = compile_single_op(prim, key[1], key[2], device or _jaxlib.default_device(),
+                                    shardings)
         except OpTypeError as e:
             raise OpTypeError(f"{e}{where()}") from None
         if exe.mesh is not None:
-            hit = _eager_lru.put(key, (None, exe, None))
+            hit = _eager_lru.put(key, (None, exe, _array.run_on_mesh))
+        elif device is not None:
+            hit = _eager_lru.put(key, (None, exe, _array.run_committed))
         else:   # the raw PJRT call, its result handlers and output avals: no wrapper per op
             hit = _eager_lru.put(key, (exe.exe.execute_sharded, exe.handlers, exe.out_avals))
     run, handlers, out_avals = hit
-    if run is None:   # a program over a mesh: operands laid out as it takes them
-        return _array.run_on_mesh(handlers, [a if type(a) is Array else b
-                                             for a, b in zip(args, bufs)], prim.name)
+    if run is None:   # a program over a mesh, or on a committed device: operands moved
+        return out_avals(handlers, [a if type(a) is Array else b
+                                    for a, b in zip(args, bufs)], prim.name)
     try:
         outs = run(bufs).consume_with_handlers(handlers)
     except (TypeError, _jaxlib.JaxRuntimeError):   # a donated (deleted) array: say so

@@ -134,6 +134,29 @@ def test_with_sharding_constraint(md):
     """)
 
 
+def test_sharding_constraint_rules(md):
+    """JVP against finite differences, transpose by the dot-product test, batching
+    against a loop: the three rules of the sharding_constraint meta-operator."""
+    md("""
+    wsc = xf.lax.with_sharding_constraint
+    f = lambda a: xnp.sin(wsc(a * a, ns("x", "y")))
+    _, jt = xf.jvp(f, (A,), (B.T.copy(),))
+    eps = 1e-3
+    fd = (np.asarray(f(A + eps * B.T)) - np.asarray(f(A - eps * B.T))) / (2 * eps)
+    close(np.asarray(jt), fd, 2e-2)
+    lin = lambda a: wsc(a, ns("y"))
+    ct = rng.standard_normal(A.shape).astype(np.float32)
+    T, = xf.linear_transpose(lin, A)(ct)
+    close(float((ct * np.asarray(lin(B.T.copy()))).sum()), float((np.asarray(T) * B.T).sum()), 1e-4)
+    assert "sharding_constraint" in str(xf.make_jaxpr(xf.linear_transpose(lin, A))(ct))
+    xs = rng.standard_normal((3, 8, 16)).astype(np.float32)
+    g = lambda a: wsc(xnp.cos(a), ns("x")) * 2
+    got = xf.jit(xf.vmap(g, in_axes=1, out_axes=2))(xs.transpose(1, 0, 2))
+    want = np.stack([np.asarray(g(xs[i])) for i in range(3)], 2)
+    close(np.asarray(got), want, 1e-6)
+    """)
+
+
 def test_gradients_through_sharded_jit_equal_one_device(md):
     md("""
     W1 = rng.standard_normal((16, 32)).astype(np.float32) * 0.1
@@ -194,6 +217,27 @@ def test_every_family_sharded_equals_unsharded(md, family):
     """)
 
 
+def test_arrays_committed_to_another_device(md):
+    """device_put(x, device) commits x there: eager ops and jit run on that device."""
+    md("""
+    d3 = xf.devices()[3]
+    x = xf.device_put(np.arange(4.0, dtype=np.float32), d3)
+    assert x.committed and x.sharding.device_set == {d3}
+    y = x * 2 + 1
+    assert y.sharding.device_set == {d3} and np.array_equal(np.asarray(y), [1, 3, 5, 7])
+    f = xf.jit(lambda a: (a.sum() * 2, a + 1))
+    s, t = f(x)
+    assert s.sharding.device_set == {d3} and float(s) == 12.0
+    assert f(np.ones(4, np.float32))[0].sharding.device_set == {xf.devices()[0]}
+    z = xf.device_put(np.ones(4, np.float32), xf.devices()[5])
+    try:
+        x + z
+        raise AssertionError("no error")
+    except ValueError as e:
+        assert "committed to different devices" in str(e), e
+    """)
+
+
 def test_make_array_functions(md):
     md("""
     s = ns("x", "y")
@@ -238,6 +282,11 @@ def test_bad_specs_raise_clear_errors(md):
 
 
 # --- the same objects in this (one-device) process ------------------------------------------
+
+def test_vmap_spmd_axis_name_is_refused():
+    with pytest.raises(NotImplementedError, match="spmd_axis_name"):
+        xform.vmap(lambda x: x, spmd_axis_name="x")
+
 
 def test_partition_spec_and_mesh_basics():
     d = xform.devices()[0]

@@ -291,6 +291,7 @@ case("name", lambda L: lambda x: L.sin(
     (jax.ad_checkpoint.checkpoint_name if L is JL else xform.checkpoint_name)(x * x, "a")),
     U("S"))
 
+
 SKIP_FD = {"custom_jvp_call", "stop_gradient", "convert_element_type", "bitcast_convert_type"}   # the custom rule is deliberately not the true derivative
 
 
@@ -522,13 +523,16 @@ def test_every_primitive_has_rules_and_a_case():
             missing_jvp.append(name)
         if p.family in ("collective",) or name == "custom_vjp_lin":
             continue   # need a named axis / only exist inside reverse mode: see test_ad.py
+        if p.family == "sharding":
+            continue   # needs a mesh of devices: tests/xform/api/test_sharding.py
         if p not in covered:
             missing_case.append(name)
     linear = ["neg", "add", "sub", "mul", "div", "convert_element_type", "reduce_sum",
               "broadcast_in_dim", "reshape", "transpose", "slice", "pad", "concatenate", "rev",
               "select_n", "dot_general", "conv_general_dilated", "dynamic_slice",
               "dynamic_update_slice", "gather", "scatter_add", "scatter", "reduce_window_sum",
-              "real", "imag", "complex", "conj", "custom_vjp_lin", "psum", "all_gather"]
+              "real", "imag", "complex", "conj", "custom_vjp_lin", "psum", "all_gather",
+              "sharding_constraint"]
     missing_t = [n for n in linear if ops.REGISTRY[n] not in ad_transpose.TRANSPOSE]
     assert not missing_jvp, f"meta-operators without a JVP rule: {missing_jvp}"
     assert not missing_t, f"linear meta-operators without a transpose rule: {missing_t}"
