@@ -59,7 +59,7 @@ _new_object = object.__new__
 class _FastCall:
     """What ``Jitted.__call__`` needs to run a signature it has seen, one attribute away."""
     __slots__ = ("x64", "run", "handlers", "const_bufs", "out_avals", "out_tree", "single",
-                 "avals", "donated")
+                 "avals", "donated", "exe", "out_shardings")
 
     def __init__(self, x64, entry, exe, avals):
         self.x64 = x64
@@ -71,6 +71,20 @@ class _FastCall:
         self.single = entry.out_tree is LEAF
         self.avals = avals                   # keeps the ids in the key alive
         self.donated = entry.donated         # () unless this signature donates buffers
+        # a program over a mesh or on a committed device: called through ``exe`` (which
+        # keeps one collective program in flight on the CPU), with the constants laid
+        # out once; its outputs carry ``out_shardings``
+        self.exe = self.out_shardings = None
+        if exe.mesh is not None or entry.device is not None:
+            self.exe = exe
+            if exe.mesh is not None:
+                self.out_shardings = exe.out_shardings
+                self.const_bufs = [array_mod.laid_out(c, s, b, "jit") for c, s, b in zip(
+                    entry.const_bufs, exe.in_shardings, exe.in_buffer_shardings)]
+            else:
+                self.out_shardings = [SingleDeviceSharding(exe.device)] * len(exe.out_avals)
+                self.const_bufs = [array_mod.laid_out(c, self.out_shardings[0], None, "jit")
+                                   for c in entry.const_bufs]
 
 
 # jit options xform does not implement: given a value other than the default, jit raises
@@ -330,6 +344,8 @@ class Jitted:
                     except (KeyError, AttributeError):
                         fast = None
             if fast is not None and fast.x64 == dtypes._x64:
+                if fast.exe is not None:
+                    return _run_placed(fast, leaves)
                 if fast.donated:
                     return self._run_donating(fast.run, fast.handlers, fast.const_bufs,
                                               leaves, fast.donated, fast.out_tree,
@@ -358,9 +374,8 @@ class Jitted:
             outs = core.eval_jaxpr(entry.closed.jaxpr, entry.closed.consts, leaves)
             return tree_unflatten(entry.out_tree, outs)
         exe = self._compiled(entry)
-        if exe.mesh is None and entry.device is None and not kwargs and not statics and \
-                not self._static_argnums and \
-                all(type(x) is Array for x in leaves):
+        if not kwargs and not statics and not self._static_argnums and \
+                all(type(x) is Array for x in leaves) and _placed_as_taken(entry, exe, leaves):
             fast, ids = _FastCall(key[3], entry, exe, avals), tuple(id(a) for a in avals)
             flat = len(leaves) == len(args) and all(type(x) is Array for x in args)
             if flat:
@@ -447,6 +462,29 @@ class Jitted:
         self._cache.clear()
         self._fast_ids.clear()
         self._fast_trees.clear()
+
+
+def _placed_as_taken(entry, exe, leaves) -> bool:
+    """Whether every argument already sits where the program takes it (so the fast path,
+    which passes buffers as they are, may serve this signature)."""
+    if exe.mesh is None and entry.device is None:
+        return True
+    if exe.mesh is None:
+        want = [SingleDeviceSharding(entry.device)] * len(leaves)
+    else:
+        want = exe.in_shardings[len(entry.closed.consts):]
+    return all(getattr(x, "_sharding", None) == s for x, s in zip(leaves, want))
+
+
+def _run_placed(fast, leaves):
+    """The fast path of a program over a mesh or on a committed device."""
+    bufs = fast.exe(fast.const_bufs + [x._buf for x in leaves])
+    outs = []
+    for b, a, s in zip(bufs, fast.out_avals, fast.out_shardings):
+        out = _new_object(Array)
+        out._buf, out.aval, out._sharding = b, a, s
+        outs.append(out)
+    return outs[0] if fast.single else tree_unflatten(fast.out_tree, outs)
 
 
 def _warn_unusable(fname, avals):

@@ -110,7 +110,17 @@ class Array:
         try:
             return self._npy
         except AttributeError:
-            v = np.asarray(self._buf)
+            buf = self._buf
+            s = getattr(self, "_sharding", None)
+            if s is not None and not s.is_fully_addressable:
+                if not s.is_fully_replicated:
+                    raise RuntimeError(
+                        f"the value of an array spread over the devices of several "
+                        f"processes ({s}) cannot be read in one process: read this "
+                        f"process's pieces from .addressable_shards, or replicate it first "
+                        f"(jit with out_shardings=NamedSharding(mesh, P()))")
+                buf = _jaxlib.device_buffers(buf)[0]   # every process holds all of it
+            v = np.asarray(buf)
             v.flags.writeable = False
             self._npy = v
             return v

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 import xform
@@ -169,10 +170,44 @@ def test_cross_process_all_reduce_at_the_binding_level():
         assert out["allreduce"] == [want, want]
 
 
-# The lead's sharded jit and shard_map go here: a third test that, in run_processes(...),
-# builds a 4-device mesh over xform.devices() (both processes), puts process-local data
-# with xform.make_array_from_process_local_data, runs a sharded jit and a shard_map psum,
-# and compares with the same program on one process of 4 devices.
+SHARDED = """
+from xform.sharding import NamedSharding, P
+mesh = xform.make_mesh((4,), ("d",))            # both processes' devices
+A = np.arange(48, dtype=np.float32).reshape(8, 6) / 10
+rows = NamedSharding(mesh, P("d"))
+x = xform.make_array_from_process_local_data(rows, A[4 * pid:4 * pid + 4])
+out["x_fully_addressable"] = x.is_fully_addressable
+out["x_local"] = sorted((sh.device.id, sh.index[0].start) for sh in x.addressable_shards)
+"""
+
+
+def test_sharded_jit_across_two_processes_equals_one_process():
+    """A sharded jit over 4 devices of 2 processes (gloo between them) gives what the
+    same program gives on one device."""
+    outs = run_processes(SHARDED + textwrap.dedent("""
+    f = xform.jit(lambda a: (xnp.tanh(a) @ a.T, (a * a).sum(0)),
+                  out_shardings=(NamedSharding(mesh, P("d", None)), NamedSharding(mesh, P())))
+    m, s = f(x)
+    out["m_local"] = {str(sh.index[0].start): np.asarray(sh.data).tolist()
+                      for sh in m.addressable_shards}
+    out["s"] = np.asarray(s).tolist()          # replicated: every process can read it
+    try:
+        np.asarray(m)
+        out["m_error"] = None
+    except RuntimeError as e:
+        out["m_error"] = str(e)
+    """))
+    A = np.arange(48, dtype=np.float32).reshape(8, 6) / 10
+    m_want = np.asarray(xform.jit(lambda a: xform.numpy.tanh(a) @ a.T)(A))
+    s_want = (A * A).sum(0)
+    for pid, out in enumerate(outs):
+        assert out["x_fully_addressable"] is False
+        assert [start for _, start in out["x_local"]] == [4 * pid, 4 * pid + 2]
+        np.testing.assert_allclose(out["s"], s_want, rtol=1e-6)
+        for start, rows in out["m_local"].items():
+            k = int(start)
+            np.testing.assert_allclose(rows, m_want[k:k + 2], rtol=1e-6)
+        assert "several processes" in out["m_error"]
 
 
 def test_initialize_after_the_backend_exists_is_an_error():

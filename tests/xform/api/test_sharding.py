@@ -99,6 +99,27 @@ def test_committed_inputs_propagate(md):
     """)
 
 
+def test_sharded_calls_take_the_fast_path(md):
+    """Repeated calls with arrays already laid out as the program takes them skip the
+    signature work (aval-identity fast path), and keep their layouts."""
+    md("""
+    g = xf.jit(lambda a, c: a * 2 + c, in_shardings=(ns("x"), ns()))
+    c = xf.device_put(np.float32(1), ns())
+    r = xf.device_put(A, ns("x"))
+    r = g(r, c)
+    slow_calls = []
+    slow = g._call_slow
+    g._call_slow = lambda *a: slow_calls.append(1) or slow(*a)
+    for _ in range(3):
+        r = g(r, c)
+        assert spec_of(r) == ("x",)
+    assert g.trace_count == 1 and not slow_calls, (g.trace_count, len(slow_calls))
+    close(np.asarray(r), A * 16 + 15, 1e-6)
+    y = g(xf.device_put(A, ns("y")), c)           # another layout: copied into place
+    assert spec_of(y) == ("x",) and np.allclose(np.asarray(y), A * 2 + 1)
+    """)
+
+
 def test_eager_ops_on_sharded_arrays(md):
     md("""
     x = xf.device_put(A, ns("x", "y"))
