@@ -216,6 +216,10 @@ FAMILIES = {
     "conv": ("lambda a: xf.lax.conv_general_dilated(a[None, None], xnp.ones((1, 1, 3, 3)), (1, 1), 'SAME')",
              "lambda a: jax.lax.conv_general_dilated(a[None, None], jnp.ones((1, 1, 3, 3)), (1, 1), 'SAME')"),
     "fft": ("lambda a: xnp.abs(xnp.fft.rfft(a, axis=1))", "lambda a: jnp.abs(jnp.fft.rfft(a, axis=1))"),
+    "linalg": ("lambda a: xnp.linalg.solve(a[:, :8] @ a[:, :8].T + 8 * xnp.eye(8), a[:, 8:])",
+               "lambda a: jnp.linalg.solve(a[:, :8] @ a[:, :8].T + 8 * jnp.eye(8), a[:, 8:])"),
+    "checkpoint_custom": ("lambda a: xf.grad(lambda b: xf.checkpoint(lambda c: (xf.nn.relu(c) ** 2).sum())(b))(a)",
+                          "lambda a: jax.grad(lambda b: jax.checkpoint(lambda c: (jax.nn.relu(c) ** 2).sum())(b))(a)"),
     "random": ("lambda a: a + xf.random.normal(xf.random.key(0), a.shape)",
                "lambda a: a + jax.random.normal(jax.random.key(0), a.shape)"),
 }
