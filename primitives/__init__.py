@@ -12,3 +12,4 @@ from . import remat
 from . import linalg
 from . import fft
 from . import sharding
+from . import shard_map

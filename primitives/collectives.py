@@ -7,10 +7,21 @@ reduce over several axes at once).  Per-example shapes:
 * ``psum`` / ``pmax`` / ``pmin``: same shape as the operand;
 * ``all_gather``: the operand with a new axis of size ``axis_size`` inserted at
   ``axis`` (``tiled``: dimension ``axis`` multiplied by ``axis_size`` instead);
-* ``axis_index``: an int32 scalar, the position along the named axis.
+* ``axis_index``: an int32 scalar, the position along the named axis;
+* ``ppermute``: same shape; position ``dst`` receives the operand of position ``src``
+  for every ``(src, dst)`` pair of ``perm`` (positions no pair reaches receive zeros);
+* ``psum_scatter``: the sum over the axis, of which position ``i`` keeps the ``i``-th
+  piece along ``scatter_dimension`` (``tiled``: that dimension divided by ``axis_size``;
+  not tiled: it must equal ``axis_size`` and is removed);
+* ``all_to_all``: position ``i`` receives piece ``i`` (along ``split_axis``) of every
+  position's operand and concatenates them along ``concat_axis`` (``tiled``: those
+  dimensions divided / multiplied by ``axis_size``; not tiled: ``split_axis`` must
+  equal ``axis_size`` and is removed, and a new axis of that size is inserted at
+  ``concat_axis``, numbered in the result).
 
 Under ``vmap`` the batching rule of the matching axis turns them into ordinary
-reductions/iotas (xform/batching.py); there is no lowering outside a mapped axis yet.
+reductions/iotas/gathers (xform/higher_order/collectives.py); inside ``shard_map`` they
+lower to StableHLO collectives (lowering/rules/collectives.py).
 """
 from __future__ import annotations
 
@@ -55,7 +66,79 @@ def _axis_index_rule(*, axis_name):
     return [ShapedArray((), dtypes.int32)]
 
 
-COLLECTIVE_VARIANTS = ("psum", "pmax", "pmin", "all_gather", "axis_index")
+def _one_name(op, axis_name):
+    _check_names(op, axis_name)
+    if len(axis_name) != 1:
+        _fail(op, f"takes exactly one axis name, got {axis_name}")
+
+
+def _check_size(op, axis_size):
+    if not isinstance(axis_size, int) or axis_size < 1:
+        _fail(op, f"axis_size must be a positive int, got {axis_size!r}")
+
+
+def _ppermute_rule(x, *, axis_name, perm):
+    _one_name("ppermute", axis_name)
+    if not isinstance(perm, tuple) or not all(
+            isinstance(p, tuple) and len(p) == 2 and all(isinstance(i, int) and i >= 0
+                                                         for i in p) for p in perm):
+        _fail("ppermute", f"perm must be a tuple of (src, dst) pairs of non-negative ints, "
+              f"got {perm!r}")
+    srcs, dsts = [p[0] for p in perm], [p[1] for p in perm]
+    if len(set(srcs)) != len(srcs) or len(set(dsts)) != len(dsts):
+        _fail("ppermute", f"perm {perm} is not a permutation: a source or a destination "
+              f"appears twice")
+    return [x]
+
+
+def _psum_scatter_rule(x, *, axis_name, scatter_dimension, tiled, axis_size):
+    _one_name("psum_scatter", axis_name)
+    _check_size("psum_scatter", axis_size)
+    if dtypes.is_bool(x.dtype):
+        _fail("psum_scatter", f"does not accept bool operands, got {_shape_str(x)}")
+    d = scatter_dimension
+    if not 0 <= d < x.ndim:
+        _fail("psum_scatter", f"scatter_dimension {d} out of range for {_shape_str(x)}")
+    shape = list(x.shape)
+    if tiled:
+        if shape[d] % axis_size:
+            _fail("psum_scatter", f"dimension {d} of {_shape_str(x)} (size {shape[d]}) is "
+                  f"not divisible by the axis size {axis_size} (tiled=True)")
+        shape[d] //= axis_size
+    else:
+        if shape[d] != axis_size:
+            _fail("psum_scatter", f"dimension {d} of {_shape_str(x)} (size {shape[d]}) must "
+                  f"equal the axis size {axis_size} (tiled=False)")
+        del shape[d]
+    return [ShapedArray(shape, x.dtype, x.weak_type)]
+
+
+def _all_to_all_rule(x, *, axis_name, split_axis, concat_axis, axis_size, tiled):
+    _one_name("all_to_all", axis_name)
+    _check_size("all_to_all", axis_size)
+    s, c = split_axis, concat_axis
+    if not 0 <= s < x.ndim:
+        _fail("all_to_all", f"split_axis {s} out of range for {_shape_str(x)}")
+    if not 0 <= c < x.ndim:
+        _fail("all_to_all", f"concat_axis {c} out of range for {_shape_str(x)}")
+    shape = list(x.shape)
+    if tiled:
+        if shape[s] % axis_size:
+            _fail("all_to_all", f"split_axis {s} of {_shape_str(x)} (size {shape[s]}) is not "
+                  f"divisible by the axis size {axis_size} (tiled=True)")
+        shape[s] //= axis_size
+        shape[c] *= axis_size
+    else:
+        if shape[s] != axis_size:
+            _fail("all_to_all", f"split_axis {s} of {_shape_str(x)} (size {shape[s]}) must "
+                  f"equal the axis size {axis_size} (tiled=False)")
+        del shape[s]
+        shape.insert(c, axis_size)
+    return [ShapedArray(shape, x.dtype, x.weak_type)]
+
+
+COLLECTIVE_VARIANTS = ("psum", "pmax", "pmin", "all_gather", "axis_index", "ppermute",
+                       "psum_scatter", "all_to_all")
 
 collective = {n: _define(n, "collective", _preduce_rule_for(n), ("axis_name",),
                          f"{n[1:]} over the named mapped axis")
@@ -66,5 +149,20 @@ collective["all_gather"] = _define(
 collective["axis_index"] = _define(
     "axis_index", "collective", _axis_index_rule, ("axis_name",),
     "the position (int32) along the named axis")
+collective["ppermute"] = _define(
+    "ppermute", "collective", _ppermute_rule, ("axis_name", "perm"),
+    "position dst along the named axis receives the operand of position src, for each "
+    "(src, dst) pair of perm; positions no pair reaches receive zeros")
+collective["psum_scatter"] = _define(
+    "psum_scatter", "collective", _psum_scatter_rule,
+    ("axis_name", "scatter_dimension", "tiled", "axis_size"),
+    "sum over the named axis, each position keeping its piece along scatter_dimension")
+collective["all_to_all"] = _define(
+    "all_to_all", "collective", _all_to_all_rule,
+    ("axis_name", "split_axis", "concat_axis", "axis_size", "tiled"),
+    "position i gathers piece i (along split_axis) of every position's operand, "
+    "concatenated along concat_axis")
 psum, pmax, pmin = collective["psum"], collective["pmax"], collective["pmin"]
 all_gather, axis_index = collective["all_gather"], collective["axis_index"]
+ppermute, psum_scatter = collective["ppermute"], collective["psum_scatter"]
+all_to_all = collective["all_to_all"]

@@ -229,6 +229,8 @@ def _fmt_param(v: Any, names) -> str:
         return "(" + ", ".join(_fmt_param(x, names) for x in v) + ")"
     if isinstance(v, np.dtype):
         return short_dtype(v)
+    if hasattr(v, "short"):          # PartitionSpec: P('x', None)
+        return v.short()
     if isinstance(v, tuple):
         return "(" + ",".join(_fmt_param(x, names) for x in v) + ("," if len(v) == 1 else "") + ")"
     return str(v)

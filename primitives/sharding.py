@@ -62,6 +62,10 @@ class PartitionSpec(tuple):
 
     __str__ = __repr__
 
+    def short(self) -> str:
+        """``P('x', None)``: how the IR printer shows a spec."""
+        return "P(" + ", ".join(repr(e) for e in self) + ")"
+
     def __reduce__(self):
         return (PartitionSpec, tuple(self))
 

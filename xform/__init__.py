@@ -15,9 +15,9 @@ from .api import (  # noqa: F401
     custom_jvp, custom_vjp, default_backend, device_count, device_get, device_put, devices,
     eval_shape, float0, from_dlpack, from_jax, grad, hessian, jacfwd, jacrev, jit, jvp,
     linear_transpose, linearize, local_device_count, local_devices, make_jaxpr,
-    process_index, remat, value_and_grad, vjp, vmap)
+    process_count, process_index, remat, value_and_grad, vjp, vmap)
 from .api.checkpoint import checkpoint_scan  # noqa: F401
-from .api.jit import process_count  # noqa: F401
+from .api.shard_map import pmap, shard_map  # noqa: F401
 from .api.sharding import (  # noqa: F401
     make_array_from_callback, make_array_from_process_local_data,
     make_array_from_single_device_arrays, make_mesh)

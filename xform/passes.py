@@ -28,7 +28,7 @@ EFFECTFUL: set = set()
 
 def dce(jaxpr: Jaxpr) -> Jaxpr:
     """Drop equations whose outputs are unused; a control-flow equation whose outputs are
-    partly used is rewritten to compute only those (see ``_DCE_RULES``)."""
+    partly used is rewritten to compute only those (see ``DCE_RULES``)."""
     live = {v for v in jaxpr.outvars if type(v) is Var}
     kept = []
     add = live.add
@@ -38,7 +38,7 @@ def dce(jaxpr: Jaxpr) -> Jaxpr:
         if (outs[0] in live if len(outs) == 1 else any(v in live for v in outs)) or \
                 eqn.prim in EFFECTFUL:
             if eqn.prim.subjaxpr_params:
-                rule = _DCE_RULES.get(eqn.prim)
+                rule = DCE_RULES.get(eqn.prim)
                 if rule is not None and not _has_effects(eqn):
                     new = _memo_dce(rule, eqn, tuple(v in live for v in outs))
                     if new is not eqn:
@@ -134,7 +134,9 @@ def _cond_dce(eqn, used):
     return dict(eqn.params, branches=branches), [True] + keep_ops, list(used)
 
 
-_DCE_RULES = {control.scan: _scan_dce, control.while_: _while_dce, control.cond: _cond_dce}
+# meta-operator holding sub-programs -> its DCE rule ``rule(eqn, used) -> None | (params,
+# used operands, used outputs)``; xform/higher_order modules add theirs (shard_map)
+DCE_RULES = {control.scan: _scan_dce, control.while_: _while_dce, control.cond: _cond_dce}
 _dce_memo = lru.LRU("passes.dce_memo")   # (sub-jaxpr ids, params, used) -> result
 
 

@@ -14,5 +14,7 @@ and ``primitives``, never another rule module.
 * ``fft``: ``stablehlo.fft``
 * ``collectives``: psum & co. outside a mapped axis (a clear NotImplementedError)
 * ``sharding``: ``sdy.sharding_constraint``
+* ``shard_map``: ``sdy.manual_computation``
 """
-from . import calls, collectives, control, elementwise, fft, linalg, sharding, structural  # noqa: F401
+from . import (calls, collectives, control, elementwise, fft, linalg, shard_map,  # noqa: F401
+               sharding, structural)

@@ -882,13 +882,18 @@ def check_remat(prim):
 
 
 def check_collective(prim):
-    """Collectives only exist under a named mapped axis (batching rewrites them away):
-    there is no lowering, and asking for one must say so rather than miscompile."""
+    """Collectives lower inside a ``shard_map`` body only (tests/xform/higher_order/
+    test_collectives.py and test_shard_map.py run them over 8 devices); reaching the
+    lowering anywhere else must say so rather than miscompile."""
     params = {"axis_name": ("i",)}
-    if prim.name == "all_gather":
-        params.update(axis=0, tiled=False, axis_size=2)
+    params.update({
+        "all_gather": dict(axis=0, tiled=False, axis_size=2),
+        "ppermute": dict(perm=((0, 1), (1, 0))),
+        "psum_scatter": dict(scatter_dimension=0, tiled=False, axis_size=2),
+        "all_to_all": dict(split_axis=0, concat_axis=0, axis_size=2, tiled=False),
+    }.get(prim.name, {}))
     args = () if prim.name == "axis_index" else (np.float32([1, 2]),)
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(NotImplementedError, match="shard_map"):
         run(prim, params, *args)
 
 
@@ -976,7 +981,28 @@ def check_sharding(prim):
 
 
 CHECKS["sharding"] = check_sharding
-_NOT_LOWERED = {"collective"}  # families with no StableHLO lowering by design
+
+
+def check_shard_map(prim):
+    """``shard_map`` on a one-device mesh: the body runs on the whole operands, inside an
+    ``sdy.manual_computation`` (tests/xform/higher_order/test_shard_map.py runs it over
+    8 devices, with collectives)."""
+    from primitives.sharding import Mesh, P
+    mesh = Mesh(np.array([DEV]), ("x",))
+    x = np.float32([[0.5, -1.0, 2.0], [1.0, 3.0, -2.0]])
+    body = closed([_f32((2, 3)), _f32((2, 3))], lambda a, b: [emit(
+        ops.binary["mul"], emit(ops.unary["sin"], a), b)])
+    params = {"jaxpr": body, "mesh": mesh, "in_specs": (P("x"), P()),
+              "out_specs": (P(None, "x"),), "manual_axes": ("x",)}
+    got, = run(prim, params, x, 2 * x)
+    check(got, np.sin(x) * 2 * x)
+    ex = compile_single_op(prim, tuple(params.items()), (_f32((2, 3)),) * 2, DEV)
+    assert '"sdy.manual_computation"' in ex.text and '"sdy.return"' in ex.text, ex.text
+    assert 'out_shardings = #sdy.sharding_per_value<[<@mesh, [{}, {"x"}]>]>' in ex.text
+
+
+CHECKS["shard_map"] = check_shard_map
+_NOT_LOWERED: set = set()  # families with no StableHLO lowering by design (none)
 
 
 @pytest.mark.parametrize("name", sorted(ops.REGISTRY))

@@ -1,17 +1,19 @@
 """The public transformation API: ``jit`` (and ``make_jaxpr``, ``eval_shape``, devices),
 the differentiation family (``grad``, ``vjp``, ``jvp``, ``jacfwd``, ...), ``vmap``,
-``checkpoint`` and ``custom_jvp`` / ``custom_vjp``.
+``checkpoint``, ``custom_jvp`` / ``custom_vjp``, and ``shard_map`` / ``pmap``.
 
 Importing this layer imports ``xform.higher_order``, which registers the rules of every
 meta-operator that holds sub-programs in the transforms' tables.
 """
 from .. import higher_order  # noqa: F401  (registers the sub-program families' rules)
 from .jit import (  # noqa: F401
-    Compiled, Jitted, Lowered, ShapeDtypeStruct, block_until_ready, clear_caches,
-    default_backend, device_count, device_get, device_put, devices, eval_shape, from_dlpack,
-    from_jax, jit, local_device_count, local_devices, make_jaxpr, process_index)
+    Compiled, Jitted, Lowered, ShapeDtypeStruct, clear_caches, eval_shape, jit, make_jaxpr)
+from .devices import (  # noqa: F401
+    block_until_ready, default_backend, device_count, device_get, device_put, devices,
+    from_dlpack, from_jax, local_device_count, local_devices, process_count, process_index)
 from .ad import (  # noqa: F401
     float0, grad, hessian, jacfwd, jacrev, jvp, linear_transpose, linearize, value_and_grad, vjp)
 from .vmap import vmap  # noqa: F401
 from .custom_derivatives import custom_jvp, custom_vjp  # noqa: F401
 from .checkpoint import checkpoint, checkpoint_name, checkpoint_policies, remat  # noqa: F401
+from .shard_map import pmap, shard_map  # noqa: F401

@@ -285,8 +285,8 @@ class Builder:
         tb = _capture()
         eqn.source = LazySource(tb) if tb is not None else user_frame()
         self.eqns.append(eqn)
-        if self.concrete:
-            in_vals = [self.value_of(a) for a in args]
+        if self.concrete and prim.family != "collective":   # a collective has no value
+            in_vals = [self.value_of(a) for a in args]      # outside its named axis
             if all(v is not None for v in in_vals):
                 vals = eager_apply(prim, in_vals, params)
                 return [Tracer(self, v, val) for v, val in zip(outvars, vals)]

@@ -1,10 +1,12 @@
 """Collectives over named mapped axes: ``psum``, ``pmean``, ``pmax``, ``pmin``,
-``all_gather``, ``axis_index`` (as ``jax.lax``).
+``all_gather``, ``axis_index``, ``ppermute``, ``psum_scatter``, ``all_to_all`` (as
+``jax.lax``).
 
 A name is bound by ``vmap(..., axis_name=name)`` while the mapped function is
 traced (the *axis environment* below); using a name that no enclosing ``vmap``
 binds is a ``NameError``.  Under ``vmap`` each collective is rewritten by its
-batching rule (xform/batching.py) into an ordinary reduction over the batch axis.
+batching rule (xform/higher_order/collectives.py) into ordinary operations over the
+batch axis; inside ``shard_map`` it is lowered to a StableHLO collective.
 """
 from __future__ import annotations
 
@@ -68,8 +70,7 @@ def _tree_map(f, x):
 
 def psum(x, axis_name, *, axis_index_groups=None):
     """Sum of ``x`` over the named mapped axis (or axes); ``x`` may be a pytree."""
-    if axis_index_groups is not None:
-        raise NotImplementedError("psum: axis_index_groups is not supported")
+    _no_groups("psum", axis_index_groups)
     names = _names(axis_name)
 
     def one(leaf):
@@ -80,17 +81,20 @@ def psum(x, axis_name, *, axis_index_groups=None):
 
 
 def pmax(x, axis_name, *, axis_index_groups=None):
+    _no_groups("pmax", axis_index_groups)
     names = _names(axis_name)
     return _tree_map(lambda l: bind(_coll.pmax, _as_array(l), axis_name=names), x)
 
 
 def pmin(x, axis_name, *, axis_index_groups=None):
+    _no_groups("pmin", axis_index_groups)
     names = _names(axis_name)
     return _tree_map(lambda l: bind(_coll.pmin, _as_array(l), axis_name=names), x)
 
 
 def pmean(x, axis_name, *, axis_index_groups=None):
     """Mean of ``x`` over the named mapped axis (or axes)."""
+    _no_groups("pmean", axis_index_groups)
     names = _names(axis_name)
     n = int(np.prod([axis_size_of(a) for a in names]))
 
@@ -104,6 +108,7 @@ def pmean(x, axis_name, *, axis_index_groups=None):
 
 def all_gather(x, axis_name, *, axis_index_groups=None, axis=0, tiled=False):
     """Stack (``tiled``: concatenate) ``x`` from every position along the named axis."""
+    _no_groups("all_gather", axis_index_groups)
     names = _names(axis_name)
     if len(names) != 1:
         raise NotImplementedError("all_gather over several axis names at once")
@@ -129,6 +134,105 @@ def axis_index(axis_name):
     return bind(_coll.axis_index, axis_name=names)
 
 
+def _single(op, axis_name):
+    names = _names(axis_name)
+    if len(names) != 1:
+        raise NotImplementedError(f"{op} over several axis names at once ({names}){where()}")
+    return names, axis_size_of(names[0])
+
+
+def _no_groups(op, axis_index_groups):
+    if axis_index_groups is not None:
+        raise NotImplementedError(f"{op}: axis_index_groups is not supported{where()}")
+
+
+def _axis_arg(op, arg, value, ndim, shape):
+    """``value`` as an axis of an operand of rank ``ndim`` (negative counts from the end)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{op}: {arg} must be an int, got {value!r}{where()}")
+    ax = int(value) + ndim if value < 0 else int(value)
+    if not 0 <= ax < ndim:
+        raise ValueError(f"{op}: {arg}={value} is out of range for an operand of shape "
+                         f"{shape}{where()}")
+    return ax
+
+
+def ppermute(x, axis_name, perm):
+    """Position ``dst`` along the named axis receives ``x`` from position ``src``, for
+    each ``(src, dst)`` pair of ``perm``; positions that no pair reaches get zeros."""
+    names, size = _single("ppermute", axis_name)
+    try:
+        pairs = tuple((int(s), int(d)) for s, d in perm)
+    except (TypeError, ValueError):
+        raise TypeError(f"ppermute: perm must be a sequence of (source, destination) index "
+                        f"pairs, got {perm!r}{where()}") from None
+    for s, d in pairs:
+        if not (0 <= s < size and 0 <= d < size):
+            raise ValueError(f"ppermute: perm {list(pairs)} has a pair ({s}, {d}) outside "
+                             f"the axis {names[0]!r} of size {size}{where()}")
+    srcs, dsts = [s for s, _ in pairs], [d for _, d in pairs]
+    if len(set(srcs)) != len(srcs) or len(set(dsts)) != len(dsts):
+        raise ValueError(f"ppermute: perm {list(pairs)} is not a permutation: a source or a "
+                         f"destination appears more than once{where()}")
+    return _tree_map(lambda l: bind(_coll.ppermute, _as_array(l), axis_name=names,
+                                    perm=pairs), x)
+
+
+def psum_scatter(x, axis_name, *, scatter_dimension=0, axis_index_groups=None, tiled=False):
+    """The sum of ``x`` over the named axis, scattered: position ``i`` keeps piece ``i``
+    along ``scatter_dimension`` (``tiled=False``: that dimension must equal the axis
+    size and is removed; ``tiled=True``: it must be divisible by it)."""
+    _no_groups("psum_scatter", axis_index_groups)
+    names, size = _single("psum_scatter", axis_name)
+
+    def one(leaf):
+        leaf = _as_array(leaf)
+        a = aval(leaf)
+        if dtypes.is_bool(a.dtype):
+            leaf = convert_element_type(leaf, dtypes.int32)
+        d = _axis_arg("psum_scatter", "scatter_dimension", scatter_dimension, a.ndim, a.shape)
+        n = a.shape[d]
+        if tiled and n % size:
+            raise ValueError(f"psum_scatter: scatter_dimension {d} of an operand of shape "
+                             f"{a.shape} has size {n}, not divisible by the size {size} of "
+                             f"axis {names[0]!r} (tiled=True){where()}")
+        if not tiled and n != size:
+            raise ValueError(f"psum_scatter: scatter_dimension {d} of an operand of shape "
+                             f"{a.shape} has size {n}, but with tiled=False it must equal the "
+                             f"size {size} of axis {names[0]!r}{where()}")
+        return bind(_coll.psum_scatter, leaf, axis_name=names, scatter_dimension=d,
+                    tiled=bool(tiled), axis_size=size)
+    return _tree_map(one, x)
+
+
+def all_to_all(x, axis_name, split_axis, concat_axis, *, axis_index_groups=None, tiled=False):
+    """Position ``i`` along the named axis receives piece ``i`` (along ``split_axis``) of
+    every position's ``x``, concatenated in order along ``concat_axis``.  ``tiled=False``:
+    ``split_axis`` must equal the axis size and is removed, and a new axis of that size
+    is inserted at ``concat_axis`` (numbered in the result); ``tiled=True``: ``split_axis``
+    is divided by the axis size and ``concat_axis`` multiplied by it."""
+    _no_groups("all_to_all", axis_index_groups)
+    names, size = _single("all_to_all", axis_name)
+
+    def one(leaf):
+        leaf = _as_array(leaf)
+        a = aval(leaf)
+        s = _axis_arg("all_to_all", "split_axis", split_axis, a.ndim, a.shape)
+        c = _axis_arg("all_to_all", "concat_axis", concat_axis, a.ndim, a.shape)
+        n = a.shape[s]
+        if tiled and n % size:
+            raise ValueError(f"all_to_all: split_axis {s} of an operand of shape {a.shape} "
+                             f"has size {n}, not divisible by the size {size} of axis "
+                             f"{names[0]!r} (tiled=True){where()}")
+        if not tiled and n != size:
+            raise ValueError(f"all_to_all: split_axis {s} of an operand of shape {a.shape} "
+                             f"has size {n}, but with tiled=False it must equal the size "
+                             f"{size} of axis {names[0]!r}{where()}")
+        return bind(_coll.all_to_all, leaf, axis_name=names, split_axis=s, concat_axis=c,
+                    axis_size=size, tiled=bool(tiled))
+    return _tree_map(one, x)
+
+
 def axis_size(axis_name) -> int:
     names = _names(axis_name)
     return int(np.prod([axis_size_of(a) for a in names]))
@@ -141,4 +245,5 @@ def _as_array(x):
     return x
 
 
-__all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "axis_index", "axis_size"]
+__all__ = ["psum", "pmean", "pmax", "pmin", "all_gather", "axis_index", "axis_size",
+           "ppermute", "psum_scatter", "all_to_all"]

@@ -210,6 +210,30 @@ def test_sharded_jit_across_two_processes_equals_one_process():
         assert "several processes" in out["m_error"]
 
 
+def test_shard_map_psum_across_two_processes_equals_one_process():
+    """shard_map over the 4 devices of 2 processes: a psum (gloo all-reduce between the
+    processes), an all_gather and an axis_index give what one process computes."""
+    outs = run_processes(SHARDED + textwrap.dedent("""
+    def body(a):
+        total = xform.lax.psum(a, "d")                       # every device: the sum of all
+        return total, xform.lax.all_gather(a.sum(0), "d"), \
+            (xform.lax.axis_index("d") * xnp.ones(1)).astype(np.float32)
+    f = xform.shard_map(body, mesh=mesh, in_specs=P("d"), out_specs=(P(), P(), P("d")),
+                        check_vma=False)     # all_gather's result is equal everywhere
+    total, gathered, idx = f(x)
+    out["total"] = np.asarray(total).tolist()
+    out["gathered"] = np.asarray(gathered).tolist()
+    out["idx"] = {str(sh.index[0].start): np.asarray(sh.data).tolist()
+                  for sh in idx.addressable_shards}
+    """))
+    A = np.arange(48, dtype=np.float32).reshape(8, 6) / 10
+    pieces = A.reshape(4, 2, 6)
+    for pid, out in enumerate(outs):
+        np.testing.assert_allclose(out["total"], pieces.sum(0), rtol=1e-6)
+        np.testing.assert_allclose(out["gathered"], pieces.sum(1), rtol=1e-6)
+        assert out["idx"] == {str(2 * pid): [2.0 * pid], str(2 * pid + 1): [2.0 * pid + 1]}
+
+
 def test_initialize_after_the_backend_exists_is_an_error():
     xform.devices()   # this process's backend now exists
     with pytest.raises(RuntimeError, match="before any xform computations"):

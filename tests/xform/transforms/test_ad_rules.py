@@ -292,6 +292,22 @@ case("name", lambda L: lambda x: L.sin(
     U("S"))
 
 
+
+# shard_map (primitives/shard_map.py): over a one-device mesh here; over 8 devices, with
+# collectives, in tests/xform/higher_order/test_shard_map.py
+def _shard_map_case(L):
+    if L is JL:
+        from jax.sharding import Mesh as JMesh, PartitionSpec as JP
+        m = JMesh(np.array(jax.devices()[:1]), ("x",))
+        return jax.shard_map(lambda x, y: jnp.sin(x) * y, mesh=m, in_specs=(JP("x"), JP()),
+                             out_specs=JP("x"))
+    m = xform.sharding.Mesh(np.array(xform.devices()[:1]), ("x",))
+    return xform.shard_map(lambda x, y: xform.numpy.sin(x) * y, mesh=m,
+                           in_specs=(xform.P("x"), xform.P()), out_specs=xform.P("x"))
+
+
+case("shard_map", _shard_map_case, U((4,)), U((4,)))
+
 SKIP_FD = {"custom_jvp_call", "stop_gradient", "convert_element_type", "bitcast_convert_type"}   # the custom rule is deliberately not the true derivative
 
 

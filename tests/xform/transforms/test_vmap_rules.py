@@ -226,6 +226,14 @@ case("custom_vjp_call", lambda x, y: _clip_grad(x, y), U((3,)), U((3,)))
 case("checkpoint", xform.checkpoint(lambda x, y: lax.sin(x) * y), U((2, 3)), U((2, 3)))
 case("name", lambda x: lax.sin(xform.checkpoint_name(x, "a")), U((2, 3)))
 
+# shard_map (primitives/shard_map.py): over a one-device mesh here; over 8 devices, with
+# collectives, in tests/xform/higher_order/test_shard_map.py
+_mesh1 = xform.sharding.Mesh(np.array(xform.devices()[:1]), ("x",))
+case("shard_map", xform.shard_map(lambda x, y: (lax.sin(x) * y, y.sum()), mesh=_mesh1,
+                                  in_specs=(xform.P("x"), xform.P()),
+                                  out_specs=(xform.P(None, "x"), xform.P())),
+     U((2, 3)), U((2, 3)))
+
 
 def _case_ids():
     return [c[0] for c in CASES]
