@@ -99,18 +99,25 @@ def _psum_scatter_rule(x, *, axis_name, scatter_dimension, tiled, axis_size):
     d = scatter_dimension
     if not 0 <= d < x.ndim:
         _fail("psum_scatter", f"scatter_dimension {d} out of range for {_shape_str(x)}")
+    shape = _split(x, "psum_scatter", "dimension", d, axis_size, tiled)
+    return [ShapedArray(shape, x.dtype, x.weak_type)]
+
+
+def _split(x, op, what, d, axis_size, tiled) -> list:
+    """The shape of ``x`` with dimension ``d`` cut into ``axis_size`` pieces (``tiled``: it
+    shrinks) or removed (not tiled: it must be ``axis_size`` long)."""
     shape = list(x.shape)
     if tiled:
         if shape[d] % axis_size:
-            _fail("psum_scatter", f"dimension {d} of {_shape_str(x)} (size {shape[d]}) is "
-                  f"not divisible by the axis size {axis_size} (tiled=True)")
+            _fail(op, f"{what} {d} of {_shape_str(x)} (size {shape[d]}) is not divisible by "
+                  f"the axis size {axis_size} (tiled=True)")
         shape[d] //= axis_size
     else:
         if shape[d] != axis_size:
-            _fail("psum_scatter", f"dimension {d} of {_shape_str(x)} (size {shape[d]}) must "
-                  f"equal the axis size {axis_size} (tiled=False)")
+            _fail(op, f"{what} {d} of {_shape_str(x)} (size {shape[d]}) must equal the axis "
+                  f"size {axis_size} (tiled=False)")
         del shape[d]
-    return [ShapedArray(shape, x.dtype, x.weak_type)]
+    return shape
 
 
 def _all_to_all_rule(x, *, axis_name, split_axis, concat_axis, axis_size, tiled):
@@ -121,18 +128,10 @@ def _all_to_all_rule(x, *, axis_name, split_axis, concat_axis, axis_size, tiled)
         _fail("all_to_all", f"split_axis {s} out of range for {_shape_str(x)}")
     if not 0 <= c < x.ndim:
         _fail("all_to_all", f"concat_axis {c} out of range for {_shape_str(x)}")
-    shape = list(x.shape)
+    shape = _split(x, "all_to_all", "split_axis", s, axis_size, tiled)
     if tiled:
-        if shape[s] % axis_size:
-            _fail("all_to_all", f"split_axis {s} of {_shape_str(x)} (size {shape[s]}) is not "
-                  f"divisible by the axis size {axis_size} (tiled=True)")
-        shape[s] //= axis_size
         shape[c] *= axis_size
     else:
-        if shape[s] != axis_size:
-            _fail("all_to_all", f"split_axis {s} of {_shape_str(x)} (size {shape[s]}) must "
-                  f"equal the axis size {axis_size} (tiled=False)")
-        del shape[s]
         shape.insert(c, axis_size)
     return [ShapedArray(shape, x.dtype, x.weak_type)]
 

@@ -191,18 +191,23 @@ def psum_scatter(x, axis_name, *, scatter_dimension=0, axis_index_groups=None, t
         if dtypes.is_bool(a.dtype):
             leaf = convert_element_type(leaf, dtypes.int32)
         d = _axis_arg("psum_scatter", "scatter_dimension", scatter_dimension, a.ndim, a.shape)
-        n = a.shape[d]
-        if tiled and n % size:
-            raise ValueError(f"psum_scatter: scatter_dimension {d} of an operand of shape "
-                             f"{a.shape} has size {n}, not divisible by the size {size} of "
-                             f"axis {names[0]!r} (tiled=True){where()}")
-        if not tiled and n != size:
-            raise ValueError(f"psum_scatter: scatter_dimension {d} of an operand of shape "
-                             f"{a.shape} has size {n}, but with tiled=False it must equal the "
-                             f"size {size} of axis {names[0]!r}{where()}")
+        _check_split("psum_scatter", "scatter_dimension", d, a.shape, size, names[0], tiled)
         return bind(_coll.psum_scatter, leaf, axis_name=names, scatter_dimension=d,
                     tiled=bool(tiled), axis_size=size)
     return _tree_map(one, x)
+
+
+def _check_split(op, arg, d, shape, size, name, tiled):
+    """Dimension ``d`` (given as ``arg``) must split into ``size`` pieces (``tiled``) or
+    be ``size`` long (not tiled), ``size`` being that of axis ``name``."""
+    n = shape[d]
+    if tiled and n % size:
+        raise ValueError(f"{op}: {arg} {d} of an operand of shape {shape} has size {n}, not "
+                         f"divisible by the size {size} of axis {name!r} (tiled=True){where()}")
+    if not tiled and n != size:
+        raise ValueError(f"{op}: {arg} {d} of an operand of shape {shape} has size {n}, but "
+                         f"with tiled=False it must equal the size {size} of axis {name!r}"
+                         f"{where()}")
 
 
 def all_to_all(x, axis_name, split_axis, concat_axis, *, axis_index_groups=None, tiled=False):
@@ -219,15 +224,7 @@ def all_to_all(x, axis_name, split_axis, concat_axis, *, axis_index_groups=None,
         a = aval(leaf)
         s = _axis_arg("all_to_all", "split_axis", split_axis, a.ndim, a.shape)
         c = _axis_arg("all_to_all", "concat_axis", concat_axis, a.ndim, a.shape)
-        n = a.shape[s]
-        if tiled and n % size:
-            raise ValueError(f"all_to_all: split_axis {s} of an operand of shape {a.shape} "
-                             f"has size {n}, not divisible by the size {size} of axis "
-                             f"{names[0]!r} (tiled=True){where()}")
-        if not tiled and n != size:
-            raise ValueError(f"all_to_all: split_axis {s} of an operand of shape {a.shape} "
-                             f"has size {n}, but with tiled=False it must equal the size "
-                             f"{size} of axis {names[0]!r}{where()}")
+        _check_split("all_to_all", "split_axis", s, a.shape, size, names[0], tiled)
         return bind(_coll.all_to_all, leaf, axis_name=names, split_axis=s, concat_axis=c,
                     axis_size=size, tiled=bool(tiled))
     return _tree_map(one, x)
