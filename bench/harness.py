@@ -439,8 +439,10 @@ def main(argv=None) -> int:
                         "(case-insensitive; repeatable)")
     p.add_argument("--quick", action="store_true",
                    help="fewer, shorter samples (3 x 0.05 s) and smaller programs: a smoke test")
-    p.add_argument("--json", dest="json_path", default=default_json,
-                   help=f"where to write results (default: bench/results.json; '-' for none)")
+    p.add_argument("--json", dest="json_path", default=None,
+                   help="where to write results (default: bench/results.json for a full "
+                        "run, none with -k, which would replace the full run's file with "
+                        "a few rows; '-' for none)")
     p.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     p.add_argument("--strict", action="store_true",
                    help="exit with status 1 if any benchmark misses its target")
@@ -498,6 +500,8 @@ def main(argv=None) -> int:
     failed = sum(r["ok"] is False for r in rows)
     print(f"\n{passed} passed, {failed} failed, {len(rows) - passed - failed} informational")
 
+    if args.json_path is None and not args.pattern:
+        args.json_path = default_json
     if args.json_path and args.json_path != "-":
         write_json(args.json_path, info, rows, {"quick": args.quick, "k": args.pattern})
         print(f"wrote {os.path.relpath(args.json_path)}")
