@@ -30,7 +30,7 @@ from typing import Callable
 import numpy as np
 
 from primitives import shard_map as _sm
-from primitives.core import ShapedArray, Var
+from primitives.core import Var
 from primitives.irutil import hoist_consts
 from primitives.lru import LRU
 from primitives.sharding import Mesh, PartitionSpec, context_mesh
@@ -39,7 +39,7 @@ from .. import passes
 from ..core import bind, find_builder, where
 from ..core.pytree import broadcast_prefix, tree_flatten, tree_unflatten
 from ..core.trace import leaf_aval, trace_to_jaxpr
-from ..lax.parallel import axis_frame
+from ..lax.parallel import axis_frame, bound_axis_names
 from .. import lax
 from .devices import local_devices
 from .jit import jit
@@ -349,6 +349,13 @@ def _bind_shard_map(f, args, in_specs, out_specs, mesh, axis_names, check_vma):
         return out_leaves
 
     _, flat_tree = tree_flatten((tuple(range(len(dyn))), {}))
+    taken = [n for n in manual if n in bound_axis_names()]
+    if taken:
+        raise ValueError(
+            f"shard_map applied to {_fun_name(f)!r}: mesh axis {taken[0]!r} is already bound "
+            f"here, by an enclosing shard_map (whose body runs per device along it) or "
+            f"vmap(axis_name={taken[0]!r}); a nested shard_map must use other axes"
+            f"{where()}")
     with contextlib.ExitStack() as stack:
         for n in manual:   # every manual axis is a named axis of its size while tracing
             stack.enter_context(axis_frame(n, mesh.shape[n]))

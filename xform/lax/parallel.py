@@ -38,7 +38,8 @@ def axis_frame(name, size: int):
         _axis_env.pop()
 
 
-def _bound_names():
+def bound_axis_names() -> list:
+    """The names of every enclosing named axis (vmap's axis_name, shard_map's axes)."""
     return [n for n, _ in _axis_env]
 
 
@@ -47,7 +48,7 @@ def axis_size_of(name) -> int:
     for n, size in reversed(_axis_env):
         if n == name:
             return size
-    bound = _bound_names()
+    bound = bound_axis_names()
     raise NameError(
         f"unbound axis name: {name!r}. Collectives need an enclosing "
         f"vmap(..., axis_name={name!r}) (or shard_map) that binds it; "

@@ -296,6 +296,9 @@ def test_errors_name_argument_spec_shape_and_line(md):
     raises(lambda: xsm(f, None, P())(A), "in_specs=P()")
     raises(lambda: xsm(f, P("x"), P("x"))(a=A), "positional")
     raises(lambda: xsm(lambda a: xf.lax.psum(a, "q"), P("x"), P("x"))(A), "'q'")
+    inner = xsm(lambda a: a * 2, P("y"), P("y"))
+    raises(lambda: xsm(lambda a: inner(a), P("x"), P("x"))(A), "mesh axis 'x' is already bound",
+           "nested shard_map", "<snippet>")
     """)
 
 
