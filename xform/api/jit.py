@@ -318,10 +318,6 @@ class Jitted:
                                       out_shardings=entry.out_shardings)
             entry.const_bufs = [c._buf for c in closed.consts]
             if entry.exe.mesh is not None or entry.device is not None:
-                if donated:
-                    raise NotImplementedError(
-                        f"jit({self.__name__}): donating arguments of a program over "
-                        f"several devices is not implemented yet")
                 entry.const_bufs = list(closed.consts)   # laid out at each call
         return entry.exe
 
@@ -386,7 +382,14 @@ class Jitted:
     def _run(self, entry, exe, leaves):
         if exe.mesh is not None or entry.device is not None:
             run = array_mod.run_on_mesh if exe.mesh is not None else array_mod.run_committed
+            for i in entry.donated:   # a cached host view keeps PJRT from donating
+                if type(leaves[i]) is Array and hasattr(leaves[i], "_npy"):
+                    del leaves[i]._npy
             outs = run(exe, entry.const_bufs + list(leaves), f"jit({self.__name__})")
+            why = f"it was donated to jit({self.__name__}), which reused its buffer for an output"
+            for i in entry.donated:   # (an argument copied into place keeps its buffer)
+                if type(leaves[i]) is Array:
+                    leaves[i]._invalidate(why)
             return outs[0] if entry.out_tree is LEAF else tree_unflatten(entry.out_tree, outs)
         if entry.donated:
             return self._run_donating(exe.exe.execute_sharded, exe.handlers, entry.const_bufs,
@@ -468,6 +471,8 @@ def _placed_as_taken(entry, exe, leaves) -> bool:
     which passes buffers as they are, may serve this signature)."""
     if exe.mesh is None and entry.device is None:
         return True
+    if entry.donated:   # the fast path of placed programs does not donate
+        return False
     if exe.mesh is None:
         want = [SingleDeviceSharding(entry.device)] * len(leaves)
     else:

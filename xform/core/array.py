@@ -362,8 +362,16 @@ def run_on_mesh(exe, values, what: str) -> list:
         elif _jaxlib.is_buffer(v):
             v = Array._from_buffer(v, a)
         ins.append(laid_out(v, s, b, what))
-    outs = exe(ins)
+    outs = _execute(exe, ins, what)
     return [sharded(b, a, s) for b, a, s in zip(outs, exe.out_avals, exe.out_shardings)]
+
+
+def _execute(exe, ins, what):
+    try:
+        return exe(ins)
+    except (TypeError, _jaxlib.JaxRuntimeError):   # a donated (deleted) array: say so
+        raise_if_deleted(ins, what)
+        raise
 
 
 def committed_device(shardings, what: str):
@@ -396,7 +404,7 @@ def run_committed(exe, values, what: str) -> list:
             v = Array._from_buffer(v, a) if _jaxlib.is_buffer(v) else \
                 array_from_numpy(np.asarray(v, a.dtype), exe.device, a.weak_type)
         ins.append(laid_out(v, sh, None, what))
-    return [sharded(b, a, sh) for b, a in zip(exe(ins), exe.out_avals)]
+    return [sharded(b, a, sh) for b, a in zip(_execute(exe, ins, what), exe.out_avals)]
 
 
 def _unpickle(value, weak_type):

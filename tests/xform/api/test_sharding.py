@@ -120,6 +120,23 @@ def test_sharded_calls_take_the_fast_path(md):
     """)
 
 
+def test_donating_sharded_arguments(md):
+    md("""
+    step = xf.jit(lambda w, g: w - 0.1 * g, donate_argnums=0,
+                  in_shardings=(ns("x", "y"), ns("x", "y")), out_shardings=ns("x", "y"))
+    w, g = xf.device_put(A, ns("x", "y")), xf.device_put(A, ns("x", "y"))
+    for _ in range(3):
+        old, w = w, step(w, g)
+        assert old.is_deleted() and not g.is_deleted()
+    close(np.asarray(w), A * 0.7, 1e-6)
+    try:
+        old + 1
+        raise AssertionError("no error")
+    except xf.core.DeletedArrayError as e:
+        assert "donated to jit(<lambda>)" in str(e), e
+    """)
+
+
 def test_eager_ops_on_sharded_arrays(md):
     md("""
     x = xf.device_put(A, ns("x", "y"))
