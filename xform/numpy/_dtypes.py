@@ -7,11 +7,53 @@ import builtins
 import numpy as _onp
 
 from primitives import dtypes as _dt
-from primitives.dtypes import (bool_, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
-                               bfloat16, float16, float32, float64, complex64, complex128)
-
 from ..core import Array
-from ._core import ARRAY_TYPES, typeinfo
+from ._core import ARRAY_TYPES, asarray, typeinfo
+
+
+class _ScalarMeta(type):
+    """The type of ``xform.numpy.float32`` & co.: as in JAX, a scalar type is both a dtype
+    (``np.dtype(jnp.float32)``, ``x.astype(jnp.float32)``, ``x.dtype == jnp.float32``,
+    dict keys) and a callable that makes an array of that dtype: ``jnp.float32(1)`` is a
+    0-d ``Array``, ``jnp.int32([1, 2])`` a 1-d one."""
+
+    def __call__(cls, x=0):
+        return asarray(x, dtype=cls.dtype)
+
+    def __eq__(cls, other):
+        if other is cls:
+            return True
+        try:
+            return _onp.dtype(other) == cls.dtype
+        except TypeError:
+            return False
+
+    def __ne__(cls, other):
+        return not cls.__eq__(other)
+
+    def __hash__(cls):
+        return hash(cls.dtype)
+
+    def __instancecheck__(cls, inst):
+        return isinstance(inst, cls.dtype.type)
+
+    def __repr__(cls):
+        return f"<class 'xform.numpy.{cls.__name__}'>"
+
+
+def _scalar_type(name, dt):
+    return _ScalarMeta(name, (), {"dtype": _onp.dtype(dt), "__module__": "xform.numpy"})
+
+
+bool_ = _scalar_type("bool_", _dt.bool_)
+int8, int16, int32, int64 = (_scalar_type(n, getattr(_dt, n))
+                             for n in ("int8", "int16", "int32", "int64"))
+uint8, uint16, uint32, uint64 = (_scalar_type(n, getattr(_dt, n))
+                                 for n in ("uint8", "uint16", "uint32", "uint64"))
+bfloat16, float16, float32, float64 = (_scalar_type(n, getattr(_dt, n))
+                                       for n in ("bfloat16", "float16", "float32", "float64"))
+complex64, complex128 = _scalar_type("complex64", _dt.complex64), \
+    _scalar_type("complex128", _dt.complex128)
 
 __all__ = ["bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
            "bfloat16", "float16", "float32", "float64", "complex64", "complex128", "ndarray", "pi",

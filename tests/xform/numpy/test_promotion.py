@@ -115,3 +115,23 @@ def test_x64_is_off_outside_fixture():
     assert xform.config.read("jax_enable_x64") is False
     assert jax.config.jax_enable_x64 is False
     assert xnp.asarray(1.0).dtype == np.float32
+
+
+@pytest.mark.parametrize("name", ["bool_", "int8", "int16", "int32", "uint8", "uint32",
+                                  "bfloat16", "float16", "float32", "complex64"])
+def test_scalar_types_are_dtypes_and_callables_as_jax(name):
+    """``jnp.float32(1)`` makes an array (JAX's scalar types are callable); the same
+    name still works wherever a dtype does."""
+
+    mine, theirs = getattr(xnp, name), getattr(jnp_ref, name)
+    for value in (1, 2.7, [1, 0, 3], True):
+        got, want = mine(value), theirs(value)
+        assert isinstance(got, xform.Array)
+        assert got.dtype == want.dtype and got.shape == want.shape, (name, value)
+        np.testing.assert_array_equal(np.asarray(got).astype(np.complex128),
+                                      np.asarray(want).astype(np.complex128))
+    assert np.dtype(mine) == np.dtype(theirs)
+    assert xnp.zeros(2, mine).dtype == mine and mine == np.dtype(theirs)
+    assert {mine: 1}[np.dtype(theirs)] == 1
+    assert xnp.issubdtype(mine, xnp.floating) == jnp_ref.issubdtype(theirs, jnp_ref.floating)
+    assert isinstance(np.dtype(theirs).type(1), mine)
