@@ -64,7 +64,8 @@ class Executable:
         if self.one_at_a_time:
             if _in_flight is not None:     # wait for the previous run (see below)
                 for b in _in_flight:
-                    b.block_until_ready()
+                    if not b.is_deleted():   # donated or deleted since: nothing to wait for
+                        b.block_until_ready()
                 _in_flight = None
             outs = self.exe.execute_sharded(buffers).consume_with_handlers(self.handlers)
             _in_flight = outs
