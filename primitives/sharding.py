@@ -19,6 +19,7 @@ from ``mesh`` and ``spec``) and the API (``Array.addressable_shards``).
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -177,8 +178,8 @@ def context_mesh():
 # --- shardings ------------------------------------------------------------------------------
 
 class Sharding:
-    """What every sharding answers.  Subclasses give ``_tiles(ndim)`` (see
-    ``tile_assignment``) and ``device_list``."""
+    """What every sharding answers.  Subclasses give ``tile_assignment`` and
+    ``device_list`` (and ``is_fully_replicated`` when they can split)."""
 
     memory_kind = None
 
@@ -232,15 +233,9 @@ class Sharding:
                            for i, n, t in zip(pos, shape, tiles))
         return out
 
-    def is_fully_replicated_for(self, ndim: int) -> bool:
-        tiles, _, _ = self.tile_assignment(ndim)
-        return all(t == 1 for t in tiles)
-
     @property
     def is_fully_replicated(self) -> bool:
-        return self.is_fully_replicated_for(0) and self._replicated()
-
-    def _replicated(self) -> bool:
+        """Every device holds the whole array (a single device does)."""
         return True
 
 
@@ -317,13 +312,9 @@ class NamedSharding(Sharding):
     def tile_assignment(self, ndim):
         return _named_tiles(self.mesh, tuple(self.spec), ndim)
 
-    def _replicated(self) -> bool:
-        return not self.spec.axis_names() or all(
-            self.mesh.shape[n] == 1 for n in self.spec.axis_names())
-
     @property
     def is_fully_replicated(self) -> bool:
-        return self._replicated()
+        return all(self.mesh.shape[n] == 1 for n in self.spec.axis_names())
 
     def with_spec(self, spec):
         return NamedSharding(self.mesh, spec)
@@ -359,12 +350,9 @@ class TiledSharding(Sharding):
             raise ShardingError(f"{self} describes rank-{len(tiles)} arrays, not rank {ndim}")
         return self._tiles
 
-    def _replicated(self) -> bool:
-        return all(t == 1 for t in self._tiles[0])
-
     @property
     def is_fully_replicated(self) -> bool:
-        return self._replicated()
+        return all(t == 1 for t in self._tiles[0])
 
     def __eq__(self, other):
         return type(other) is TiledSharding and other._tiles == self._tiles and \
@@ -419,7 +407,6 @@ def spec_from_tiles(mesh: Mesh, ndim: int, tiles, order, replicas):
 
 
 def _candidate_specs(mesh, ndim, tiles):
-    import itertools
     names = mesh.axis_names
     sizes = mesh.shape
     for assign in itertools.product(range(ndim + 1), repeat=len(names)):

@@ -37,7 +37,7 @@ from primitives.sharding import Mesh, PartitionSpec, context_mesh
 
 from .. import passes
 from ..core import bind, find_builder, where
-from ..core.pytree import broadcast_prefix, tree_flatten, tree_unflatten
+from ..core.pytree import broadcast_prefix, leaf_paths, tree_flatten, tree_unflatten
 from ..core.trace import leaf_aval, trace_to_jaxpr
 from ..lax.parallel import axis_frame, bound_axis_names
 from .. import lax
@@ -53,34 +53,14 @@ class _Infer:
 Infer = _Infer()
 
 
-# --- pytree paths, for messages -------------------------------------------------------------
-
-def _leaf_paths(td, path="") -> list[str]:
-    if td.node_type is None:
-        return [path]
-    if td.node_type is type(None):
-        return []
-    if td.node_type is dict:
-        keys = [f"[{k!r}]" for k in td.aux]
-    elif isinstance(td.aux, tuple) and td.aux and all(isinstance(a, str) for a in td.aux) \
-            and len(td.aux) == len(td.children):
-        keys = [f".{a}" for a in td.aux]          # namedtuple-like nodes
-    else:
-        keys = [f"[{i}]" for i in range(len(td.children))]
-    out = []
-    for c, k in zip(td.children, keys):
-        out.extend(_leaf_paths(c, path + k))
-    return out
-
-
 def _fun_name(f) -> str:
     return getattr(f, "__name__", type(f).__name__)
 
 
 def _arg_paths(f, in_tree) -> list[str]:
     """``args[0]['w']``-style paths, with the parameter name when the signature has it."""
-    paths = _leaf_paths(in_tree.children[0]) if in_tree.node_type is tuple else \
-        _leaf_paths(in_tree)
+    paths = leaf_paths(in_tree.children[0]) if in_tree.node_type is tuple else \
+        leaf_paths(in_tree)
     try:
         params = [p.name for p in inspect.signature(f).parameters.values()
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
@@ -370,7 +350,7 @@ def _bind_shard_map(f, args, in_specs, out_specs, mesh, axis_names, check_vma):
                                        "shard_map out_specs")
         except ValueError as e:
             raise ValueError(f"{e} (the outputs of '{_fun_name(f)}'){where()}") from None
-    out_paths = [f"{_fun_name(f)}(*args){p}" for p in _leaf_paths(out_tree)]
+    out_paths = [f"{_fun_name(f)}(*args){p}" for p in leaf_paths(out_tree)]
     for path, s, a in zip(out_paths, o_specs, closed.out_avals):
         if len(s) > a.ndim:
             raise ValueError(

@@ -249,6 +249,26 @@ def flatten_up_to(td: PyTreeDef, tree):
     return _flatten_like(td, tree)
 
 
+def _child_keys(td: PyTreeDef) -> list[str]:
+    """How a path names each child of node ``td``: ``['w']``, ``.field`` or ``[0]``."""
+    if td.node_type is dict:
+        return [f"[{k!r}]" for k in td.aux]
+    if isinstance(td.aux, tuple) and td.aux and len(td.aux) == len(td.children) and \
+            all(isinstance(a, str) for a in td.aux):
+        return [f".{a}" for a in td.aux]          # namedtuple-like nodes
+    return [f"[{i}]" for i in range(len(td.children))]
+
+
+def leaf_paths(td: PyTreeDef, path: str = "") -> list[str]:
+    """``path`` extended to each leaf of ``td`` (``"[0]['w']"``, ...), for messages."""
+    if td.node_type is None:
+        return [path]
+    out: list = []
+    for c, k in zip(td.children, _child_keys(td)):
+        out.extend(leaf_paths(c, path + k))
+    return out
+
+
 def broadcast_prefix(prefix, td: PyTreeDef, is_entry: Callable, what: str) -> list:
     """One entry per leaf of structure ``td``, from ``prefix``: a pytree prefix of ``td``
     whose leaves are entries (``is_entry(x)``; each covers the whole subtree it sits
@@ -275,9 +295,7 @@ def broadcast_prefix(prefix, td: PyTreeDef, is_entry: Callable, what: str) -> li
                 f"{what} must be a pytree prefix of the value it describes: at "
                 f"{path or 'the top level'} it has {len(children)} entries, the value "
                 f"{len(t.children)} ({t!r:.80})")
-        keys = [f"[{k!r}]" for k in aux] if t.node_type is dict else \
-            [f"[{i}]" for i in range(len(children))]
-        for c, tc, k in zip(children, t.children, keys):
+        for c, tc, k in zip(children, t.children, _child_keys(t)):
             go(c, tc, path + k)
     go(prefix, td, "")
     return out
