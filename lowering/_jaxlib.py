@@ -147,10 +147,10 @@ def tiles_of(op_sharding, ndim: int, num_devices: int):
     return tuple(dims), devs, reps
 
 
-def put_shards(x: np.ndarray, sharding, pieces, devices, weak_type: bool = False):
-    """One sharded buffer: ``pieces[i]`` (host arrays) copied to ``devices[i]``;
-    ``sharding`` is a ``buffer_sharding``."""
-    aval = _jax_aval(x.shape, x.dtype, weak_type)
+def put_shards(shape, dtype, sharding, pieces, devices, weak_type: bool = False):
+    """One sharded buffer of a global ``shape``/``dtype``: ``pieces[i]`` (host arrays)
+    copied to ``devices[i]``; ``sharding`` is a ``buffer_sharding``."""
+    aval = _jax_aval(tuple(shape), np.dtype(dtype), weak_type)
     return _xc.batched_device_put(aval, sharding, list(pieces), list(devices), True, False,
                                   enable_x64=True)
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from primitives import dtypes
 from primitives.core import ShapedArray
-from primitives.sharding import Mesh, NamedSharding, Sharding, ShardingError, SingleDeviceSharding
+from primitives.sharding import Mesh, Sharding, ShardingError, SingleDeviceSharding
 from lowering import _jaxlib
 
 from ..core import Array, where
@@ -97,14 +97,8 @@ def _assemble(shape, sharding, pieces, devs) -> Array:
     if isinstance(sharding, SingleDeviceSharding) or len(sharding.device_list) == 1:
         return array_mod.array_from_numpy(pieces[0], devs[0])
     bs = array_mod.buffer_sharding(sharding, len(shape))
-    buf = _jaxlib.put_shards(_Aval(shape, dt), bs, pieces, devs)
+    buf = _jaxlib.put_shards(shape, dt, bs, pieces, devs)
     return array_mod.sharded(buf, ShapedArray(shape, dt), sharding)
-
-
-class _Aval:
-    """What ``_jaxlib.put_shards`` reads of its host array: shape and dtype."""
-    def __init__(self, shape, dtype):
-        self.shape, self.dtype = tuple(shape), np.dtype(dtype)
 
 
 def make_array_from_single_device_arrays(shape, sharding: Sharding, arrays) -> Array:

@@ -311,13 +311,18 @@ def put_sharded(x: np.ndarray, sharding: Sharding, weak_type=False, what="device
         x = x.astype(dt)
     if len(sharding.device_list) == 1:
         buf = _jaxlib.buffer_from_numpy(x, sharding.device_list[0], weak_type)
-        return sharded(buf, ShapedArray(x.shape, dt, weak_type), sharding)
+    else:
+        buf = _put_pieces(x, sharding, buffer_sharding(sharding, x.ndim), weak_type, what)
+    return sharded(buf, ShapedArray(x.shape, dt, weak_type), sharding)
+
+
+def _put_pieces(x: np.ndarray, sharding: Sharding, bsharding, weak_type, what):
+    """One buffer holding, on each device of this process, its piece of host array ``x``."""
     sharding.check_shape(x.shape, what)
     index = sharding.devices_indices_map(x.shape)
     devs = [d for d in sharding.device_list if d in sharding.addressable_devices]
-    bs = buffer_sharding(sharding, x.ndim)
-    buf = _jaxlib.put_shards(x, bs, [x[index[d]] for d in devs], devs, weak_type)
-    return sharded(buf, ShapedArray(x.shape, dt, weak_type), sharding)
+    return _jaxlib.put_shards(x.shape, x.dtype, bsharding, [x[index[d]] for d in devs],
+                              devs, weak_type)
 
 
 def buffer_sharding(sharding: Sharding, ndim: int):
@@ -344,11 +349,7 @@ def laid_out(x, sharding: Sharding, bsharding, what: str):
         value, weak = np.asarray(x), False
     if type(sharding) is SingleDeviceSharding:
         return array_from_numpy(value, sharding.device, weak)._buf
-    sharding.check_shape(np.shape(value), what)
-    index = sharding.devices_indices_map(np.shape(value))
-    devs = [d for d in sharding.device_list if d in sharding.addressable_devices]
-    return _jaxlib.put_shards(np.asarray(value), bsharding, [value[index[d]] for d in devs],
-                              devs, weak)
+    return _put_pieces(value, sharding, bsharding, weak, what)
 
 
 def run_on_mesh(exe, values, what: str) -> list:
