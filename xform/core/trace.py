@@ -434,9 +434,10 @@ def eager_apply(prim, args, params):
         else:   # the raw PJRT call, its result handlers and output avals: no wrapper per op
             hit = _eager_lru.put(key, (exe.exe.execute_sharded, exe.handlers, exe.out_avals))
     run, handlers, out_avals = hit
-    if run is None:   # a program over a mesh, or on a committed device: operands moved
-        return out_avals(handlers, [a if type(a) is Array else b
-                                    for a, b in zip(args, bufs)], prim.name)
+    if run is None:   # a program over a mesh, or on a committed device: the hit holds
+        exe, runner = handlers, out_avals   # the executable and what runs it
+        return runner(exe, [a if type(a) is Array else b for a, b in zip(args, bufs)],
+                      prim.name)
     try:
         outs = run(bufs).consume_with_handlers(handlers)
     except (TypeError, _jaxlib.JaxRuntimeError):   # a donated (deleted) array: say so
