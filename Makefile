@@ -6,7 +6,12 @@ PIP := $(PY) -m pip
 # pytest processes: the suite is XLA-compile bound, so one per core (CI has 2)
 TEST_WORKERS ?= 2
 
-.PHONY: demo test bench venv clean
+# `make fuzz N=5000 [SEED=0]`: the differential fuzzer against JAX over N seeds (tests/fuzz;
+# `make test` runs a bounded, fixed set); a failing seed prints its standalone reproducer
+N ?= 1000
+SEED ?= 0
+
+.PHONY: demo test fuzz bench venv clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +30,10 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile tests
+
+fuzz: $(VENV)/.installed-test
+	FUZZ_N=$(N) FUZZ_SEED=$(SEED) $(PY) -m pytest -n $(TEST_WORKERS) --dist load \
+		tests/fuzz/test_fuzz.py -k test_random_program_matches_jax
 
 bench: $(VENV)/.installed
 	$(PY) -m bench

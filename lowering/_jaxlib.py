@@ -113,7 +113,7 @@ def _hlo_sharding_text(tiles, order, replicas) -> str:
     return f"{{devices=[{','.join(map(str, dims))}]{','.join(map(str, order))}{last}}}"
 
 
-@functools.lru_cache(maxsize=4096)
+@memoize("buffer shardings")
 def buffer_sharding(devices: tuple, tiles: tuple, order: tuple, replicas: int):
     """The binding's description of a layout: ``devices`` (in logical order) hold the
     tiles ``(tiles, order, replicas)`` of ``primitives.sharding.Sharding.tile_assignment``."""
@@ -255,15 +255,38 @@ def _with_backend_option(opts, key: str, value: str):
         return opts
 
 
+_mlir_context = None
+
+
+def _parsed(text: str):
+    """``text`` as an MLIR module object: the binding takes host callbacks only with one."""
+    global _mlir_context
+    from jax.extend.mlir import ir
+    from jax.extend.mlir.dialects import chlo, sdy, stablehlo
+    import jaxlib.mlir._mlir_libs._jax_mlir_ext as mlir_ext   # upstream dialects (func)
+    if _mlir_context is None:
+        ctx = ir.Context()
+        registry = ir.DialectRegistry()
+        mlir_ext.register_dialects(registry)
+        ctx.append_dialect_registry(registry)
+        ctx.load_all_available_dialects()
+        for dialect in (stablehlo, chlo, sdy):
+            dialect.register_dialect(ctx)
+        _mlir_context = ctx
+    with _mlir_context:
+        return ir.Module.parse(text)
+
+
 def compile_module(text: str, device, compile_options=None, kind=None, devices=None,
-                   free_params=(), free_outputs=()):
+                   free_params=(), free_outputs=(), host_callbacks=()):
     """Compile StableHLO module text for one device, or, given ``devices`` (a program
     with ``mhlo.num_partitions = len(devices)``), for all of them: XLA's SPMD
     partitioner (Shardy) splits it by its ``sdy`` sharding annotations, and logical
     device i runs on ``devices[i]``.  ``kind`` is what ``lowering.compile.program_kind``
     says of the program (it picks XLA options).  ``free_params`` / ``free_outputs``:
     per parameter / output, whether the partitioner may choose its layout (it has no
-    ``sdy.sharding`` annotation)."""
+    ``sdy.sharding`` annotation).  ``host_callbacks``: the Python functions the module's
+    host-callback custom calls name by index."""
     if devices is None or len(devices) == 1:
         devices = (device,) if devices is None else tuple(devices)
         partitions = 1
@@ -271,8 +294,17 @@ def compile_module(text: str, device, compile_options=None, kind=None, devices=N
         devices = tuple(devices)
         partitions = len(devices)
     dlist = DeviceList(devices)
+    client = devices[0].client
+    if host_callbacks:
+        module = _parsed(text)
+
+        def compile_and_load(_, dl, opts):
+            with _mlir_context:
+                return client.compile_and_load(module, dl, opts, list(host_callbacks))
+    else:
+        compile_and_load = client.compile_and_load
     if compile_options is not None:
-        return devices[0].client.compile_and_load(text, dlist, compile_options)
+        return compile_and_load(text, dlist, compile_options)
     platform = devices[0].platform
     while True:
         opts = _compile_options(platform, kind)
@@ -282,7 +314,7 @@ def compile_module(text: str, device, compile_options=None, kind=None, devices=N
             opts.device_assignment = _xc.DeviceAssignment.create(
                 np.array([[devices[0].id]], dtype=np.int32))
         try:
-            return devices[0].client.compile_and_load(text, dlist, opts)
+            return compile_and_load(text, dlist, opts)
         except JaxRuntimeError as e:   # an XLA without one of our options: drop it, retry
             unknown = [k for k, _ in opts.env_option_overrides
                        if f"No such compile option: '{k}'" in str(e)]

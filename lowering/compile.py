@@ -1,6 +1,7 @@
 """Jaxpr -> compiled PJRT executable, and calling it on device buffers."""
 from __future__ import annotations
 
+from primitives import callback as _callback
 from primitives.lru import memoize
 from primitives.core import Eqn, Jaxpr, Var, sub_jaxprs
 from primitives.sharding import NamedSharding, PartitionSpec, TiledSharding, spec_from_tiles
@@ -19,12 +20,15 @@ class Executable:
     are the binding's spelling of the former (what a caller lays arguments out with)."""
 
     __slots__ = ("text", "exe", "handlers", "out_avals", "device", "mesh", "in_shardings",
-                 "out_shardings", "in_buffer_shardings", "in_avals", "one_at_a_time")
+                 "out_shardings", "in_buffer_shardings", "in_avals", "one_at_a_time",
+                 "callbacks")
 
     def __init__(self, text: str, out_avals, device, kind=None, mesh=None, param_avals=(),
-                 arg_shardings=None, out_shardings=None):
-        """``kind``: what ``program_kind`` says of the program (picks XLA options)."""
+                 arg_shardings=None, out_shardings=None, callbacks=()):
+        """``kind``: what ``program_kind`` says of the program (picks XLA options);
+        ``callbacks``: its host functions (kept alive with it)."""
         self.text = text
+        self.callbacks = tuple(callbacks)
         self.device = device
         self.out_avals = out_avals
         self.in_avals = list(param_avals)
@@ -36,7 +40,8 @@ class Executable:
                     for k in range(len(out_avals))]
         try:
             self.exe = _jaxlib.compile_module(text, device, kind=kind, devices=devices,
-                                              free_params=free_in, free_outputs=free_out)
+                                              free_params=free_in, free_outputs=free_out,
+                                              host_callbacks=self.callbacks)
         except _jaxlib.JaxRuntimeError as e:  # a lowering bug: show the module
             raise RuntimeError(f"XLA rejected the lowered program: {e}\n--- module ---\n{text}") from None
         if mesh is None:
@@ -59,21 +64,58 @@ class Executable:
                                                         _buffer_sharding(s, a.ndim))
                          for s, a in zip(self.out_shardings, out_avals)]
 
+    @property
+    def pjrt_call(self):
+        """``run(buffers) -> results`` (``.consume_with_handlers(handlers)``): the PJRT
+        call itself, for callers that keep it (``jit``'s fast path); for a program with
+        host callbacks, a wrapper that runs it as ``__call__`` does."""
+        if not self.callbacks:
+            return self.exe.execute_sharded
+        return lambda buffers: _Finished(self(buffers))
+
     def __call__(self, buffers):
         global _in_flight
-        if self.one_at_a_time:
+        if self.one_at_a_time or self.callbacks:
             if _in_flight is not None:     # wait for the previous run (see below)
                 for b in _in_flight:
                     if not b.is_deleted():   # donated or deleted since: nothing to wait for
                         b.block_until_ready()
                 _in_flight = None
+            if self.callbacks:
+                return self._run_with_callbacks(buffers)
             outs = self.exe.execute_sharded(buffers).consume_with_handlers(self.handlers)
             _in_flight = outs
             return outs
         return self.exe.execute_sharded(buffers).consume_with_handlers(self.handlers)
 
+    def _run_with_callbacks(self, buffers):
+        """A program that calls back into Python runs to completion before the call
+        returns: its callbacks (prints) have happened by then, in call order, and an
+        exception one of them raised is raised here, as itself (not as an XLA error)."""
+        try:
+            res = self.exe.execute_sharded(buffers, with_tokens=True)
+            res.consume_token().block_until_ready()
+            outs = res.consume_with_handlers(self.handlers)
+        except _jaxlib.JaxRuntimeError:
+            failure = _callback.pop_failure()
+            if failure is None:
+                raise
+            raise failure from None
+        return outs
+
     def hlo_text(self) -> str:
         return self.exe.hlo_modules()[0].to_string()
+
+
+class _Finished:
+    """The results of a run that has completed (``Executable.pjrt_call``)."""
+    __slots__ = ("outs",)
+
+    def __init__(self, outs):
+        self.outs = outs
+
+    def consume_with_handlers(self, handlers):
+        return self.outs
 
 
 # XLA's CPU runtime runs each device's part of a program as a task on one thread pool,
@@ -122,12 +164,15 @@ def compile_jaxpr(jaxpr: Jaxpr, device=None, donated=(), arg_shardings=None,
     or None) make it a program over their mesh, as does any equation that names a mesh
     (``sharding_constraint``, ``shard_map``)."""
     device = device or _jaxlib.default_device()
-    text, mesh = lower_program(jaxpr, donated=donated, platform=_jaxlib.platform_name(device),
-                               arg_shardings=arg_shardings, out_shardings=out_shardings)
+    text, mesh, callbacks = lower_program(jaxpr, donated=donated,
+                                          platform=_jaxlib.platform_name(device),
+                                          arg_shardings=arg_shardings,
+                                          out_shardings=out_shardings)
     params = [v.aval for v in jaxpr.constvars + jaxpr.invars]
     return Executable(text, [v.aval for v in jaxpr.outvars], device,
                       kind=program_kind(jaxpr), mesh=mesh, param_avals=params,
-                      arg_shardings=arg_shardings, out_shardings=out_shardings)
+                      arg_shardings=arg_shardings, out_shardings=out_shardings,
+                      callbacks=callbacks)
 
 
 SMALL_ARRAY = 1024   # elements; see _small_straight_line and _small_loops

@@ -21,10 +21,12 @@ and the result is the SSA names of the outputs.  ``ctx.op`` emits one op.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from primitives import dtypes
-from primitives.core import Jaxpr, Literal, ShapedArray
+from primitives.core import Jaxpr, Literal, ShapedArray, jaxpr_effects
 
 from . import _jaxlib
 
@@ -42,7 +44,20 @@ def elt(dtype) -> str:
     return _ELT[np.dtype(dtype).name]
 
 
+class _Token:
+    """The abstract value of an XLA token (orders effects; see ``Ctx.token``)."""
+    shape, dtype, ndim = (), None, 0
+
+    def __repr__(self):
+        return "TOKEN"
+
+
+TOKEN = _Token()
+
+
 def ttype(aval: ShapedArray) -> str:
+    if aval is TOKEN:
+        return "!stablehlo.token"
     dims = "".join(f"{d}x" for d in aval.shape)
     return f"tensor<{dims}{elt(aval.dtype)}>"
 
@@ -91,10 +106,14 @@ def dims(xs) -> str:
 class Ctx:
     """Collects lines of one function body; hands out fresh SSA names."""
 
-    def __init__(self, counter=None):
+    def __init__(self, counter=None, token=None):
         self.lines: list[str] = []
         self.counter = counter if counter is not None else [0]
         self.indent = "    "
+        # the SSA name of the token that orders ``ordered`` effects in this body (None
+        # when it has none): each ordered op takes it and hands on a new one, and a
+        # loop or branch holding such ops carries it through (lowering/rules/control.py)
+        self.token = token
 
     def fresh(self) -> str:
         self.counter[0] += 1
@@ -134,7 +153,7 @@ class Ctx:
 
     def region(self, arg_avals, body) -> str:
         """A region ``{ ^bb0(args): ... stablehlo.return }``; ``body(ctx, names) -> names``."""
-        sub = Ctx(self.counter)
+        sub = Ctx(self.counter, self.token)
         sub.indent = self.indent + "    "
         names = [sub.fresh() for _ in arg_avals]
         outs, out_avals = body(sub, names)
@@ -235,20 +254,24 @@ def lower_program(jaxpr: Jaxpr, name: str = "main", donated=(), platform=None,
     (written as an ``sdy.sharding`` attribute: XLA's SPMD partitioner, Shardy, splits
     the program to match) or None (XLA chooses).  A module whose shardings or equations
     (``sharding_constraint``, ``shard_map``) name a mesh declares it (``sdy.mesh``) and
-    is compiled for ``mesh.size`` partitions.  Returns ``(text, mesh)``: ``mesh`` is the
-    mesh whose ``device_list`` the program is compiled over, None for one device."""
+    is compiled for ``mesh.size`` partitions.  Returns ``(text, mesh, callbacks)``:
+    ``mesh`` is the mesh whose ``device_list`` the program is compiled over, None for one
+    device; ``callbacks`` the host functions its host-callback custom calls name by
+    index (``add_host_callback``), which the compiler must be given."""
     global _platform, _module
     saved, _platform = _platform, platform
     saved_module, _module = _module, _ModuleState()
     try:
         text = _lower_module(jaxpr, name, donated, arg_shardings, out_shardings)
-        return text, _module.first
+        return text, _module.first, _module.callbacks
     finally:
         _platform, _module = saved, saved_module
 
 
 def _lower_module(jaxpr: Jaxpr, name, donated, arg_shardings, out_shardings) -> str:
     ctx = Ctx()
+    if "ordered" in jaxpr_effects(jaxpr):
+        ctx.token = ctx.op1("stablehlo.after_all", [], [], TOKEN)
     params = jaxpr.constvars + jaxpr.invars
     names = [f"%arg{i}" for i in range(len(params))]
     outs = lower_jaxpr_body(ctx, jaxpr, names[:len(jaxpr.constvars)], names[len(jaxpr.constvars):])
@@ -274,6 +297,8 @@ def _lower_module(jaxpr: Jaxpr, name, donated, arg_shardings, out_shardings) -> 
     ret = f'    "func.return"({", ".join(outs)}) : ({ret_types}) -> ()'
     state = _module
     partitions = state.first.size if state.first is not None else 1
+    if state.maximal:
+        body = _place_maximal(body, state)
     return (f"module @{name} attributes {{mhlo.num_partitions = {partitions} : i32, "
             f"mhlo.num_replicas = 1 : i32}} {{\n"
             + "".join(state.declarations()) +
@@ -293,6 +318,8 @@ class _ModuleState:
         self.meshes: dict = {}     # Mesh -> symbol
         self.first = None          # the Mesh that fixes the device assignment
         self.channels = 0
+        self.callbacks: list = []  # host functions, by custom-call index
+        self.maximal = False       # an op placed on one device (``maximal_sharding``)
 
     def symbol(self, mesh) -> str:
         sym = self.meshes.get(mesh)
@@ -312,6 +339,8 @@ class _ModuleState:
         out = []
         if self.first is None:
             return out
+        if self.maximal:
+            out.append("  sdy.mesh @maximal_mesh = <[], device_ids=[0]>\n")
         first_ids = [int(i) for i in self.first.device_ids.flat]
         for mesh, sym in self.meshes.items():
             axes = ", ".join(f'"{n}"={s}' for n, s in zip(mesh.axis_names, mesh.axis_sizes))
@@ -345,6 +374,34 @@ def sdy_sharding(mesh, spec, ndim: int, prefix: bool = True) -> str:
     as inside ``#sdy.sharding_per_value<[...]>``)."""
     body = f"<{mesh_symbol(mesh)}, {sdy_dims(spec, ndim)}>"
     return "#sdy.sharding" + body if prefix else body
+
+
+_MAXIMAL = "@@maximal-sharding-{n}@@"
+
+
+def maximal_sharding(n_values: int) -> str:
+    """An attribute placing a side-effecting op (a host callback) on logical device 0
+    when the module turns out to be a program over a mesh (XLA's partitioner requires a
+    sharding on such ops), and nothing otherwise; ``n_values``: the op's results (one
+    entry even when it has none).  Written as a placeholder until the module is done."""
+    if manual_mesh() is not None:   # inside shard_map every op is per-device already
+        return ""
+    _module.maximal = True
+    return _MAXIMAL.format(n=max(1, n_values))
+
+
+def _place_maximal(text: str, state) -> str:
+    if state.first is None:
+        return re.sub(r"@@maximal-sharding-\d+@@", "", text)
+    return re.sub(r"@@maximal-sharding-(\d+)@@", lambda m: (
+        ", sdy.sharding = #sdy.sharding_per_value<["
+        + ", ".join(["<@maximal_mesh, []>"] * int(m.group(1))) + "]>"), text)
+
+
+def add_host_callback(fn) -> int:
+    """Register ``fn`` with the module being lowered; its index for the custom call."""
+    _module.callbacks.append(fn)
+    return len(_module.callbacks) - 1
 
 
 def channel_handle() -> str:

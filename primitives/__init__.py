@@ -13,3 +13,5 @@ from . import linalg
 from . import fft
 from . import sharding
 from . import shard_map
+from . import callback
+from . import checkify

@@ -19,6 +19,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 from . import dtypes
+from .lru import LRU
 
 
 class ShapedArray:
@@ -205,7 +206,8 @@ class Primitive:
 
     def __init__(self, name: str, family: str, abstract_eval: Callable,
                  params: tuple = (), doc: str = "", multiple_results: bool = False,
-                 subjaxpr_params: tuple = ()):
+                 subjaxpr_params: tuple = (), effect: Callable | None = None,
+                 host_impl: Callable | None = None):
         self.name = name
         self.family = family
         self.abstract_eval = abstract_eval
@@ -213,9 +215,63 @@ class Primitive:
         self.doc = doc
         self.multiple_results = multiple_results
         self.subjaxpr_params = subjaxpr_params  # params holding ClosedJaxprs
+        # ``effect(**params) -> "ordered" | "unordered"``: the op does something besides
+        # computing its outputs (see ``effects`` below); None: a pure function
+        self.effect = effect
+        # ``host_impl(*numpy arrays, **params) -> numpy arrays``: applied eagerly, the op
+        # runs in Python on the host instead of as a compiled one-op program
+        self.host_impl = host_impl
+        if effect is not None:
+            EFFECTFUL.add(self)
 
     def __repr__(self):
         return self.name
+
+
+# --- effects -------------------------------------------------------------------------------
+# An equation has an effect when running it does something besides computing its outputs
+# (a host callback that prints).  Passes never drop, merge, fold or hoist such an equation,
+# and a trace that runs equations as it records them (a concrete trace) leaves it for the
+# evaluation of the transformed program, so it runs once.  "ordered" effects also keep
+# their program order, across loop steps and calls (the lowering threads a token through).
+
+EFFECTFUL: set = set()   # meta-operators with an ``effect``
+_NO_EFFECTS: frozenset = frozenset()
+_jaxpr_effects = LRU("jaxpr effects")   # id(Jaxpr) -> (Jaxpr, effects); jaxprs are immutable
+
+
+def eqn_effects(eqn: "Eqn") -> frozenset:
+    """The effects of one equation: its own, and those of the programs it holds."""
+    prim = eqn.prim
+    if prim.effect is not None:
+        return frozenset((prim.effect(**eqn.params),))
+    if not prim.subjaxpr_params:
+        return _NO_EFFECTS
+    out = _NO_EFFECTS
+    for c in sub_jaxprs(eqn):
+        out = out | jaxpr_effects(c.jaxpr if isinstance(c, ClosedJaxpr) else c)
+    return out
+
+
+def jaxpr_effects(jaxpr: "Jaxpr") -> frozenset:
+    """Every effect an equation of ``jaxpr`` (or of a program it holds) has."""
+    hit = _jaxpr_effects.data.get(id(jaxpr))
+    if hit is not None and hit[0] is jaxpr:
+        return hit[1]
+    out = _NO_EFFECTS
+    if EFFECTFUL:
+        for e in jaxpr.eqns:
+            if e.prim in EFFECTFUL or e.prim.subjaxpr_params:
+                out = out | eqn_effects(e)
+    _jaxpr_effects.put(id(jaxpr), (jaxpr, out))   # bounded (primitives/lru.py)
+    return out
+
+
+def has_effects(eqn: "Eqn") -> bool:
+    prim = eqn.prim
+    if prim.effect is not None:
+        return True
+    return bool(prim.subjaxpr_params) and bool(EFFECTFUL) and bool(eqn_effects(eqn))
 
 
 # --- pretty printer -------------------------------------------------------------
@@ -229,6 +285,8 @@ def _fmt_param(v: Any, names) -> str:
         return "(" + ", ".join(_fmt_param(x, names) for x in v) + ")"
     if isinstance(v, np.dtype):
         return short_dtype(v)
+    if isinstance(v, ShapedArray):
+        return v.str_short()
     if hasattr(v, "short"):          # PartitionSpec: P('x', None)
         return v.short()
     if isinstance(v, tuple):
@@ -275,7 +333,8 @@ def pp_jaxpr(jaxpr: Jaxpr) -> str:
         params = ", ".join(f"{k}={_fmt_param(v, names)}" for k, v in e.params.items())
         ps = f"[{params}]" if params else ""
         args = " ".join(pp_atom(a, names) for a in e.invars)
-        lines.append(f"    {outs} = {e.prim.name}{ps} {args}".rstrip())
+        lhs = f"{outs} = " if outs else ""
+        lines.append(f"    {lhs}{e.prim.name}{ps} {args}".rstrip())
     outs = " ".join(pp_atom(a, names) for a in jaxpr.outvars)
     lines.append(f"  in ({outs}) }}")
     return "\n".join(lines)

@@ -24,6 +24,7 @@ import math
 
 import numpy as np
 
+from .lru import LRU
 from .ops import _define, _fail
 
 
@@ -366,12 +367,12 @@ class TiledSharding(Sharding):
         return f"TiledSharding(tiles={tiles}, devices={list(order)}, replicas={reps})"
 
 
-_TILES_CACHE: dict = {}
+_TILES_CACHE = LRU("sharding tiles")   # (mesh, spec, ndim) -> tiles; hits read .data
 
 
 def _named_tiles(mesh: Mesh, spec: tuple, ndim: int):
     key = (mesh, spec, ndim)
-    hit = _TILES_CACHE.get(key)
+    hit = _TILES_CACHE.data.get(key)
     if hit is not None:
         return hit
     entries = spec + (None,) * (ndim - len(spec))
@@ -387,10 +388,7 @@ def _named_tiles(mesh: Mesh, spec: tuple, ndim: int):
     order = tuple(int(i) for i in np.arange(mesh.size).reshape(mesh.axis_sizes)
                   .transpose(perm).reshape(-1))
     out = (tuple(tiles), order, math.prod(sizes[n] for n in rest))
-    if len(_TILES_CACHE) > 4096:
-        _TILES_CACHE.clear()
-    _TILES_CACHE[key] = out
-    return out
+    return _TILES_CACHE.put(key, out)
 
 
 def spec_from_tiles(mesh: Mesh, ndim: int, tiles, order, replicas):

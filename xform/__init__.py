@@ -8,7 +8,7 @@ The package is layered (docs/design.md): ``core`` <- ``passes`` <- ``lax`` <-
 ``nn``, ``scipy``, ``tree_util``, ...); each imports only from the layers below it.
 """
 from .core import Array, ConcretizationError, UnexpectedTracerError  # noqa: F401
-from .core.config import config  # noqa: F401
+from .core.config import config, debug_infs, debug_nans  # noqa: F401
 from .api import (  # noqa: F401
     ShapeDtypeStruct, block_until_ready, checkpoint, checkpoint_name, checkpoint_policies,
     clear_caches,
@@ -17,6 +17,7 @@ from .api import (  # noqa: F401
     linear_transpose, linearize, local_device_count, local_devices, make_jaxpr,
     process_count, process_index, remat, value_and_grad, vjp, vmap)
 from .api.checkpoint import checkpoint_scan  # noqa: F401
+from .api.callbacks import effects_barrier, pure_callback  # noqa: F401
 from .api.shard_map import pmap, shard_map  # noqa: F401
 from .api.sharding import (  # noqa: F401
     make_array_from_callback, make_array_from_process_local_data,
@@ -24,6 +25,7 @@ from .api.sharding import (  # noqa: F401
 from . import lax, numpy, random, nn, scipy, tree, tree_util  # noqa: F401
 from . import ad_checkpoint, custom_derivatives, sharding  # noqa: F401
 from . import distributed  # noqa: F401
+from . import debug, experimental  # noqa: F401
 from .sharding import NamedSharding, PartitionSpec as P  # noqa: F401
 
 __version__ = "0.1.0"

@@ -16,19 +16,18 @@ from __future__ import annotations
 import numpy as np
 
 from primitives import control, dtypes, lru, ops
-from primitives.core import ClosedJaxpr, Eqn, Jaxpr, Literal, ShapedArray, sub_jaxprs, Var
+from primitives.core import (EFFECTFUL, ClosedJaxpr, Eqn, Jaxpr, Literal, ShapedArray, Var,
+                             has_effects, sub_jaxprs)
 from primitives.irutil import intern_jaxpr
 
 from .core.checks import check_ir
 
 
-# meta-operators that must run even if their results are unused (effects)
-EFFECTFUL: set = set()
-
-
-def dce(jaxpr: Jaxpr) -> Jaxpr:
+def dce(jaxpr: Jaxpr, keep_effects: bool = True) -> Jaxpr:
     """Drop equations whose outputs are unused; a control-flow equation whose outputs are
-    partly used is rewritten to compute only those (see ``DCE_RULES``)."""
+    partly used is rewritten to compute only those (see ``DCE_RULES``).  Equations with
+    effects stay, unless ``keep_effects=False``: then the result is the slice of the
+    program that computes its outputs (to copy that computation elsewhere)."""
     live = {v for v in jaxpr.outvars if type(v) is Var}
     kept = []
     add = live.add
@@ -36,10 +35,10 @@ def dce(jaxpr: Jaxpr) -> Jaxpr:
     for eqn in reversed(jaxpr.eqns):
         outs = eqn.outvars
         if (outs[0] in live if len(outs) == 1 else any(v in live for v in outs)) or \
-                eqn.prim in EFFECTFUL:
+                keep_effects and has_effects(eqn):   # an effect runs even if unused
             if eqn.prim.subjaxpr_params:
                 rule = DCE_RULES.get(eqn.prim)
-                if rule is not None and not _has_effects(eqn):
+                if rule is not None:   # (rules keep a body's effects: dce keeps them)
                     new = _memo_dce(rule, eqn, tuple(v in live for v in outs))
                     if new is not eqn:
                         eqn, changed = new, True
@@ -59,12 +58,6 @@ def dce(jaxpr: Jaxpr) -> Jaxpr:
 # not prune loop-carried state.  These rules drop unused outputs, the carries that only feed
 # them, and the operands nothing reads any more.  Each returns (new params, which operands
 # stay, which outputs stay), or None when there is nothing to drop.
-
-def _has_effects(eqn) -> bool:
-    if eqn.prim in EFFECTFUL:
-        return True
-    return any(_has_effects(e) for c in sub_jaxprs(eqn) for e in c.jaxpr.eqns)
-
 
 def _intern(j: Jaxpr) -> ClosedJaxpr:
     return intern_jaxpr(j)
@@ -329,7 +322,7 @@ def _fold_broadcast(st, prim, invars, p, out):
 
 def _fold_convert(st, prim, invars, p, out):
     x = invars[0]
-    if _same_type(x, out):
+    if _same_type(x, out) and x.aval.weak_type == out.aval.weak_type:
         return x
     if type(x) is Var and x in st.splat and dtypes.is_inexact(out.aval.dtype) and \
             (dtypes.is_float(x.aval.dtype) or dtypes.is_int(x.aval.dtype)):

@@ -15,6 +15,8 @@ and ``primitives``, never another rule module.
 * ``collectives``: psum & co. outside a mapped axis (a clear NotImplementedError)
 * ``sharding``: ``sdy.sharding_constraint``
 * ``shard_map``: ``sdy.manual_computation``
+* ``callback``: host callbacks (XLA's Python callback custom call)
+* ``checkify``: ``check`` has none (a clear error; ``checkify`` removes it first)
 """
-from . import (calls, collectives, control, elementwise, fft, linalg, shard_map,  # noqa: F401
-               sharding, structural)
+from . import (callback, calls, checkify, collectives, control, elementwise, fft,  # noqa: F401
+               linalg, shard_map, sharding, structural)

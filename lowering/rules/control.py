@@ -9,18 +9,23 @@ from __future__ import annotations
 import numpy as np
 
 from primitives import control as _control
-from primitives.core import ShapedArray
+from primitives.core import ShapedArray, jaxpr_effects
 
-from ..emitter import (RULES, Ctx, cmp, full, i64s, in_avals_of, lower_jaxpr_body,
+from ..emitter import (RULES, TOKEN, Ctx, cmp, full, i64s, in_avals_of, lower_jaxpr_body,
                        out_avals_of, ttype)
 
 _I32 = ShapedArray((), np.dtype("int32"))
 _I1 = ShapedArray((), np.dtype("bool"))
 
 
+def _ordered(ctx, *jaxprs) -> bool:
+    """Whether ``jaxprs`` have ordered effects: the equation then carries ``ctx.token``."""
+    return ctx.token is not None and any("ordered" in jaxpr_effects(j) for j in jaxprs)
+
+
 def _cf_block(ctx, body) -> str:
     """An argument-less region ``{ ...; stablehlo.return }``; ``body(sub) -> (names, avals)``."""
-    sub = Ctx(ctx.counter)
+    sub = Ctx(ctx.counter, ctx.token)
     sub.indent = ctx.indent + "    "
     outs, out_avals = body(sub)
     sub.lines.append(f'{sub.indent}"stablehlo.return"({", ".join(outs)}) : '
@@ -42,10 +47,16 @@ def _cond_lower(ctx, eqn, args):
     lo, hi = _cf_i32(ctx, 0), _cf_i32(ctx, len(branches) - 1)
     idx = ctx.op1("stablehlo.clamp", [lo, idx, hi], [_I32, idx_aval, _I32], _I32)
 
-    def branch(b):
-        return lambda sub: (lower_jaxpr_body(sub, b.jaxpr, [], ops_), out_avals)
+    tk = [TOKEN] if _ordered(ctx, *(b.jaxpr for b in branches)) else []
+
+    def branch(b):   # each branch starts from the token before the case, returns its own
+        return lambda sub: (lower_jaxpr_body(sub, b.jaxpr, [], ops_) + [sub.token] * len(tk),
+                            out_avals + tk)
     regions = [_cf_block(ctx, branch(b)) for b in branches]
-    return ctx.op("stablehlo.case", [idx], [_I32], out_avals, regions=regions)
+    outs = ctx.op("stablehlo.case", [idx], [_I32], out_avals + tk, regions=regions)
+    if tk:
+        ctx.token, outs = outs[-1], outs[:-1]
+    return outs
 
 
 RULES[_control.cond] = _cond_lower
@@ -58,29 +69,38 @@ def _while_lower(ctx, eqn, args):
     max_steps = p.get("max_steps")
     avals = in_avals_of(eqn)
     k = 0 if max_steps is None else 1   # an i32 step counter first when bounded
-    st_avals = [_I32] * k + avals
+    if _ordered(ctx, cj):
+        raise NotImplementedError(
+            "an ordered callback (io_callback/debug.print with ordered=True) in a while "
+            "loop's cond_fun is not supported; call it in body_fun")
+    tk = [TOKEN] if _ordered(ctx, bj) else []   # the token is carried last
+    st_avals = [_I32] * k + avals + tk
+    n = len(avals)
 
     def cond_region(sub, names):
-        return lower_jaxpr_body(sub, cj, [], names[:nc] + names[nc + nb:]), [_I1]
-
-    def cond_region_bounded(sub, names):
-        step, rest = names[0], names[1:]
+        rest = names[k:k + n]
         pred = lower_jaxpr_body(sub, cj, [], rest[:nc] + rest[nc + nb:])[0]
-        more = cmp(sub, step, _cf_i32(sub, max_steps), _I32, "LT")
-        return [sub.op1("stablehlo.and", [pred, more], [_I1, _I1], _I1)], [_I1]
+        if k:
+            more = cmp(sub, names[0], _cf_i32(sub, max_steps), _I32, "LT")
+            pred = sub.op1("stablehlo.and", [pred, more], [_I1, _I1], _I1)
+        return [pred], [_I1]
 
     def body_region(sub, names):
-        step, rest = names[:k], names[k:]
+        step, rest = names[:k], names[k:k + n]
+        if tk:
+            sub.token = names[-1]
         new = lower_jaxpr_body(sub, bj, [], rest[nc:])
         if k:
             step = [sub.op1("stablehlo.add", [step[0], _cf_i32(sub, 1)], [_I32, _I32], _I32)]
-        return step + rest[:nc + nb] + new, st_avals
+        return step + rest[:nc + nb] + new + [sub.token] * len(tk), st_avals
 
-    init = ([_cf_i32(ctx, 0)] if k else []) + list(args)
-    cregion = ctx.region(st_avals, cond_region_bounded if k else cond_region)
+    init = ([_cf_i32(ctx, 0)] if k else []) + list(args) + [ctx.token] * len(tk)
     outs = ctx.op("stablehlo.while", init, st_avals, st_avals,
-                  regions=[cregion, ctx.region(st_avals, body_region)])
-    return outs[k + nc + nb:]
+                  regions=[ctx.region(st_avals, cond_region),
+                           ctx.region(st_avals, body_region)])
+    if tk:
+        ctx.token = outs[-1]
+    return outs[k + nc + nb:k + n]
 
 
 RULES[_control.while_] = _while_lower
@@ -127,16 +147,17 @@ def _scan_lower(ctx, eqn, args):
     n_iter, rem = divmod(length, unroll)
     carry, ys = list(init), ys0
     if n_iter:
-        # loop state: counter, consts, carry, ys, xs
-        st_avals = [_I32] + in_avals[:nconsts] + c_avals + ys_avals + xs_avals
-        nc_, nk, ny = nconsts, ncarry, len(ys_avals)
+        # loop state: counter, consts, carry, ys, xs (and the token, last, if ordered)
+        tk = [TOKEN] if _ordered(ctx, body) else []
+        st_avals = [_I32] + in_avals[:nconsts] + c_avals + ys_avals + xs_avals + tk
+        nc_, nk, ny, nx = nconsts, ncarry, len(ys_avals), len(xs_avals)
 
         def split(names):
             i = names[0]
             cs = names[1:1 + nc_]
             ca = names[1 + nc_:1 + nc_ + nk]
             y = names[1 + nc_ + nk:1 + nc_ + nk + ny]
-            x = names[1 + nc_ + nk + ny:]
+            x = names[1 + nc_ + nk + ny:1 + nc_ + nk + ny + nx]
             return i, cs, ca, y, x
 
         def cond_region(sub, names):
@@ -145,17 +166,22 @@ def _scan_lower(ctx, eqn, args):
 
         def body_region(sub, names):
             i, cs, ca, y, x = split(names)
+            if tk:
+                sub.token = names[-1]
             for k in range(unroll):
                 ik = i if k == 0 else sub.op1("stablehlo.add", [i, _cf_i32(sub, k)],
                                               [_I32, _I32], _I32)
                 ca, y = step(sub, ik, cs, ca, x, y)
             nxt = sub.op1("stablehlo.add", [i, _cf_i32(sub, unroll)], [_I32, _I32], _I32)
-            return [nxt] + list(cs) + list(ca) + list(y) + list(x), st_avals
+            return ([nxt] + list(cs) + list(ca) + list(y) + list(x) + [sub.token] * len(tk),
+                    st_avals)
 
-        outs = ctx.op("stablehlo.while", [_cf_i32(ctx, 0)] + list(consts) + carry + ys + list(xs),
-                      st_avals, st_avals,
+        outs = ctx.op("stablehlo.while", [_cf_i32(ctx, 0)] + list(consts) + carry + ys + list(xs)
+                      + [ctx.token] * len(tk), st_avals, st_avals,
                       regions=[ctx.region(st_avals, cond_region),
                                ctx.region(st_avals, body_region)])
+        if tk:
+            ctx.token = outs[-1]
         _, _, carry, ys, _ = split(outs)
         carry, ys = list(carry), list(ys)
     for k in range(rem):  # the steps left over when unroll does not divide length

@@ -35,3 +35,12 @@ def test_mass_spring_recovers_the_parameters(tmp_path):
         assert "matplotlib is not installed" in out and not png.exists()
     else:
         assert png.exists() and png.stat().st_size > 0
+
+
+def test_debugging_prints_each_step_and_names_the_nan_line(tmp_path):
+    out = run_example("debugging.py", cwd=tmp_path)
+    steps = re.findall(r"^step (\d+): theta=", out, re.M)
+    assert steps[:5] == ["0", "1", "2", "3", "4"], out   # once per step, in order, under grad
+    assert re.search(r"^d\(final angle\)/d\(damping\) = 0\.0154", out, re.M), out
+    assert re.search(r"debug_nans caught it: .* in log: .*debugging\.py:\d+ \(buggy_loss\)",
+                     out), out

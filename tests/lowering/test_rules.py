@@ -1002,6 +1002,54 @@ def check_shard_map(prim):
 
 
 CHECKS["shard_map"] = check_shard_map
+def check_callback(prim):
+    """A host callback lowers to XLA's Python callback custom call: the compiled program
+    calls the function with the operands' values and returns what it returns; an
+    ``io_callback`` is marked side-effecting, and an ordered one threads a token."""
+    from primitives.callback import HostCallback
+    x = np.float32([0.5, -1.0, 2.0])
+    seen = []
+
+    def fn(a, b):
+        seen.append((a.copy(), b.copy()))
+        return (np.sin(a) * b,)
+    cb = HostCallback(fn, "fn", kind="pure")
+    params = {"callback": cb, "result_avals": (_f32((3,)),)}
+    variants = [dict(vmap_method=None)] if prim.name == "pure_callback" else \
+        [dict(ordered=False), dict(ordered=True)]
+    for extra in variants:
+        seen.clear()
+        p = dict(params, **extra)
+        ex = compile_single_op(prim, tuple(p.items()),
+                               (ShapedArray((3,), np.dtype("float32")),) * 2, DEV)
+        assert "xla_ffi_python_cpu_callback" in ex.text
+        assert ("has_side_effect = true" in ex.text) == (prim.name == "io_callback")
+        assert ("!stablehlo.token" in ex.text) == bool(extra.get("ordered"))
+        outs = ex([_jaxlib.buffer_from_numpy(x), _jaxlib.buffer_from_numpy(2 * x)])
+        check(np.asarray(outs[0]), np.sin(x) * 2 * x)
+        assert len(seen) == 1
+        check(seen[0][0], x)
+        check(seen[0][1], 2 * x)
+
+
+CHECKS["callback"] = check_callback
+
+
+def check_checkify(prim):
+    """``check`` has no lowering: a clear error saying to wrap the function in checkify;
+    a ``debug_check`` (``debug=True``) lowers to nothing."""
+    from primitives.checkify import CheckNotFunctionalizedError
+    from xform.core.pytree import tree_flatten
+    _, tree = tree_flatten(((), {}))
+    params = {"msg": "x must be positive", "fmt_tree": tree}
+    avals = (ShapedArray((), np.dtype("bool")),)
+    with pytest.raises(CheckNotFunctionalizedError, match="checkify"):
+        compile_single_op(prim, tuple(dict(params, debug=False).items()), avals, DEV)
+    ex = compile_single_op(prim, tuple(dict(params, debug=True).items()), avals, DEV)
+    assert "custom_call" not in ex.text
+
+
+CHECKS["checkify"] = check_checkify
 _NOT_LOWERED: set = set()  # families with no StableHLO lowering by design (none)
 
 

@@ -212,8 +212,9 @@ def vjp(fun, *primals, has_aux=False):
         if T is None:
             T = cache["T"] = transpose_linear(r.L, r.n_res, [v.aval for v in r.L.outvars])
         in_cts = eval_jaxpr(T.jaxpr, T.consts, list(r.residuals) + cts)
-        by_leaf = dict(zip(r.lin_leaves, in_cts))
-        full = [_as_array(by_leaf[i], a) if i in by_leaf else _zeros_value(a)
+        # a cotangent the transposed program gives as a literal has the literal's type
+        by_leaf = dict(zip(r.lin_leaves, zip(in_cts, T.jaxpr.out_avals)))
+        full = [_as_array(*by_leaf[i]) if i in by_leaf else _zeros_value(a)
                 for i, a in enumerate(r.in_avals)]
         return tree_unflatten(in_tree, full)
 
@@ -262,13 +263,14 @@ def _grad_core(fname, fun, argnums, has_aux, args, kwargs, allow_int=False):
         one = Literal(np.ones((), oa.dtype)[()], ShapedArray((), oa.dtype, oa.weak_type))
         T = transpose_linear(r.L, r.n_res, [one])
         cts = eval_jaxpr(T.jaxpr, T.consts, list(r.residuals))
+        # a cotangent the transposed program gives as a literal has the literal's type
+        by_leaf = dict(zip(r.lin_leaves, zip(cts, T.jaxpr.out_avals)))
     else:
-        cts = [None] * len(r.lin_leaves)
-    by_leaf = dict(zip(r.lin_leaves, cts))
+        by_leaf = {}
     grads_flat = []
     for i, a in enumerate(r.in_avals):
         g = by_leaf.get(i)
-        grads_flat.append(_zeros_value(a) if g is None else _as_array(g, a))
+        grads_flat.append(_zeros_value(a) if g is None else _as_array(*g))
     g_tree = tree_unflatten(d_tree, grads_flat)
     return value, (g_tree[0] if single else g_tree), aux
 
@@ -372,8 +374,8 @@ def _jvp_flat(fun, primals, tangents, has_aux, mode="fwd"):
     for i in range(n):
         a = out_avals[i]
         t = t_outs[i]
-        if not is_diff_dtype(a.dtype):
-            t = np.zeros(a.shape, float0)
+        # as JAX: an output's tangent is as weakly typed as the output itself
+        t = np.zeros(a.shape, float0) if not is_diff_dtype(a.dtype) else _like(t, a)
         touts.append(t)
     res = (tree_unflatten(o_tree, prim_outs[:n]), tree_unflatten(o_tree, touts))
     if has_aux:
@@ -425,11 +427,12 @@ def linearize(fun, *primals, has_aux=False):
 
 # --- Jacobians and Hessians ----------------------------------------------------------------
 
-def _map_over_basis(fn, basis):
+def _map_over_basis(fn, basis, fixed=False):
     """Stack ``fn(basis[i])`` over the rows of ``basis`` (a NumPy (n, m) array) with one
     ``vmap``: the per-basis-vector JVP/VJP is written once in the IR, with a batch
     dimension, rather than once per basis vector.  Returns the pytree of ``fn``'s output
-    with every leaf stacked along a new leading axis."""
+    with every leaf stacked along a new leading axis; with ``fixed``, ``fn`` returns
+    ``(unbatched, mapped)`` and so does this (``unbatched`` as it is, not stacked)."""
     if basis.shape[0] == 0:
         raise ValueError("cannot take a Jacobian with respect to an input with no elements")
     n = basis.shape[0]
@@ -438,17 +441,19 @@ def _map_over_basis(fn, basis):
     def strip(vec):
         # float0 leaves (cotangents of integer inputs) cannot be batched: replace them by
         # a marker and rebuild them after the vmap
+        unbatched, out = fn(vec) if fixed else (None, fn(vec))
         out = tree_map(lambda x: _F0Leaf(np.shape(x)) if getattr(x, "dtype", None) == float0
-                       else x, fn(vec))
+                       else x, out)
         leaves, tree = tree_flatten(out, is_leaf=lambda x: isinstance(x, _F0Leaf))
         marks["tree"] = tree
         marks["f0"] = {i: x.shape for i, x in enumerate(leaves) if isinstance(x, _F0Leaf)}
-        return [x for x in leaves if not isinstance(x, _F0Leaf)]
-    arrs = vmap(strip)(core.array_from_numpy(basis))
+        return unbatched, [x for x in leaves if not isinstance(x, _F0Leaf)]
+    unbatched, arrs = vmap(strip, out_axes=(None, 0))(core.array_from_numpy(basis))
     it = iter(arrs)
     leaves = [np.zeros((n,) + marks["f0"][i], float0) if i in marks["f0"] else next(it)
               for i in range(marks["tree"].num_leaves)]
-    return tree_unflatten(marks["tree"], leaves)
+    stacked = tree_unflatten(marks["tree"], leaves)
+    return (unbatched, stacked) if fixed else stacked
 
 
 class _F0Leaf:
@@ -471,21 +476,27 @@ def _rows(x, start, size, shape):
     return lax.reshape(lax.slice_in_dim(x, start, start + size, axis=0), shape)
 
 
+def _like(x, aval):
+    """``x`` with ``aval``'s dtype and weak type, as JAX casts basis vectors and Jacobian
+    blocks (a weak input's block is weak)."""
+    if getattr(x, "dtype", None) == float0:
+        return x
+    return lax.convert_element_type(x, aval.dtype, weak_type=aval.weak_type)
+
+
 def _split_flat(vec, avals):
     """Split a flat vector into leaves of the given avals."""
     out, off = [], 0
     for a in avals:
-        piece = _rows(vec, off, a.size, a.shape)
-        if lax.aval(piece).dtype != a.dtype:
-            piece = lax.convert_element_type(piece, a.dtype)
-        out.append(piece)
+        out.append(_like(_rows(vec, off, a.size, a.shape), a))
         off += a.size
     return out
 
 
 def _jacobian(fname, fun, argnums, has_aux, allow_int, forward: bool):
-    """The one Jacobian builder.  Forward (``jacfwd``): linearize, push each input basis
-    vector through the JVP; reverse (``jacrev``): pull each output basis vector back
+    """The one Jacobian builder.  Forward (``jacfwd``): push each input basis vector
+    through ``jvp`` (as JAX; unlike ``linearize`` it needs no partial evaluation, so it
+    works through ``while_loop``); reverse (``jacrev``): pull each output basis vector back
     through the VJP.  Both stack the basis with one ``vmap`` and return, for every output
     leaf, the pytree of ``argnums`` with leaves of shape ``out.shape + in.shape``."""
     _check_argnums_static(argnums)
@@ -501,23 +512,27 @@ def _jacobian(fname, fun, argnums, has_aux, allow_int, forward: bool):
             for i, v in zip(nums, dyn_vals):
                 full[i] = v
             return fun(*full, **kwargs)
-        lin = linearize if forward else vjp
-        res = lin(f_dyn, *dyn, has_aux=has_aux)
-        out, f_lin, aux = res if has_aux else (res + (None,))
-        o_leaves, o_tree = tree_flatten(out)
         in_avals = [prep_leaf(x, f"{fname} input")[1] for x in d_leaves]
-        out_avals = [prep_leaf(o, f"{fname} output")[1] for o in o_leaves]
-        if not forward:
+        if forward:   # push the input basis through one vmap of jvp; the primal is unbatched
+            def push(vec):
+                res = jvp(f_dyn, dyn, tree_unflatten(d_tree, _split_flat(vec, in_avals)),
+                          has_aux=has_aux)
+                return (res[0], res[2] if has_aux else None), res[1]
+            (out, aux), stacked = _map_over_basis(push, _std_basis(in_avals), fixed=True)
+            o_leaves, o_tree = tree_flatten(out)
+            out_avals = [prep_leaf(o, f"{fname} output")[1] for o in o_leaves]
+        else:         # pull the output basis back through one vmap of the vjp
+            res = vjp(f_dyn, *dyn, has_aux=has_aux)
+            out, f_lin, aux = res if has_aux else (res + (None,))
+            o_leaves, o_tree = tree_flatten(out)
+            out_avals = [prep_leaf(o, f"{fname} output")[1] for o in o_leaves]
             for a in out_avals:
                 if not is_diff_dtype(a.dtype):
                     raise TypeError(f"jacrev requires real- or complex-valued outputs, got "
                                     f"{a.str_short()}")
-        # the basis runs over the inputs (forward) or the outputs (reverse)
-        basis_avals, basis_tree = (in_avals, d_tree) if forward else (out_avals, o_tree)
-        stacked = _map_over_basis(
-            lambda vec: f_lin(*tree_unflatten(basis_tree, _split_flat(vec, basis_avals)))
-            if forward else f_lin(tree_unflatten(basis_tree, _split_flat(vec, basis_avals))),
-            _std_basis(basis_avals))
+            stacked = _map_over_basis(
+                lambda vec: f_lin(tree_unflatten(o_tree, _split_flat(vec, out_avals))),
+                _std_basis(out_avals))
         s_leaves = tree_flatten(stacked)[0]
         jac_leaves = []
         if forward:      # s_leaves: one per output, (n_in, *out)
@@ -527,14 +542,14 @@ def _jacobian(fname, fun, argnums, has_aux, allow_int, forward: bool):
                 per_in, off = [], 0
                 for a in in_avals:
                     piece = lax.slice_in_dim(s, off, off + a.size, axis=nd)
-                    per_in.append(lax.reshape(piece, a_out.shape + a.shape))
+                    per_in.append(_like(lax.reshape(piece, a_out.shape + a.shape), a_out))
                     off += a.size
                 t = tree_unflatten(d_tree, per_in)
                 jac_leaves.append(t[0] if single else t)
         else:            # s_leaves: one per input, (n_out, *in)
             off = 0
             for a_out in out_avals:
-                per_in = [_rows(s, off, a_out.size, a_out.shape + a_in.shape)
+                per_in = [_like(_rows(s, off, a_out.size, a_out.shape + a_in.shape), a_in)
                           for s, a_in in zip(s_leaves, in_avals)]
                 off += a_out.size
                 t = tree_unflatten(d_tree, per_in)

@@ -182,8 +182,6 @@ def checkpoint(fun, *, prevent_cse=True, policy=None, static_argnums=()):
 
     @functools.wraps(fun)
     def fun_remat(*args, **kwargs):
-        if not core._stack:          # nothing is differentiated: just run it
-            return fun(*args, **kwargs)
         static = _static_positions("checkpoint", static_argnums, len(args))
         dyn = tuple(a for i, a in enumerate(args) if i not in static)
 

@@ -22,6 +22,7 @@ from ..core import trace as core
 from ..core import Array, Tracer, aval_of_scalar, where
 from ..core import array as array_mod
 from ..core.array import raise_if_deleted
+from ..core import checks as _checks, nan_check
 from ..core.checks import check_ir
 from ..core.pytree import LEAF, broadcast_prefix, tree_flatten, tree_unflatten
 from ..core.trace import leaf_aval, trace_to_jaxpr
@@ -62,7 +63,7 @@ class _FastCall:
 
     def __init__(self, x64, entry, exe, avals):
         self.x64 = x64
-        self.run = exe.exe.execute_sharded   # the PJRT call itself, no Python layer between
+        self.run = exe.pjrt_call   # the PJRT call itself, no Python layer between
         self.handlers = exe.handlers
         self.const_bufs = entry.const_bufs
         self.out_avals = exe.out_avals
@@ -245,7 +246,9 @@ class Jitted:
         avals = tuple(x.aval if type(x) is Array else
                       leaf_aval(x, f"jit({self.__name__}): argument {i}")
                       for i, x in enumerate(leaves))
-        key = (tree, statics, avals, dtypes._x64)
+        # with debug_nans / debug_infs on, a signature is traced anew and compiled without
+        # donation (the program may have to be run again op by op on its arguments)
+        key = (tree, statics, avals, (dtypes._x64, "checked") if _checks.special else dtypes._x64)
         if array_mod.any_sharded:   # a committed layout is part of the signature
             layouts = tuple(getattr(x, "_sharding", None) if type(x) is Array else None
                             for x in leaves)
@@ -286,7 +289,7 @@ class Jitted:
         entry.out_tree = out_tree
         entry.exe = None
         entry.out_avals = [a.aval if hasattr(a, "aval") else a for a in entry.closed.jaxpr.outvars]
-        entry.donate = self._donated_leaves(tree, statics)
+        entry.donate = () if _checks.special else self._donated_leaves(tree, statics)
         entry.donated = ()
         entry.in_tree = tree
         committed = key[4] if len(key) > 4 else None
@@ -322,7 +325,7 @@ class Jitted:
         return entry.exe
 
     def __call__(self, *args, **kwargs):
-        if not kwargs and not core._stack:
+        if not kwargs and not core._stack and not _checks.special:
             # fast path: positional Array arguments whose signature ran before.  Arrays
             # made by the same executable share aval objects, so the aval ids are a
             # cheap key; the entry keeps those avals alive, so no other live object has
@@ -377,7 +380,11 @@ class Jitted:
                 self._fast_ids_lru.put(ids, fast)
             else:
                 self._fast_trees_lru.put((tree, ids), fast)
-        return self._run(entry, exe, leaves)
+        out = self._run(entry, exe, leaves)
+        if _checks.special:   # debug_nans / debug_infs
+            nan_check.check_call(f"jit({self.__name__})", entry.closed.jaxpr, entry.closed.consts,
+                                 leaves, tree_flatten(out)[0], core.eager_apply)
+        return out
 
     def _run(self, entry, exe, leaves):
         if exe.mesh is not None or entry.device is not None:
@@ -392,7 +399,7 @@ class Jitted:
                     leaves[i]._invalidate(why)
             return outs[0] if entry.out_tree is LEAF else tree_unflatten(entry.out_tree, outs)
         if entry.donated:
-            return self._run_donating(exe.exe.execute_sharded, exe.handlers, entry.const_bufs,
+            return self._run_donating(exe.pjrt_call, exe.handlers, entry.const_bufs,
                                       leaves, entry.donated, entry.out_tree, exe.out_avals)
         ins = entry.const_bufs + [_to_buffer(x) for x in leaves]
         try:
@@ -676,8 +683,14 @@ def _layouts(jitted, closed, tree, committed, out_tree):
 
 
 def clear_caches() -> None:
-    """Empty every cache xform keeps (traced signatures of every ``jit``, compiled eager
-    ops, shape rules, ...), as ``jax.clear_caches``."""
+    """Empty every cache xform keeps, as ``jax.clear_caches``: each is a
+    ``primitives.lru.LRU`` bounded by ``config.update("xform_cache_size", n)``.  They
+    are every ``jit``'s traced signatures and fast-call tables (with their compiled
+    executables), compiled eager ops and one-op executables, shape rules, scalar device
+    buffers and weak scalar literals, interned sub-jaxprs and pytree structures, the
+    DCE, simplification and effects memos, jaxlib avals, result handlers and buffer
+    shardings, sharding tiles, and shard_map's compiled functions.  The PJRT clients
+    and small tables bounded by the dtypes and devices that exist stay."""
     lru.clear_all()
 
 

@@ -196,7 +196,7 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size=None, axis_name=None,
         out_dims = _out_dims(out_axes, out_tree, out_avals, name)
         batched, _ = batch_jaxpr(closed, in_dims, size, axis_name, out_dims)
         outs = eval_jaxpr(batched.jaxpr, batched.consts, leaves)
-        outs = [_as_array(o) for o in outs]
+        outs = [_as_array(o, a) for o, a in zip(outs, out_avals)]
         return tree_unflatten(out_tree, outs)
 
     return vmapped
@@ -234,11 +234,13 @@ def _out_dims(out_axes, out_tree, out_avals, name):
     return dims
 
 
-def _as_array(x):
+def _as_array(x, out_aval=None):
     if type(x) in (Tracer, Array):
         return x
     if type(x) is Literal:
         x = x.val
+    if out_aval is not None:   # a constant output (a scalar const): the traced type
+        return array_from_numpy(np.asarray(x, out_aval.dtype), weak_type=out_aval.weak_type)
     a = aval_of_scalar(x) if type(x) in (int, float, complex, bool) else None
     if a is None:
         return array_from_numpy(x)

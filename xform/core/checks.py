@@ -7,6 +7,11 @@ environment, read once at import) makes every transform (``jvp``, ``partial_eval
 that writes a malformed program is named at once instead of surfacing as an XLA error
 (or a wrong shape) somewhere later.  Off by default; when off, a call costs one
 function call and one bool test.
+
+It also holds the switches of ``debug_nans`` / ``debug_infs`` (``JAX_DEBUG_NANS`` /
+``JAX_DEBUG_INFS`` in the environment, read once at import), which
+``xform.core.nan_check`` acts on: ``special`` is the one flag the hot paths (every eager
+op, every ``jit`` call) test.
 """
 from __future__ import annotations
 
@@ -14,7 +19,25 @@ import os
 
 from primitives.check import JaxprTypeError, check_jaxpr
 
-_enabled = os.environ.get("XFORM_CHECK_IR", "").strip().lower() in ("1", "true", "yes", "on")
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+_enabled = _env_flag("XFORM_CHECK_IR")
+debug_nans = _env_flag("JAX_DEBUG_NANS")   # check floating outputs for NaN
+debug_infs = _env_flag("JAX_DEBUG_INFS")   # ... and for +-Inf
+special = debug_nans or debug_infs         # either: what the hot paths test
+
+
+def set_debug(nans: bool | None = None, infs: bool | None = None) -> None:
+    """Turn the NaN / Inf checks on or off (None: leave that one as it is)."""
+    global debug_nans, debug_infs, special
+    if nans is not None:
+        debug_nans = bool(nans)
+    if infs is not None:
+        debug_infs = bool(infs)
+    special = debug_nans or debug_infs
 
 
 class IRCheckError(JaxprTypeError):

@@ -5,8 +5,10 @@ Every option is read by the code it names (none is stored and ignored):
 * ``jax_enable_x64`` (``enable_x64``): 64-bit types (``primitives.dtypes``);
 * ``jax_platforms`` (``platforms``): the device platform (``lowering._jaxlib``); changing
   it empties every cache (compiled programs belong to the old platform's device);
-* ``jax_debug_nans`` (``debug_nans``): not implemented: ``True`` raises
-  ``NotImplementedError``, ``False`` is accepted;
+* ``jax_debug_nans`` / ``jax_debug_infs`` (``debug_nans`` / ``debug_infs``; also
+  ``with xform.debug_nans():`` and ``JAX_DEBUG_NANS=1`` / ``JAX_DEBUG_INFS=1`` in the
+  environment): every eager op and ``jit`` call raises ``FloatingPointError`` naming the
+  op that made a NaN / Inf (``xform.core.nan_check``);
 * ``xform_cpu_fusion_emitters`` / ``xform_cpu_loop_kernels``: XLA CPU options
   (``lowering._jaxlib``);
 * ``xform_check_ir``: type-check the IR every transform and pass produces
@@ -16,18 +18,21 @@ Every option is read by the code it names (none is stored and ignored):
 """
 from __future__ import annotations
 
+import contextlib
+
 from primitives import dtypes, lru
 from lowering import _jaxlib
 
 from . import checks
 
 _ALIASES = {"enable_x64": "jax_enable_x64", "platforms": "jax_platforms",
-            "debug_nans": "jax_debug_nans"}
+            "debug_nans": "jax_debug_nans", "debug_infs": "jax_debug_infs"}
 
 
 class Config:
     def __init__(self):
-        self._values = {"jax_enable_x64": False, "jax_platforms": None, "jax_debug_nans": False,
+        self._values = {"jax_enable_x64": False, "jax_platforms": None,
+                        "jax_debug_nans": checks.debug_nans, "jax_debug_infs": checks.debug_infs,
                         "xform_cpu_fusion_emitters": None, "xform_cpu_loop_kernels": None,
                         "xform_check_ir": checks.enabled(), "xform_cache_size": lru.limit()}
 
@@ -37,11 +42,11 @@ class Config:
             raise AttributeError(f"config.update: unknown option {name!r} (known: "
                                  f"{', '.join(sorted(self._values))})")
         if key == "jax_debug_nans":
-            if value:
-                raise NotImplementedError(
-                    f"config.update({name!r}, {value!r}): debug_nans is not implemented yet "
-                    f"in xform (no NaN checks are made); only False is accepted")
-            value = False
+            value = bool(value)
+            checks.set_debug(nans=value)
+        elif key == "jax_debug_infs":
+            value = bool(value)
+            checks.set_debug(infs=value)
         elif key == "jax_enable_x64":
             dtypes.set_x64(bool(value))
         elif key == "jax_platforms":
@@ -71,3 +76,25 @@ class Config:
 
 
 config = Config()
+
+
+@contextlib.contextmanager
+def _option(name: str, value):
+    before = config.read(name)
+    config.update(name, value)
+    try:
+        yield
+    finally:
+        config.update(name, before)
+
+
+def debug_nans(value: bool = True):
+    """``with xform.debug_nans():`` (or ``debug_nans(False)``): the ``jax_debug_nans``
+    option inside the block, restored after it (also usable as a decorator)."""
+    return _option("jax_debug_nans", value)
+
+
+def debug_infs(value: bool = True):
+    """``with xform.debug_infs():``: ``jax_debug_infs`` inside the block, as
+    ``debug_nans``."""
+    return _option("jax_debug_infs", value)

@@ -21,13 +21,14 @@ from typing import Callable
 import numpy as np
 
 from primitives import dtypes
-from primitives.core import ClosedJaxpr, Eqn, Jaxpr, Literal, ShapedArray, SourceInfo, Var
+from primitives.core import (EFFECTFUL, ClosedJaxpr, Eqn, Jaxpr, Literal, ShapedArray,
+                             SourceInfo, Var, has_effects)
 from primitives.lru import LRU
 from primitives.ops import OpTypeError
 from lowering import _jaxlib
 from lowering.compile import compile_single_op
 
-from . import array as _array
+from . import array as _array, checks as _checks, nan_check
 from .array import Array, array_from_numpy, raise_if_deleted
 from .pytree import tree_flatten, tree_unflatten
 
@@ -99,16 +100,69 @@ class LazySource:
 
 def source_here():
     """The user's source position for a new equation (lazy where jaxlib allows)."""
+    if _eqn_source is not None:
+        return _eqn_source
     tb = _capture()
     return LazySource(tb) if tb is not None else user_frame()
+
+
+# While a transform rewrites an equation (or ``eval_jaxpr`` re-emits one), the equations
+# it emits take that equation's source instead of the current stack, which is xform's own
+# code down to the user's call of the transform: so a backward-pass equation points at
+# the forward line it came from (what ``debug_nans`` reports).  Set by ``with_sources``.
+_eqn_source = None
+
+
+def with_sources(eqns):
+    """``for eqn in with_sources(eqns):`` iterates over ``eqns``; while the loop body
+    runs, equations traced anywhere take ``eqn.source`` as theirs (restored afterwards,
+    also when the body raises)."""
+    global _eqn_source
+    outer = _eqn_source
+    try:
+        for eqn in eqns:
+            src = eqn.source
+            _eqn_source = outer if src is None else src
+            yield eqn
+    finally:
+        _eqn_source = outer
 
 
 _capture = _jaxlib.capture_traceback or (lambda: None)
 
 
+def _user_source():
+    """Where the op running now was written: the equation being evaluated, else the
+    innermost user frame."""
+    return _eqn_source if _eqn_source is not None else user_frame()
+
+
 def where(source: SourceInfo | None = None) -> str:
     source = source or user_frame()
     return f" (at {source.filename}:{source.lineno})" if source else ""
+
+
+def named(fn, name: str, doc: str | None = None):
+    """``fn``, made by a factory, under the public ``name``: Python's own errors (a wrong
+    argument count, an unknown keyword) then say ``sin()``, not ``_unary.<locals>.f()``."""
+    fn.__code__ = fn.__code__.replace(co_name=name, co_qualname=name)
+    fn.__name__ = fn.__qualname__ = name
+    if doc is not None:
+        fn.__doc__ = doc
+    return fn
+
+
+def created_at(t) -> str:
+    """`` (created at file:line (function))`` for a tracer: the line of the equation that
+    made it, or that it is an argument of the traced function (looked up only for an
+    error message, so tracing pays nothing for it)."""
+    b = t.builder
+    for e in reversed(b.eqns):
+        if t.var in e.outvars:
+            return f" (created at {e.source})" if e.source else ""
+    if t.var in b.invars:
+        return f" (argument {b.invars.index(t.var)} of the traced function)"
+    return ""
 
 
 class ConcretizationError(TypeError):
@@ -157,6 +211,10 @@ class Tracer:
     def concrete(self, what: str):
         if self.val is not None:
             return self.val
+        if not self.builder.active:
+            raise UnexpectedTracerError(
+                f"{what}: a traced value {self.aval.str_short()} escaped the function it "
+                f"was traced in{created_at(self)} and was used again{where()}")
         raise ConcretizationError(
             f"{what} needs a concrete value, but this is an abstract traced array "
             f"{self.aval.str_short()}{where()}.\n"
@@ -237,7 +295,8 @@ class Builder:
             if not x.builder.active:
                 raise UnexpectedTracerError(
                     f"a traced value {x.aval.str_short()} escaped the function it was traced "
-                    f"in (stored in a global or a closure?) and was used again{where()}")
+                    f"in{created_at(x)} (stored in a global or a closure?) and was used "
+                    f"again{where()}")
             return self._const(x, x.aval)
         if t in _ARRAY_TYPES:
             return self._const(x, x.aval)
@@ -282,11 +341,17 @@ class Builder:
         outvars = [Var(out_avals[0])] if len(out_avals) == 1 else [Var(a) for a in out_avals]
         eqn = _new_eqn(Eqn)
         eqn.prim, eqn.invars, eqn.outvars, eqn.params = prim, invars, outvars, params
-        tb = _capture()
-        eqn.source = LazySource(tb) if tb is not None else user_frame()
+        src = _eqn_source   # (see with_sources)
+        if src is None:
+            tb = _capture()
+            src = LazySource(tb) if tb is not None else user_frame()
+        eqn.source = src
         self.eqns.append(eqn)
-        if self.concrete and prim.family != "collective":   # a collective has no value
-            in_vals = [self.value_of(a) for a in args]      # outside its named axis
+        # a collective has no value outside its named axis; an effect (a print) runs when
+        # the transformed program is evaluated, not also now (see primitives.core.EFFECTFUL)
+        if self.concrete and prim.family != "collective" and not (
+                prim in EFFECTFUL or prim.subjaxpr_params and has_effects(eqn)):
+            in_vals = [self.value_of(a) for a in args]
             if all(v is not None for v in in_vals):
                 vals = eager_apply(prim, in_vals, params)
                 return [Tracer(self, v, val) for v, val in zip(outvars, vals)]
@@ -385,6 +450,8 @@ _eager_cache = _eager_lru.data
 
 def eager_apply(prim, args, params):
     """Run one meta-operator now on concrete arrays/scalars."""
+    if _checks.special:   # debug_nans / debug_infs: run it with its outputs checked
+        return nan_check.checked_apply(eager_apply, _user_source, prim, args, params)
     bufs, avals = [], []
     for a in args:
         t = type(a)
@@ -409,7 +476,7 @@ def eager_apply(prim, args, params):
         elif t is Tracer:
             raise UnexpectedTracerError(
                 f"a traced value {a.aval.str_short()} was used outside the transform that "
-                f"created it{where()}")
+                f"created it{created_at(a)}{where()}")
         else:
             raise TypeError(f"{prim.name}: {type(a).__name__} is not a valid array value{where()}")
     shardings = None
@@ -421,6 +488,8 @@ def eager_apply(prim, args, params):
     key = (prim, tuple(params.items()) if params else (), tuple(avals), shardings)
     hit = _eager_cache.get(key)
     if hit is None:
+        if prim.host_impl is not None:   # runs in Python on the host (a callback)
+            return _host_apply(prim, args, bufs, avals, params)
         device = None if shardings is None else _array.committed_device(shardings, prim.name)
         try:
             exe = compile_single_op(prim, key[1], key[2], device or _jaxlib.default_device(),
@@ -449,6 +518,15 @@ def eager_apply(prim, args, params):
     return [from_buffer(b, a) for b, a in zip(outs, out_avals)]
 
 
+def _host_apply(prim, args, bufs, avals, params):
+    """Eager application of a meta-operator with a ``host_impl``: numpy in, numpy out."""
+    vals = [np.asarray(a) if type(a) is Array else np.asarray(b) for a, b in zip(args, bufs)]
+    outs = prim.host_impl(*vals, **params)
+    out_avals = prim.abstract_eval(*avals, **params)
+    return [array_from_numpy(np.asarray(o, a.dtype), weak_type=a.weak_type)
+            for o, a in zip(outs, out_avals)]
+
+
 # --- evaluating a jaxpr --------------------------------------------------------------------------
 
 def eval_jaxpr(jaxpr: Jaxpr, consts, args, env=None):
@@ -467,10 +545,12 @@ def eval_jaxpr(jaxpr: Jaxpr, consts, args, env=None):
         env[v] = x
     for v, x in zip(jaxpr.invars, args):
         env[v] = x
-    for eqn in jaxpr.eqns:
+    for eqn in with_sources(jaxpr.eqns):
         if eqn.outvars and all(v in env for v in eqn.outvars):
             continue
-        outs = bind(eqn.prim, *[read(a) for a in eqn.invars], **eqn.params)
+        # a Literal operand goes to bind as itself: its value alone would lose its weak type
+        outs = bind(eqn.prim, *[a if type(a) is Literal else env[a] for a in eqn.invars],
+                    **eqn.params)
         if not eqn.prim.multiple_results:
             outs = [outs]
         for v, x in zip(eqn.outvars, outs):

@@ -8,7 +8,8 @@ import math
 import numpy as np
 
 from primitives import control as _control, ops
-from primitives.core import ClosedJaxpr, Eqn, Jaxpr, Literal, ShapedArray, Var
+from primitives.core import (ClosedJaxpr, Eqn, Jaxpr, Literal, ShapedArray, Var, has_effects,
+                             jaxpr_effects)
 from primitives.irutil import hoist_consts, inline, intern_jaxpr, permute
 
 from ..core.pytree import tree_flatten
@@ -251,7 +252,7 @@ def _invariant_vars(j: Jaxpr, n_consts: int) -> set:
     """The variables of a scan body that depend on its first ``n_consts`` inputs only."""
     inv = set(j.invars[:n_consts])
     for e in j.eqns:
-        if e.prim not in passes.EFFECTFUL and \
+        if not has_effects(e) and \
                 all(type(a) is Literal or a in inv for a in e.invars):
             inv.update(e.outvars)
     return inv
@@ -261,7 +262,8 @@ def _hoist_invariant(j: Jaxpr, outer_consts, wanted):
     """Equations computing the loop-invariant body variables ``wanted`` from the scan's
     operands ``outer_consts`` (the body's first inputs), with fresh variables; returns
     (eqns, one atom per ``wanted``)."""
-    h = passes.dce(Jaxpr([], j.invars[:len(outer_consts)], j.eqns, list(wanted)))
+    h = passes.dce(Jaxpr([], j.invars[:len(outer_consts)], j.eqns, list(wanted)),
+                   keep_effects=False)
     return inline(h, outer_consts)
 
 
@@ -581,6 +583,7 @@ def _segmented_while(p):
     ncc, nbc = p["cond_nconsts"], p["body_nconsts"]
     seg = math.isqrt(ms - 1) + 1 if ms > 1 else 1
     n_seg = -(-ms // seg)
+    effects = bool(jaxpr_effects(bj))
 
     def run(*a):
         cc, bc, carry = _control.while_operands(a, ncc, nbc)
@@ -590,6 +593,10 @@ def _segmented_while(p):
             running = eval_jaxpr(cj, [], cc + c)[0]
             if n_seg * seg > ms:       # the last segment is padded: stop at max_steps
                 running = bind(ops.binary["and"], running, bind(ops.compare["lt"], i, ms))
+            if effects:   # a body that prints runs only while the loop would
+                new = lax.cond(running, lambda c: eval_jaxpr(bj, [], bc + c),
+                               lambda c: list(c), c)
+                return (i + 1, list(new)), None
             new = eval_jaxpr(bj, [], bc + c)
             return (i + 1, [bind(ops.select_n, running, x, n) for x, n in zip(c, new)]), None
 
@@ -675,6 +682,13 @@ def _while_rule(ax, args, dims, *, cond_jaxpr, body_jaxpr, cond_nconsts, body_nc
                     cond_nconsts=nc, body_nconsts=nb, max_steps=max_steps)
         return list(outs), cin
     # per-example predicates: loop while any example runs; finished examples keep their carry
+    if jaxpr_effects(body_jaxpr.jaxpr) or jaxpr_effects(cond_jaxpr.jaxpr):
+        raise NotImplementedError(
+            "vmap of a while_loop whose predicate differs per batch element, with a callback "
+            "(debug.print, io_callback) or a checkify.check in its body or condition, is not "
+            "supported (as in JAX): finished elements would keep calling it.  Move the "
+            "callback out of the loop, or give every element the same trip count (for a "
+            "check: apply vmap outside checkify, vmap(checkify(f)))")
     cond_p, _ = batch_subjaxpr(cond_jaxpr, list(cc_d) + cin, ax, [0])
     cc_avals = [aval_of(x) for x in cc]
     bc_avals = [aval_of(x) for x in bc]

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
+
 from primitives import custom as _custom, custom as custom_ops
+from primitives.core import Literal
 
 from ..transforms.ad_util import ad_state, aval_of, instantiate, where_eqn, Zero
 from ..transforms.batching import batch_callable, batch_subjaxpr, batched_aval, bdim_at, RULES
+from ..transforms.checkify import CHECKIFY, eqn_needs, eval_checked, sorted_sigs, trace_sub
 from ..transforms.jvp import JVP
 from ..transforms.transpose import TRANSPOSE
-from ..core import bind
+from ..core import array_from_numpy, bind
 
 
 # custom rules -------------------------------------------------------------------------------------
@@ -64,6 +68,9 @@ JVP[custom_ops.custom_vjp_lin] = _custom_vjp_lin_jvp
 def _custom_vjp_lin_t(cts, *args, bwd, num_res, lin_mask, out_avals, name):
     res = args[:num_res]
     cts = [instantiate(c, a) for c, a in zip(cts, out_avals)]
+    # the user's bwd gets arrays: ``grad``'s seed cotangent is a literal 1.0 in the IR
+    cts = [array_from_numpy(np.asarray(c.val, c.aval.dtype), weak_type=c.aval.weak_type)
+           if type(c) is Literal else c for c in cts]
     cts_in = bwd(list(res), cts)
     out = [None] * num_res
     for m, c in zip(lin_mask, cts_in):
@@ -112,3 +119,54 @@ def _custom_vjp_lin_rule(ax, args, dims, *, bwd, out_avals, **params):
 
 
 RULES[_custom.custom_vjp_lin] = _custom_vjp_lin_rule
+
+
+# --- checkify ----------------------------------------------------------------------------------
+# The primal program takes and returns the error state (after its consts, before its
+# arguments); the user's rules see only their own arguments, and pass the state through with
+# a zero tangent / no cotangent: failures inside a rule are not checked (as in JAX).
+
+
+def _custom_checkify(prim):
+    def rule(err, eqn, args):
+        p = dict(eqn.params)
+        nc, call = p.pop("num_consts"), p.pop("call_jaxpr")
+        sigs = sorted_sigs(eqn_needs(eqn, err.enabled))
+        state = err.leaves(sigs)
+        ns = len(state)
+
+        def body(*a):
+            st, outs = eval_checked(call, err, sigs, a[nc:nc + ns], a[:nc] + a[nc + ns:])
+            return st + outs
+        avals = [aval_of(x) for x in args]
+        new, hoisted = trace_sub(body, avals[:nc] + err.leaf_avals(sigs) + avals[nc:])
+        fns = {k: _passing_state(k, f, ns) for k, f in p.items() if k in ("jvp", "fwd", "bwd")}
+        outs = bind(prim, *hoisted, *args[:nc], *state, *args[nc:], call_jaxpr=new,
+                    num_consts=len(hoisted) + nc, **dict(p, **fns))
+        err.set_leaves(outs[:ns], sigs)
+        return list(outs[ns:])
+    return rule
+
+
+def _passing_state(kind, f, ns):
+    """A user rule of the checkified call: the ``ns`` error-state operands pass through."""
+    if f is None:
+        return None
+    if kind == "jvp":
+        def jvp(ps, ts):
+            outs, touts = f(list(ps[ns:]), list(ts[ns:]))
+            return list(ps[:ns]) + list(outs), [Zero(aval_of(s)) for s in ps[:ns]] + list(touts)
+        return jvp
+    if kind == "fwd":
+        def fwd(ps):
+            outs, res = f(list(ps[ns:]))
+            return list(ps[:ns]) + list(outs), res
+        return fwd
+
+    def bwd(res, cts):
+        return [None] * ns + list(f(res, list(cts[ns:])))
+    return bwd
+
+
+CHECKIFY[_custom.custom_jvp_call] = _custom_checkify(_custom.custom_jvp_call)
+CHECKIFY[_custom.custom_vjp_call] = _custom_checkify(_custom.custom_vjp_call)

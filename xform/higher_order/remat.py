@@ -4,11 +4,12 @@ from __future__ import annotations
 import numpy as np
 
 from primitives import remat as _remat
-from primitives.core import Eqn, Jaxpr, Literal, Var
+from primitives.core import EFFECTFUL, ClosedJaxpr, Eqn, Jaxpr, Literal, Var, has_effects
 from primitives.irutil import hoist_consts, intern_jaxpr, permute
 
 from ..transforms.ad_util import aval_of, instantiate, is_diff_dtype, Zero
 from ..transforms.batching import batch_subjaxpr, RULES
+from ..transforms.checkify import CHECKIFY, eqn_needs, eval_checked, sorted_sigs, trace_sub
 from ..transforms.jvp import JVP, jvp_sub, nonzero_mask
 from ..transforms.partial_eval import PARTIAL_EVAL, split_known_eqns
 from ..transforms.transpose import LinearIn, TRANSPOSE, transpose_linear
@@ -80,7 +81,11 @@ def remat_split(body: Jaxpr, unknowns, policy):
         if e is None:
             continue          # a known input of the body
         if id(e) not in verdict:
-            verdict[id(e)] = _saveable(policy, e)
+            # an effect ran in the forward pass: the backward pass must not run it again, so
+            # what an effectful equation computes is saved (the effects of a loop that is
+            # recomputed are dropped from the copy instead, see ``_without_effects``)
+            verdict[id(e)] = _saveable(policy, e) or (
+                has_effects(e) and _without_effects(e) is None)
         if not verdict[id(e)] and id(e) not in recompute:
             recompute.add(id(e))
             stack.extend(a for a in e.invars if type(a) is Var)
@@ -89,9 +94,39 @@ def remat_split(body: Jaxpr, unknowns, policy):
     k_outs = [a for a, k in zip(body.outvars, out_known) if k]
     K = passes.dce(Jaxpr([], known_in, k_eqns, k_outs + saved_mid))
     unknown_in = [v for v, u in zip(body.invars, unknowns) if u]
-    L = Jaxpr([], saved_in + saved_mid + unknown_in,
-              [e for e in k_eqns if id(e) in recompute] + L0.eqns, u_outs)
+    redo = [e if not has_effects(e) else _without_effects(e)
+            for e in k_eqns if id(e) in recompute]
+    L = Jaxpr([], saved_in + saved_mid + unknown_in, redo + L0.eqns, u_outs)
     return K, L, saved_in, saved_mid, out_known
+
+
+def _without_effects(eqn):
+    """``eqn`` with the effects that return nothing (prints, ``debug.callback``) removed
+    from the programs it holds, for a recomputation; None if an effect it holds returns
+    values (those cannot be recomputed without running it again)."""
+    if not has_effects(eqn):
+        return eqn
+    if not eqn.prim.subjaxpr_params:
+        return None
+    params = dict(eqn.params)
+    for name in eqn.prim.subjaxpr_params:
+        val = params[name]
+        many = isinstance(val, (tuple, list))
+        new = []
+        for c in (val if many else (val,)):
+            j = c.jaxpr
+            eqns = []
+            for e in j.eqns:
+                if has_effects(e):
+                    if e.prim in EFFECTFUL and not e.outvars:
+                        continue              # a print: it ran in the forward pass
+                    e = _without_effects(e)
+                    if e is None:
+                        return None
+                eqns.append(e)
+            new.append(ClosedJaxpr(Jaxpr(j.constvars, j.invars, eqns, j.outvars), c.consts))
+        params[name] = tuple(new) if many else new[0]
+    return Eqn(eqn.prim, eqn.invars, eqn.outvars, params, eqn.source)
 
 
 def _checkpoint_partial_eval(eqn, unknowns):
@@ -155,3 +190,22 @@ def _checkpoint_rule(ax, args, dims, *, jaxpr, **params):
 RULES[_remat.checkpoint] = _checkpoint_rule
 RULES[_remat.name] = lambda ax, args, dims, *, name: (
     [bind(_remat.name, args[0], name=name)], [dims[0]])
+
+
+def _checkpoint_checkify(err, eqn, args, *, jaxpr, **params):
+    """``checkify``: the body takes and returns the error state, still inside a checkpoint."""
+    sigs = sorted_sigs(eqn_needs(eqn, err.enabled))
+    state = err.leaves(sigs)
+    ns = len(state)
+
+    def body(*a):
+        st, outs = eval_checked(jaxpr, err, sigs, a[:ns], a[ns:])
+        return st + outs
+    new, hoisted = trace_sub(body, err.leaf_avals(sigs) + [aval_of(x) for x in args])
+    outs = bind(_remat.checkpoint, *hoisted, *state, *args, jaxpr=new, **params)
+    err.set_leaves(outs[:ns], sigs)
+    return list(outs[ns:])
+
+
+CHECKIFY[_remat.checkpoint] = lambda err, eqn, args: _checkpoint_checkify(err, eqn, args,
+                                                                          **eqn.params)

@@ -160,7 +160,8 @@ def lu_pivots_to_permutation(pivots, permutation_size: int):
 
     def swap(i, perm):
         i = convert_element_type(i, _INT32)   # the loop counter is int64 under x64
-        j = broadcast_in_dim(dynamic_index_in_dim(pivots, i, axis, keepdims=True), shape,
+        j = broadcast_in_dim(dynamic_index_in_dim(pivots, i, axis, keepdims=True,
+                                                  allow_negative_indices=False), shape,
                              tuple(range(axis + 1)))
         at_i, at_j = eq(positions, i), eq(positions, j)
         p_i, p_j = pick(perm, at_i), pick(perm, at_j)

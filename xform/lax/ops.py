@@ -16,6 +16,7 @@ from primitives.lru import LRU
 from primitives.ops import GatherDimensionNumbers, ScatterDimensionNumbers, ConvDimensionNumbers
 
 from ..core import Tracer, bind, aval_of_scalar, where
+from ..core.trace import named
 from ..core.pytree import tree_flatten, tree_map, tree_unflatten
 
 _PY_SCALARS = (int, float, complex, bool)
@@ -82,9 +83,7 @@ def _unary(name):
 
     def f(x):   # (one operand: there is no array dtype for a Python scalar to take)
         return bind(prim, x)
-    f.__name__ = name
-    f.__doc__ = f"Elementwise ``{name}`` (meta-operator family ``unary``)."
-    return f
+    return named(f, name, f"Elementwise ``{name}`` (meta-operator family ``unary``).")
 
 
 def _binary(name, prim):
@@ -93,10 +92,7 @@ def _binary(name, prim):
         if tx in _PY_SCALARS or ty in _PY_SCALARS:   # else nothing to convert: skip the call
             x, y = _operands(name, x, y)
         return bind(prim, x, y)
-    f.__qualname__ = name
-    f.__name__ = name
-    f.__doc__ = f"Elementwise ``{name}``; operands must share a dtype."
-    return f
+    return named(f, name, f"Elementwise ``{name}``; operands must share a dtype.")
 
 
 neg, sign, floor, ceil, is_finite = (_unary(n) for n in ("neg", "sign", "floor", "ceil", "is_finite"))
@@ -293,40 +289,59 @@ def expand_dims(x, dimensions):
     return reshape(x, shape)
 
 
-def _index_scalar(i):
-    if type(i) in _PY_SCALARS or isinstance(i, np.generic):
-        return np.int32(i)
-    return i
+def _dynamic_starts(x, start_indices, allow_negative_indices):
+    """Start indices with negative ones counted from the end, as JAX's (a traced one with a
+    `select`); out-of-range starts are then clamped by the op itself."""
+    shape = aval(x).shape
+    allow = [allow_negative_indices] * len(shape) if isinstance(allow_negative_indices, bool) \
+        else list(allow_negative_indices)
+    out = []
+    for i, d, neg in zip(start_indices, shape, allow):
+        if type(i) in _PY_SCALARS or isinstance(i, np.generic):
+            if i < 0 and not neg:
+                raise ValueError(f"Index {i} is out of bounds for dimension {d} if "
+                                 f"allow_negative_indices=False")
+            out.append(np.int32(i + d if i < 0 else i))
+        elif neg and not dtypes.is_unsigned(aval(i).dtype):
+            out.append(select(lt(i, 0), add(i, d), i))
+        else:
+            out.append(i)
+    return out
 
 
-def dynamic_slice(x, start_indices, slice_sizes):
-    idx = [_index_scalar(i) for i in start_indices]
+def dynamic_slice(x, start_indices, slice_sizes, *, allow_negative_indices=True):
+    idx = _dynamic_starts(x, start_indices, allow_negative_indices)
     return bind(ops.dynamic_slice, x, *idx, slice_sizes=tuple(int(s) for s in slice_sizes))
 
 
-def dynamic_update_slice(x, update, start_indices):
-    idx = [_index_scalar(i) for i in start_indices]
+def dynamic_update_slice(x, update, start_indices, *, allow_negative_indices=True):
+    idx = _dynamic_starts(x, start_indices, allow_negative_indices)
     return bind(ops.dynamic_update_slice, x, update, *idx)
 
 
-def dynamic_slice_in_dim(x, start_index, slice_size, axis=0):
+def dynamic_slice_in_dim(x, start_index, slice_size=1, axis=0, *, allow_negative_indices=True):
     a = aval(x)
-    starts = [0] * a.ndim
-    sizes = list(a.shape)
-    starts[axis] = start_index
-    sizes[axis] = slice_size
-    return dynamic_slice(x, starts, sizes)
+    starts, sizes = [0] * a.ndim, list(a.shape)
+    starts[axis], sizes[axis] = start_index, slice_size
+    return dynamic_slice(x, starts, sizes, allow_negative_indices=allow_negative_indices)
 
 
-def dynamic_index_in_dim(x, index, axis=0, keepdims=True):
-    y = dynamic_slice_in_dim(x, index, 1, axis)
+def dynamic_index_in_dim(x, index, axis=0, keepdims=True, *, allow_negative_indices=True):
+    y = dynamic_slice_in_dim(x, index, 1, axis, allow_negative_indices=allow_negative_indices)
     return y if keepdims else squeeze(y, (axis,))
 
 
-def dynamic_update_slice_in_dim(x, update, start_index, axis):
+def dynamic_update_slice_in_dim(x, update, start_index, axis, *, allow_negative_indices=True):
     starts = [0] * aval(x).ndim
     starts[axis] = start_index
-    return dynamic_update_slice(x, update, starts)
+    return dynamic_update_slice(x, update, starts, allow_negative_indices=allow_negative_indices)
+
+
+def dynamic_update_index_in_dim(x, update, index, axis, *, allow_negative_indices=True):
+    if aval(update).ndim + 1 == aval(x).ndim:
+        update = expand_dims(update, (axis,))
+    return dynamic_update_slice_in_dim(x, update, index, axis,
+                                       allow_negative_indices=allow_negative_indices)
 
 
 def gather(operand, start_indices, dimension_numbers: GatherDimensionNumbers, slice_sizes,
@@ -349,8 +364,7 @@ def _scatter(name):
         return bind(prim, operand, scatter_indices, updates, dimension_numbers=dimension_numbers,
                     indices_are_sorted=bool(indices_are_sorted),
                     unique_indices=bool(unique_indices))
-    f.__name__ = name
-    return f
+    return named(f, name)
 
 
 scatter, scatter_add, scatter_mul, scatter_min, scatter_max = (
@@ -367,8 +381,7 @@ def _reducer(name):
         if not axes:
             return x
         return bind(prim, x, axes=axes)
-    f.__name__ = name
-    return f
+    return named(f, name)
 
 
 reduce_sum, reduce_prod, reduce_max, reduce_min, reduce_and, reduce_or, reduce_xor = (
@@ -397,10 +410,9 @@ def _reduce_window(name):
         return bind(prim, x, window_dimensions=window_dimensions, window_strides=window_strides,
                      padding=padding, base_dilation=base_dilation,
                      window_dilation=window_dilation)
-    f.__name__ = name
-    f.__doc__ = (f"``{name}`` meta-operator: padding is 'SAME', 'SAME_LOWER', 'VALID' or "
-                 f"(lo, hi) pairs, and padded elements are the reduction's identity.")
-    return f
+    return named(f, name, f"``{name}`` meta-operator: padding is 'SAME', 'SAME_LOWER', "
+                          f"'VALID' or (lo, hi) pairs, and padded elements are the "
+                          f"reduction's identity.")
 
 
 def _window_params(name, shape, window_dimensions, window_strides, padding, base_dilation,
@@ -810,4 +822,5 @@ register_window_monoid(min, "reduce_window_min")
 
 __all__ = [n for n, v in list(globals().items())
            if not n.startswith("_") and not isinstance(v, type(np)) and
-           n not in ("Sequence", "LRU", "tree_flatten", "tree_map", "tree_unflatten")]
+           n not in ("Sequence", "LRU", "tree_flatten", "tree_map", "tree_unflatten", "bind",
+                     "annotations", "where", "named")]

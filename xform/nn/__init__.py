@@ -24,6 +24,7 @@ from .. import numpy as jnp
 from ..api import jit
 from ..core import Array
 from ..core import Tracer
+from ..numpy._core import canonicalize_axis as _canonicalize_axis
 from . import initializers
 
 __all__ = ["identity", "relu", "relu6", "gelu", "silu", "swish", "sigmoid", "log_sigmoid",
@@ -192,7 +193,7 @@ def gelu(x, approximate: bool = True):
 def glu(x, axis: int = -1):
     """Gated linear unit: the first half of ``x`` along ``axis`` times sigmoid of the second."""
     x = _arr(x)
-    size = x.shape[axis]
+    size = x.shape[_canonicalize_axis(axis, x.ndim, "glu")]
     if size % 2:
         raise ValueError(f"glu: axis size must be divisible by 2, got {size}")
     x1, x2 = jnp.split(x, 2, axis)

@@ -5,6 +5,8 @@ axis checks, and ``stack`` (here because ``asarray`` of a list of arrays stacks 
 """
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from primitives import dtypes
@@ -68,7 +70,7 @@ def promote_dtypes(*args):
         ta, tb = type(a), type(b)
         if ta is Array or ta is Tracer:
             if tb is Array or tb is Tracer:
-                if a.aval.dtype == b.aval.dtype:
+                if a.aval.dtype == b.aval.dtype and a.aval.weak_type == b.aval.weak_type:
                     return args
             elif tb is float or tb is int:  # the common `x * 2.0` case
                 dt = a.aval.dtype
@@ -92,6 +94,10 @@ def _cast(x, info, dt, weak):
     if t is not Array and t is not Tracer:
         x = asarray(x)
     if info[0] == dt:
+        if info[1] and not weak and t is Tracer:
+            # as JAX: a traced weak operand meeting a strong one is converted, so reverse
+            # mode gives its cotangent the weak type back (the convert's transpose)
+            return lax.convert_element_type(x, dt, weak_type=False)
         return x
     # a weak result (e.g. bool array + Python int) makes every converted operand weak
     return lax.convert_element_type(x, dt, weak_type=weak)
@@ -124,7 +130,20 @@ def shape_of(x):
     return np.shape(x)
 
 
+def _as_shape(op, s) -> tuple:
+    """``s`` as a tuple of ints (an int is a 1-d shape), or a TypeError naming it."""
+    if isinstance(s, (int, np.integer)):
+        return (int(s),)
+    try:
+        return tuple(operator.index(d) for d in s)
+    except TypeError:
+        raise TypeError(f"{op}: a shape must be a tuple of ints, got {type(s).__name__} "
+                        f"{s!r:.40}{where()}") from None
+
+
 def broadcast_shapes(*shapes, op="broadcast"):
+    if not all(type(s) is tuple for s in shapes):   # (the shapes of arrays are tuples)
+        shapes = [_as_shape(op, s) for s in shapes]
     ndim = max((len(s) for s in shapes), default=0)
     out = []
     for i in range(ndim):
@@ -180,9 +199,13 @@ def asarray(x, dtype=None):
     if isinstance(x, str) or (isinstance(x, np.ndarray) and x.dtype.kind in "USO"):
         raise TypeError(f"xform arrays hold numbers, not {type(x).__name__} values: {x!r}"
                         f"{where()}")
-    if dtype is None and isinstance(x, (list, tuple)):
-        dtype = _sequence_dtype(x)
-    arr = np.asarray(x) if dtype is None else np.asarray(x, dtypes.canonicalize(dtype))
+    try:
+        if dtype is None and isinstance(x, (list, tuple)):
+            dtype = _sequence_dtype(x)
+        arr = np.asarray(x) if dtype is None else np.asarray(x, dtypes.canonicalize(dtype))
+    except ValueError as e:   # a ragged nested list, ...: NumPy's words, and the user's line
+        raise ValueError(f"cannot make an array from {type(x).__name__} {x!r:.60}: {e}"
+                         f"{where()}") from None
     if arr.dtype.kind in "USO" or (arr.dtype.kind == "V" and arr.dtype != dtypes.bfloat16):
         raise TypeError(f"cannot convert {type(x).__name__} to an xform array{where()}")
     return array_from_numpy(arr)

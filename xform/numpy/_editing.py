@@ -47,7 +47,7 @@ def roll(a, shift, axis=None):
         if isinstance(s, Tracer) and s.val is None:
             s = remainder(asarray(s), n)
             doubled = concatenate([a, a], ax)
-            a = lax.dynamic_slice_in_dim(doubled, n - s, n, ax)
+            a = lax.dynamic_slice_in_dim(doubled, n - s, n, ax, allow_negative_indices=False)
             continue
         s = builtins.int(s) % n
         if s:

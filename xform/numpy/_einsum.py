@@ -10,6 +10,9 @@ from ._linalg_ops import diagonal
 
 
 def _parse(subscripts: str, operands):
+    if not isinstance(subscripts, str):
+        raise TypeError(f"einsum: the subscripts must be a str such as 'ij,jk->ik', got "
+                        f"{type(subscripts).__name__} {subscripts!r:.40}{where()}")
     subscripts = subscripts.replace(" ", "")
     if "->" in subscripts:
         ins, out = subscripts.split("->")

@@ -113,6 +113,11 @@ def _as_index_array(i, n, dim):
 
 def getitem(x, idx, mode=None, fill_value=None):
     x, idx = _normalize(x, idx)
+    if mode is not None:
+        # an explicit mode (.at[].get(mode=...), take) handles a static index out of bounds
+        # as a traced one; without one it is an IndexError (docs/differences.md)
+        idx = tuple(np.asarray(i, np.int32) if _is_int_scalar(i) and
+                    not -x.shape[d] <= i < x.shape[d] else i for d, i in enumerate(idx))
     # 1. static ints and slices
     advanced = [d for d, i in enumerate(idx) if not (isinstance(i, slice) or _is_int_scalar(i))]
     if not advanced or all(_is_scalar_index(idx[d]) for d in advanced) and len(advanced) == 1 \
@@ -132,7 +137,7 @@ def getitem(x, idx, mode=None, fill_value=None):
             else:  # one traced scalar: dynamic_slice
                 n = x.shape[d]
                 k = _as_index_array(i, n, d)
-                x = lax.dynamic_slice_in_dim(x, k, 1, d)
+                x = lax.dynamic_slice_in_dim(x, k, 1, d, allow_negative_indices=False)
                 drop.append(d)
         return lax.squeeze(x, drop) if drop else x
     # 2. slices first, leaving only integer / array indices
@@ -253,9 +258,9 @@ class _IndexUpdateRef:
         self.index = index
 
     def get(self, *, mode=None, fill_value=None, indices_are_sorted=False, unique_indices=False):
-        if mode == "fill":
+        if mode in ("fill", "drop"):
             return getitem(self.array, self.index, mode="fill", fill_value=fill_value)
-        return getitem(self.array, self.index)
+        return getitem(self.array, self.index, mode=mode)
 
     def set(self, values, *, mode=None, **kw):
         return _scatter(self.array, self.index, values, lax.scatter, mode, **kw)
@@ -303,10 +308,10 @@ def _scatter(x, idx, values, scatter_fn, mode, indices_are_sorted=False, unique_
     if positions is None:
         return x
     if mode == "clip":
-        target = getitem(positions, idx)
+        target = getitem(positions, idx, mode="clip")
     else:  # out-of-bounds updates are dropped: mark them with an impossible position
         target = getitem(positions, idx, mode="fill", fill_value=-1) \
-            if _has_array_index(idx) else getitem(positions, idx)
+            if mode is not None or _has_array_index(idx) else getitem(positions, idx)
     vals = asarray(values)
     vals = astype(vals, x.dtype) if vals.dtype != x.dtype else vals
     try:

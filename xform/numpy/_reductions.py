@@ -13,6 +13,7 @@ from primitives.dtypes import bool_, uint32, uint64
 
 from .. import lax
 from ..core import where as _where_msg
+from ..core.trace import named
 from ._core import asarray, astype, canonicalize_axes, canonicalize_axis, promote_dtypes_inexact
 from ._shape import broadcast_to, expand_dims, ravel, reshape
 from ._creation import full_like
@@ -56,8 +57,7 @@ def _reduction(name, reducer, identity=None, bool_reducer=None, upcast_int=False
         if keepdims:
             r = reshape(r, [1 if i in axes else n for i, n in enumerate(a.shape)])
         return r
-    f.__name__ = name
-    return f
+    return named(f, name)
 
 
 def _where3(cond, x, fill):
@@ -89,8 +89,7 @@ def _any_all(name, reducer):
         if keepdims:
             r = reshape(r, [1 if i in axes else n for i, n in enumerate(a.shape)])
         return r
-    f.__name__ = name
-    return f
+    return named(f, name)
 
 
 any = _any_all("any", lax.reduce_or)
@@ -152,8 +151,7 @@ def _arg_reduce(name, prim_fn):
             raise ValueError(f"{name}: attempt to get {name} of an empty sequence")
         r = prim_fn(a, ax, _dt.default_int())
         return expand_dims(r, ax) if keepdims else r
-    f.__name__ = name
-    return f
+    return named(f, name)
 
 
 argmax = _arg_reduce("argmax", lax.argmax)
@@ -204,12 +202,12 @@ def _cumulative(name, window_reduce):
         padding = [(0, 0)] * nd
         padding[ax] = (n - 1, 0)
         return window_reduce(a, window, (1,) * nd, padding)
-    f.__name__ = name
-    return f
+    return named(f, name)
 
 
 def _cumprod_window(a, window, strides, padding):
-    return _prod_scan(a, [i for i, w in enumerate(window) if w > 1][0])
+    axes = [i for i, w in enumerate(window) if w > 1]
+    return _prod_scan(a, axes[0]) if axes else a   # an axis of length 1: nothing to scan
 
 
 def _prod_scan(a, axis):
@@ -255,8 +253,7 @@ def _nan_extreme(name, reducer, fill):
             return r
         every = all(mask, axis, keepdims=keepdims, where=where)
         return _where(every, lax.convert_element_type(asarray(_onp.nan), r.dtype), r)
-    f.__name__ = name
-    return f
+    return named(f, name)
 
 
 nanmax = _nan_extreme("nanmax", max, -_onp.inf)
@@ -270,8 +267,7 @@ def _nan_arg(name, reducer, fill):
         if mask is None:
             return r
         return _where(all(mask, axis, keepdims=keepdims), asarray(-1, r.dtype), r)
-    f.__name__ = name
-    return f
+    return named(f, name)
 
 
 nanargmax = _nan_arg("nanargmax", argmax, -_onp.inf)
@@ -316,8 +312,7 @@ def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=Non
 def _nan_cumulative(name, fn, fill):
     def f(a, axis=None, dtype=None, out=None):
         return fn(_nan_filled(a, fill)[0], axis, dtype)
-    f.__name__ = name
-    return f
+    return named(f, name)
 
 
 nancumsum = _nan_cumulative("nancumsum", cumsum, 0)

@@ -45,7 +45,12 @@ def ndim(a):
 
 def size(a, axis=None):
     s = shape_of(a)
-    return builtins.int(_onp.prod(s)) if axis is None else s[axis]
+    if axis is None:
+        return builtins.int(_onp.prod(s))
+    if not -len(s) <= axis < len(s):
+        raise IndexError(f"size: axis {axis} is out of bounds for an array of shape {s}"
+                         f"{_where_msg()}")   # (IndexError, as NumPy's and JAX's)
+    return s[axis]
 
 
 def reshape(a, shape=None, order="C", *, newshape=None):

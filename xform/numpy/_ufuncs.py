@@ -14,6 +14,7 @@ from primitives.dtypes import bool_, int16, int32, int64, uint8
 
 from .. import lax
 from ..core import Array, Tracer, where as _where_msg
+from ..core.trace import named
 from ._core import (ARRAY_TYPES, asarray, astype, broadcast_arrays_for, broadcast_shapes,
                     broadcast_to_shape, promote_dtypes, promote_dtypes_inexact,
                     promote_dtypes_numeric, shape_of, typeinfo)
@@ -53,7 +54,7 @@ def _elementwise(name, fn, inexact=False, numeric=False, real=False, int_fn=None
             if (ta is Array or ta is Tracer) and (tb is Array or tb is Tracer):
                 aa, ba = a.aval, b.aval
                 if aa.shape == ba.shape and aa.dtype == ba.dtype and \
-                        (not inexact or _dt.is_inexact(aa.dtype)):
+                        aa.weak_type == ba.weak_type and (not inexact or _dt.is_inexact(aa.dtype)):
                     if bool_fn is not None and aa.dtype == _BOOL:
                         return bool_fn(a, b)
                     return fn(a, b)
@@ -67,9 +68,8 @@ def _elementwise(name, fn, inexact=False, numeric=False, real=False, int_fn=None
         if bool_fn is not None and _dt.is_bool(typeinfo(args[0])[0]):
             return bool_fn(*args)
         return fn(*args)
-    f.__name__ = name
-    f.__doc__ = f"Elementwise ``{name}`` with NumPy broadcasting and JAX dtype promotion."
-    return f
+    return named(f, name,
+                 f"Elementwise ``{name}`` with NumPy broadcasting and JAX dtype promotion.")
 
 
 _BOOL = _onp.dtype(bool_)
@@ -233,9 +233,7 @@ def _unary(name, fn, inexact=False, int_fn=None):
         if int_fn is not None and not _dt.is_inexact(x.dtype):
             return int_fn(x)
         return fn(x)
-    f.__name__ = name
-    f.__doc__ = f"Elementwise ``{name}``."
-    return f
+    return named(f, name, f"Elementwise ``{name}``.")
 
 
 negative = _unary("negative", lax.neg)  # bool is rejected, as in JAX
@@ -401,7 +399,13 @@ def heaviside(x1, x2):
 def hypot(x1, x2):
     x1, x2 = broadcast_arrays_for("hypot",
                                   *_reject_complex("hypot", *promote_dtypes_inexact(x1, x2)))
-    return sqrt(x1 * x1 + x2 * x2)
+    # JAX's formula (no overflow for large operands; the same values and gradients)
+    x1, x2 = absolute(x1), absolute(x2)
+    inf = logical_or(isposinf(x1), isposinf(x2))
+    x1, x2 = maximum(x1, x2), minimum(x1, x2)
+    zero = equal(x1, 0)
+    r = _where(zero, x1, x1 * sqrt(1 + square(true_divide(x2, _where(zero, ones_like(x1), x1)))))
+    return _where(inf, full_like(r, _onp.inf), r)
 
 
 def logaddexp(x1, x2):

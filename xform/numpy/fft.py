@@ -160,7 +160,7 @@ def hfft(a, n=None, axis=-1, norm=None):
     """The FFT of a signal with a Hermitian spectrum: ``irfft`` of the conjugate, times n."""
     a = asarray(a)
     _check_1d("hfft", axis)
-    size = 2 * (a.shape[axis] - 1) if n is None else n
+    size = 2 * (a.shape[canonicalize_axis(axis, a.ndim, "hfft")] - 1) if n is None else n
     out = _core("hfft", "IRFFT", conj(a), None if n is None else [n], [axis], norm)
     return out * size  # the norm scale is the forward one: the name does not start with i
 
@@ -168,7 +168,7 @@ def hfft(a, n=None, axis=-1, norm=None):
 def ihfft(a, n=None, axis=-1, norm=None):
     a = asarray(a)
     _check_1d("ihfft", axis)
-    size = a.shape[axis] if n is None else n
+    size = a.shape[canonicalize_axis(axis, a.ndim, "ihfft")] if n is None else n
     return conj(_core("ihfft", "RFFT", a, None if n is None else [n], [axis], norm)) * (1 / size)
 
 

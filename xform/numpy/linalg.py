@@ -7,7 +7,7 @@ dtype, as in JAX.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple as _NamedTuple
 
 import numpy as _onp
 
@@ -15,7 +15,7 @@ from primitives import dtypes as _dtypes
 from primitives.linalg import LINALG_DTYPES as _LINALG_DTYPES
 
 from ..api import custom_jvp as _custom_jvp
-from ..core import where
+from ..core import where as _at_user
 from ..lax import linalg as _la
 from ._core import (asarray as _asarray, astype as _astype,
                     promote_dtypes_inexact as _promote_dtypes_inexact)
@@ -60,7 +60,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
         if ord == _onp.inf:
             return _max(_sum(a, r1, keepdims=True), axes, keepdims=keepdims)
         raise NotImplementedError(f"linalg.norm: matrix ord={ord!r} is not supported yet "
-                                  f"(supported: None, 'fro', 1, inf){where()}")
+                                  f"(supported: None, 'fro', 1, inf){_at_user()}")
     raise ValueError(f"linalg.norm: axis must be an int or a pair, got {axis}")
 
 
@@ -78,22 +78,22 @@ def outer(a, b):
 
 # --- result types (as jax.numpy.linalg's) -----------------------------------------------------
 
-class EighResult(NamedTuple):
+class EighResult(_NamedTuple):
     eigenvalues: object
     eigenvectors: object
 
 
-class QRResult(NamedTuple):
+class QRResult(_NamedTuple):
     Q: object
     R: object
 
 
-class SlogdetResult(NamedTuple):
+class SlogdetResult(_NamedTuple):
     sign: object
     logabsdet: object
 
 
-class SVDResult(NamedTuple):
+class SVDResult(_NamedTuple):
     U: object
     S: object
     Vh: object
@@ -105,13 +105,13 @@ def _matrices(fname, *xs, square=False):
     for name, x in zip(("a", "b"), xs):
         if x.ndim < 2:
             raise ValueError(f"linalg.{fname}: {name} must have at least 2 dimensions (a "
-                             f"matrix, or a stack of them), got shape {x.shape}{where()}")
+                             f"matrix, or a stack of them), got shape {x.shape}{_at_user()}")
         if _onp.dtype(x.dtype) not in _LINALG_DTYPES:
             raise TypeError(f"linalg.{fname}: unsupported dtype {_onp.dtype(x.dtype).name} "
-                            f"(supported: float32, float64, complex64, complex128){where()}")
+                            f"(supported: float32, float64, complex64, complex128){_at_user()}")
     if square and xs[0].shape[-1] != xs[0].shape[-2]:
         raise ValueError(f"linalg.{fname}: the matrix must be square in its last two "
-                         f"dimensions, got shape {xs[0].shape}{where()}")
+                         f"dimensions, got shape {xs[0].shape}{_at_user()}")
     return xs
 
 
@@ -127,7 +127,7 @@ def qr(a, mode: str = "reduced"):
     (a,) = _matrices("qr", a)
     if mode not in ("reduced", "complete", "r"):
         raise NotImplementedError(f"linalg.qr: mode={mode!r} is not supported (supported: "
-                                  f"'reduced', 'complete', 'r'){where()}")
+                                  f"'reduced', 'complete', 'r'){_at_user()}")
     q, r = _la.qr(a, full_matrices=mode == "complete")
     return r if mode == "r" else QRResult(q, r)
 
@@ -156,7 +156,7 @@ def svdvals(x):
 def eigh(a, UPLO=None, symmetrize_input: bool = True):
     (a,) = _matrices("eigh", a, square=True)
     if UPLO not in (None, "L", "U"):
-        raise ValueError(f"linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}{where()}")
+        raise ValueError(f"linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}{_at_user()}")
     v, w = _la.eigh(a, lower=UPLO != "U", symmetrize_input=symmetrize_input)
     return EighResult(w, v)
 
@@ -197,7 +197,7 @@ def solve(a, b):
     if b.ndim == 0 or b.shape[-1 if vector else -2] != a.shape[-1]:
         raise ValueError(f"linalg.solve: b must have shape ({a.shape[-1]},) or (..., "
                          f"{a.shape[-1]}, k) to match a of shape {a.shape}, got {b.shape}"
-                         f"{where()}")
+                         f"{_at_user()}")
     if vector:
         b = b[:, None]
     batch = _onp.broadcast_shapes(a.shape[:-2], b.shape[:-2])
@@ -229,7 +229,7 @@ def det(a):
 def slogdet(a, *, method=None):
     if method not in (None, "lu"):
         raise NotImplementedError(f"linalg.slogdet: method={method!r} is not supported "
-                                  f"(supported: 'lu'){where()}")
+                                  f"(supported: 'lu'){_at_user()}")
     diag, parity = _lu_det_parts("slogdet", a)
     mag = _abs(diag)
     singular = _any(diag == 0, axis=-1)
@@ -245,7 +245,7 @@ def slogdet(a, *, method=None):
 def matrix_power(a, n):
     (a,) = _matrices("matrix_power", a, square=True)
     if not isinstance(n, (int, _onp.integer)) or isinstance(n, bool):
-        raise TypeError(f"linalg.matrix_power: n must be a Python int, got {n!r}{where()}")
+        raise TypeError(f"linalg.matrix_power: n must be a Python int, got {n!r}{_at_user()}")
     n = int(n)
     if n < 0:
         a, n = inv(a), -n
@@ -290,7 +290,7 @@ def lstsq(a, b, rcond=None, *, numpy_resid: bool = False):
     a, b = _promote_dtypes_inexact(_asarray(a), _asarray(b))
     if a.ndim != 2 or b.ndim not in (1, 2) or b.shape[0] != a.shape[0]:
         raise ValueError(f"linalg.lstsq: needs a of shape (m, n) and b of shape (m,) or "
-                         f"(m, k), got {a.shape} and {b.shape}{where()}")
+                         f"(m, k), got {a.shape} and {b.shape}{_at_user()}")
     (a, b2) = _matrices("lstsq", a, b if b.ndim == 2 else b[:, None])
     m, n = a.shape
     rcond = float(_dtypes.finfo(_dtypes.real_dtype(a.dtype)).eps) * max(m, n) \
@@ -314,5 +314,5 @@ def matrix_transpose(x):
     x = _asarray(x)
     if x.ndim < 2:
         raise ValueError(f"linalg.matrix_transpose: x must have at least 2 dimensions, got "
-                         f"shape {x.shape}{where()}")
+                         f"shape {x.shape}{_at_user()}")
     return _la.swap_last(x)

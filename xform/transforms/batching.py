@@ -26,7 +26,7 @@ from primitives.ops import GatherDimensionNumbers, ScatterDimensionNumbers
 
 from ..core.checks import check_ir
 from ..core.pytree import tree_flatten, tree_unflatten
-from ..core.trace import eval_jaxpr, leaf_aval, trace_to_jaxpr
+from ..core.trace import eval_jaxpr, leaf_aval, trace_to_jaxpr, with_sources
 from ..lax.parallel import axis_frame
 from .. import lax, passes
 from ..core import bind, Builder, trace_scope, where
@@ -129,7 +129,7 @@ def batch_eval(jaxpr: Jaxpr, consts, args, in_dims, ax: AxisInfo):
         env[v] = (c, None)
     for v, x, d in zip(jaxpr.invars, args, in_dims):
         env[v] = (x, d)
-    for eqn in jaxpr.eqns:
+    for eqn in with_sources(jaxpr.eqns):
         vals, dims = [], []
         for a in eqn.invars:
             x, d = read(a)

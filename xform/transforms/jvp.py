@@ -17,6 +17,7 @@ from primitives.irutil import hoist_consts
 from primitives.ops import GatherDimensionNumbers
 
 from ..core.checks import check_ir
+from ..core.trace import with_sources
 from .. import lax
 from ..core import bind, Builder, trace_scope, Tracer
 from .ad_util import (
@@ -124,7 +125,8 @@ def _abs_deriv(t, x, y):
         safe = lax.select(lax.eq(y, bcast_to(weak_const(y, 0.0), aval_of(y).shape)),
                           bcast_to(weak_const(y, 1.0), aval_of(y).shape), y)
         return D(lax.real(M(t, lax.conj(x))), safe)
-    return M(t, lax.sign(x))
+    # as JAX: t where x >= 0 (so at 0 and -0 too), else -t (at NaN too)
+    return lax.select(lax.ge(x, weak_const(x, 0)), t, NEG(t))
 
 
 _defunary("abs", _abs_deriv)
@@ -400,17 +402,64 @@ JVP[ops.scatter["scatter_mul"]] = _scatter_mul_jvp
 
 
 def _scatter_minmax_jvp(name):
+    """As JAX's: where several values contend for one position (the operand's and the
+    updates scattered there), the tangent is the average of the tangents of those equal to
+    the result."""
     prim = ops.scatter[name]
+    add_at = ops.scatter["scatter_add"]
 
     def rule(primals, tangents, **params):
         x, idx, u = primals
         out = bind(prim, x, idx, u, **params)
         tx, _, tu = tangents
-        # where the result kept the operand, its tangent; elsewhere the scattered update's
-        from_u = bind(ops.scatter["scatter"], zeros_like_aval(aval_of(x)), idx, instantiate(tu), **params)
-        kept = lax.eq(out, x)
-        return [out], [bind(ops.select_n, kept, from_u, instantiate(tx))]
+        if type(tx) is Zero and type(tu) is Zero:
+            return [out], [Zero(aval_of(out))]
+        tx, tu = instantiate(tx), instantiate(tu)
+        dn, xa, ua = params["dimension_numbers"], aval_of(x), aval_of(u)
+        gdn = GatherDimensionNumbers(dn.update_window_dims, dn.inserted_window_dims,
+                                     dn.scatter_dims_to_operand_dims, dn.operand_batching_dims,
+                                     dn.scatter_indices_batching_dims)
+        windows = iter(dn.update_window_dims)
+        sizes = tuple(1 if i in dn.inserted_window_dims or i in dn.operand_batching_dims
+                      else ua.shape[next(windows)] for i in range(xa.ndim))
+
+        def at(a):   # a's values at the positions each update goes to
+            return bind(ops.gather, a, idx, dimension_numbers=gdn, slice_sizes=sizes,
+                        indices_are_sorted=params["indices_are_sorted"],
+                        unique_indices=params["unique_indices"])
+
+        def count(a):   # per update, the sum of `a` over the updates at its position
+            return at(bind(add_at, zeros_like_aval(xa), idx, a, **params))
+        target = at(out)
+        one, zero = bcast_to(weak_const(u, 1), ua.shape), zeros_like_aval(ua)
+        # an update out of bounds is dropped, but `at` clamps: its coefficients are zeroed
+        ok = _scatter_in_bounds(idx, dn, xa.shape, sizes, ua.shape)
+        won = lax.bitwise_and(ok, lax.eq(u, target))     # updates equal to the result
+        kept = lax.eq(at(x), target)                     # ... and the operand, if it is
+        n_won = count(lax.select(won, one, zero))
+        n_refs = lax.max(count(lax.select(ok, one, zero)), one)
+        share = lax.select(kept, D(one, A(n_won, one)), D(one, lax.max(n_won, one)))
+        u_coef = lax.select(won, share, zero)
+        x_coef = lax.select(ok, D(A(weak_const(u, -1), lax.select(kept, D(one, A(n_won, one)),
+                                                                  zero)), n_refs), zero)
+        t_up = A(M(at(tx), x_coef), M(tu, u_coef))
+        return [out], [bind(add_at, tx, idx, t_up, **params)]
     JVP[prim] = rule
+
+
+def _scatter_in_bounds(idx, dn, operand_shape, sizes, updates_shape):
+    """Per element of the updates, whether XLA's scatter applies it (its window lies in the
+    operand), as a bool array of the updates' shape."""
+    ia = aval_of(idx)
+    ok = None
+    for j, d in enumerate(dn.scatter_dims_to_operand_dims):
+        c = lax.reshape(lax.slice_in_dim(idx, j, j + 1, 1, ia.ndim - 1), ia.shape[:-1])
+        inb = lax.bitwise_and(lax.ge(c, 0), lax.le(c, operand_shape[d] - sizes[d]))
+        ok = inb if ok is None else lax.bitwise_and(ok, inb)
+    scatter_dims = tuple(i for i in range(len(updates_shape)) if i not in dn.update_window_dims)
+    if ok is None:
+        return bcast_to(Literal(np.bool_(True), ShapedArray((), np.dtype(bool))), updates_shape)
+    return lax.broadcast_in_dim(ok, tuple(updates_shape), scatter_dims)
 
 
 _scatter_minmax_jvp("scatter_min")
@@ -623,7 +672,7 @@ def _jvp_eval(jaxpr: Jaxpr, consts, primals, tangents, primal_map=None):
     for v, p, t in zip(jaxpr.invars, primals, tangents):
         penv[v] = p
         tenv[v] = t if is_diff_dtype(v.aval.dtype) else Zero(v.aval)
-    for eqn in jaxpr.eqns:
+    for eqn in with_sources(jaxpr.eqns):   # what a rule emits keeps eqn's source
         ps = [readp(a) for a in eqn.invars]
         ts = [readt(a) for a in eqn.invars]
         prim = eqn.prim

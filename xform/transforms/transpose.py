@@ -10,11 +10,12 @@ import itertools
 import numpy as np
 
 from primitives import ops, sharding as _sharding
-from primitives.core import ClosedJaxpr, Jaxpr, Literal, ShapedArray, Var
+from primitives.core import ClosedJaxpr, Jaxpr, Literal, ShapedArray, Var, has_effects
 from primitives.ops import (
     ConvDimensionNumbers, GatherDimensionNumbers, ScatterDimensionNumbers)
 
 from ..core.checks import check_ir
+from ..core.trace import with_sources
 from .. import lax, passes
 from ..core import bind, Builder, trace_scope
 from .ad_util import (
@@ -471,7 +472,7 @@ def backward_pass(L: Jaxpr, n_res: int, res_vals, cts):
     for v, x in zip(L.invars[:n_res], res_vals):
         env[v] = x
     lin_eqns = []
-    for eqn in L.eqns:
+    for eqn in with_sources(L.eqns):
         if any(type(a) is Var and a in lin for a in eqn.invars):
             lin.update(eqn.outvars)
             lin_eqns.append(eqn)
@@ -484,10 +485,10 @@ def backward_pass(L: Jaxpr, n_res: int, res_vals, cts):
     for v, ct in zip(L.outvars, cts):
         if type(v) is Var and v in lin and ct is not None and type(ct) is not Zero:
             ct_env[v] = add_tangents(ct_env.get(v), ct)
-    for eqn in reversed(lin_eqns):
+    for eqn in with_sources(reversed(lin_eqns)):   # cotangents keep the source
         cts_out = [ct_env.pop(v, None) for v in eqn.outvars]
-        if all(c is None for c in cts_out):
-            continue
+        if all(c is None for c in cts_out) and not has_effects(eqn):
+            continue   # (an effect on a tangent is never skipped silently: its rule decides)
         rule = TRANSPOSE.get(eqn.prim)
         if rule is None:
             raise NonDifferentiableError(

@@ -163,3 +163,21 @@ def test_custom_ir_and_errors():
     bad.defjvp(lambda p, t: p[0])   # not a pair
     with pytest.raises(TypeError, match="pair"):
         xform.grad(bad)(1.0)
+
+
+def test_custom_vjp_bwd_gets_an_array_cotangent_when_it_is_the_loss():
+    """grad of a custom_vjp function that is the loss itself: its bwd receives grad's seed
+    cotangent as an array it can compute with (it was an IR literal)."""
+    import jax
+    import jax.numpy as jjnp
+
+    def make(api, np_):
+        @api.custom_vjp
+        def f(x):
+            return np_.sin(x)
+        f.defvjp(lambda x: (np_.sin(x), np_.cos(x)), lambda c, g: (g * 0.5 * c,))
+        return f
+    want = jax.grad(make(jax, jjnp))(1.0)
+    for fn in (xform.grad(make(xform, xform.numpy)),
+               xform.jit(xform.grad(make(xform, xform.numpy)))):
+        np.testing.assert_allclose(fn(1.0), want, rtol=1e-6)

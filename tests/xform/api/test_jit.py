@@ -581,14 +581,6 @@ def test_keep_unused_and_inline_are_honoured():
         assert len(f.lower(xnp.ones(2), xnp.ones(5)).jaxpr.jaxpr.invars) == 2
 
 
-def test_debug_nans_is_refused_not_ignored():
-    for name in ("jax_debug_nans", "debug_nans"):
-        with pytest.raises(NotImplementedError, match="debug_nans is not implemented"):
-            xform.config.update(name, True)
-        xform.config.update(name, False)
-        assert xform.config.read(name) is False
-
-
 def test_cache_size_knob_bounds_every_cache():
     from primitives import lru
     from xform.core import trace as xcore

@@ -344,6 +344,8 @@ def test_every_primitive_has_a_rule_and_a_case():
     covered.add(custom.custom_vjp_lin)                 # test_custom_vjp_lin_rule below
     covered |= set(linalg.linalg.values())             # tested in test_linalg.py
     covered.add(ops.REGISTRY["sharding_constraint"])  # over 8 devices: api/test_sharding.py
+    covered |= {ops.REGISTRY["pure_callback"], ops.REGISTRY["io_callback"]}  # test_callbacks
+    covered.add(ops.REGISTRY["check"])   # raises eagerly: experimental/test_checkify.py
     missing_case = [n for n, p in ops.REGISTRY.items() if p not in covered]
     assert not missing_case, f"meta-operators without a batching test case: {missing_case}"
 
