@@ -410,8 +410,8 @@ class Gen:
         except Exception as e:  # an op drew operands JAX rejects: draw another op
             _debug(f"step rejected: {expr}: {type(e).__name__}: {str(e)[:200]}")
             return False
-        if dtype not in (F32, I32, BOOL, U32):
-            _debug(f"step rejected: {expr}: dtype {dtype}")
+        if dtype not in (F32, I32, BOOL, U32) or 0 in shape:   # the ops expect no empty axis
+            _debug(f"step rejected: {expr}: {dtype}{list(shape)}")
             return False
         for v in self.vals:
             if re.search(rf"\b{v.name}\b", expr):

@@ -227,3 +227,14 @@ def test_abs_derivative_at_zero_and_nan():
         return lambda x: (m.jvp(lambda x: np.copysign(x, x), (x,), (np.ones_like(x),))[1],
                           m.vmap(m.grad(np.abs))(x), m.jacfwd(lambda x: np.abs(x) * x)(x))
     same(build, np.array([1.0, np.nan, -3.0, -0.0, 0.0], F))
+
+
+def test_logaddexp_and_softplus_derivatives_at_a_tie():
+    """With abs differentiated as JAX does (+1 at 0), logaddexp written with -|x1 - x2|
+    had derivative 0 at x1 == x2; it is written with min - max now (the same values)."""
+    def build(m):
+        np, nn = m.numpy, m.nn
+        return lambda x, y: (m.grad(lambda a, b: np.sum(np.logaddexp(a, b)), (0, 1))(x, y),
+                             m.grad(lambda a, b: np.sum(np.logaddexp2(a, b)), (0, 1))(x, y),
+                             m.vmap(m.grad(nn.softplus))(x), m.vmap(m.grad(nn.log_sigmoid))(x))
+    same(build, np.array([0.0, 1.0, -2.0, 3.0], F), np.array([0.0, 1.0, 1.0, -3.0], F))

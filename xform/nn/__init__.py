@@ -81,8 +81,10 @@ def _logaddexp(x1, x2):
     """``lax.logaddexp`` of JAX (operands of one float dtype)."""
     amax = lax.max(x1, x2)
     delta = lax.sub(x1, x2)
+    # min - max is -|x1 - x2| to the bit, with the right derivative at a tie (0: each
+    # operand gets half, from max), where abs's (+1 at 0, as JAX's) would give 0
     return lax.select(lax.ne(delta, delta), lax.add(x1, x2),
-                      lax.add(amax, lax.log1p(lax.exp(lax.neg(lax.abs(delta))))))
+                      lax.add(amax, lax.log1p(lax.exp(lax.sub(lax.min(x1, x2), amax)))))
 
 
 def _softplus(x):

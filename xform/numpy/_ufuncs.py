@@ -416,8 +416,8 @@ def logaddexp(x1, x2):
         im = lax.rem(lax.imag(out) + pi, 2 * pi)
         im = _where(im < 0, im + 2 * pi, im) - pi
         return lax.complex(lax.real(out), im)
-    delta = x1 - x2
-    return _where(isnan(delta), x1 + x2, amax + log1p(exp(-abs(delta))))
+    delta = x1 - x2   # min - max: -|delta| to the bit, and half the derivative at a tie
+    return _where(isnan(delta), x1 + x2, amax + log1p(exp(minimum(x1, x2) - amax)))
 
 
 def sinc(x):
@@ -471,7 +471,8 @@ def logaddexp2(x1, x2):
                                   *_reject_complex("logaddexp2", *promote_dtypes_inexact(x1, x2)))
     amax = maximum(x1, x2)
     delta = x1 - x2
-    return _where(isnan(delta), x1 + x2, amax + log1p(exp2(-abs(delta))) / _onp.log(2))
+    return _where(isnan(delta), x1 + x2,
+                  amax + log1p(exp2(minimum(x1, x2) - amax)) / _onp.log(2))
 
 
 def angle(z, deg=False):
