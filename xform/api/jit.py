@@ -283,6 +283,7 @@ class Jitted:
         def flat_fun(*dyn_args, **dyn_kwargs):
             a, k = self._merge(dyn_args, dyn_kwargs, statics)
             return self._fun(*a, **k)
+        flat_fun.__wrapped__ = self._fun
         closed, out_tree = trace_to_jaxpr(flat_fun, avals, tree)
         entry = _Entry()
         entry.closed = passes.simplify(closed)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
+import sysconfig
 from typing import Callable
 
 import numpy as np
@@ -140,6 +141,51 @@ def _user_source():
 def where(source: SourceInfo | None = None) -> str:
     source = source or user_frame()
     return f" (at {source.filename}:{source.lineno})" if source else ""
+
+
+# Errors meant for the user that a trace annotates with the user's line when the message
+# lacks it: Python's own errors raised inside the library (``int("abc")``, a wrong keyword
+# to an internal helper) and library messages written without ``where()``.
+_PYTHON_DIRS = tuple({p + os.sep for p in (sysconfig.get_paths()["stdlib"],
+                                             sysconfig.get_paths()["purelib"],
+                                             sysconfig.get_paths()["platlib"])})
+_LOCATED_TYPES = (TypeError, ValueError, IndexError, NotImplementedError, ArithmeticError)
+
+
+def locate_error(e: BaseException) -> None:
+    """Make an error raised while tracing name the user's file:line (issue 15).
+
+    Called as the error leaves a trace scope.  The innermost user frame of its traceback
+    is the line of the user's function that called into the library; if the error was
+    raised by the user's own line (a Python error in the user's code) or its message
+    already names that line, nothing changes.  A plain one-string error gets
+    `` (at file:line)`` appended, as the library's own messages do; others get a note."""
+    if not isinstance(e, _LOCATED_TYPES) or getattr(e, "_xform_located", False):
+        return
+    user, user_is_last = None, False
+    tb = e.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        user_is_last = False
+        if not _is_lib(code) and not code.co_filename.startswith(_PYTHON_DIRS):
+            user, user_is_last = SourceInfo(code.co_filename, tb.tb_lineno, code.co_name), True
+        tb = tb.tb_next
+    if user is None:   # raised by a nested trace of library code: an outer scope will tell
+        return
+    try:
+        e._xform_located = True
+    except AttributeError:   # an exception type without a __dict__
+        return
+    if user_is_last:
+        return
+    here = f"{user.filename}:{user.lineno}"
+    text = " ".join([str(e)] + list(getattr(e, "__notes__", ())))
+    if here in text:
+        return
+    if type(e).__module__ == "builtins" and len(e.args) == 1 and isinstance(e.args[0], str):
+        e.args = (f"{e.args[0]} (at {here})",)
+    else:
+        e.add_note(f"(at {here}, in {user.function})")
 
 
 def named(fn, name: str, doc: str | None = None):
@@ -401,9 +447,11 @@ class trace_scope:
         _stack.append(self.builder)
         return self.builder
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         _stack.pop()
         self.builder.active = False
+        if exc is not None:
+            locate_error(exc)
 
 
 def bind(prim, *args, **params):
@@ -585,6 +633,17 @@ def leaf_aval(x, what):
                     f"static_argnames")
 
 
+def _defined_at(fun) -> str:
+    """`` `name` (defined at file:line)`` for the user function behind a traced wrapper
+    (wrappers set ``__wrapped__``), for errors about what it returned."""
+    while hasattr(fun, "__wrapped__"):
+        fun = fun.__wrapped__
+    code = getattr(fun, "__code__", None)
+    if code is None or _is_lib(code):
+        return ""
+    return f" `{code.co_name}` (defined at {code.co_filename}:{code.co_firstlineno})"
+
+
 def trace_to_jaxpr(fun: Callable, in_avals, in_tree, concrete_vals=None) -> tuple:
     """Trace ``fun`` on abstract (or concrete) inputs; returns (ClosedJaxpr, out_tree)."""
     builder = Builder(concrete=concrete_vals is not None)
@@ -596,8 +655,9 @@ def trace_to_jaxpr(fun: Callable, in_avals, in_tree, concrete_vals=None) -> tupl
         out_leaves, out_tree = tree_flatten(out)
         for i, o in enumerate(out_leaves):
             if not isinstance(o, (Tracer, Array, Literal, np.ndarray, np.generic) + _PY_SCALARS):
-                raise TypeError(f"the traced function returned a {type(o).__name__} "
-                                f"({o!r:.60}) at output {i}; outputs must be arrays or scalars")
+                raise TypeError(f"the traced function{_defined_at(fun)} returned a "
+                                f"{type(o).__name__} ({o!r:.60}) at output {i}; outputs must "
+                                f"be arrays or scalars")
         closed = builder.to_jaxpr(out_leaves)
     return closed, out_tree
 
@@ -675,7 +735,8 @@ def trace_flat(fun, leaves, avals, vals):
         for i, o in enumerate(outs):
             if not isinstance(o, (Tracer, np.ndarray, np.generic, int, float, complex, bool)) \
                     and type(o) not in _ARRAY_TYPES:
-                raise TypeError(f"the differentiated function returned a {type(o).__name__} "
-                                f"({o!r:.60}) at output {i}; outputs must be arrays or scalars")
+                raise TypeError(f"the differentiated function{_defined_at(fun)} returned a "
+                                f"{type(o).__name__} ({o!r:.60}) at output {i}; outputs must "
+                                f"be arrays or scalars")
         closed = b.to_jaxpr(list(outs))
     return closed, extra, (b.vals if concrete else None)

@@ -820,7 +820,12 @@ register_window_monoid(add, "reduce_window_sum")
 register_window_monoid(max, "reduce_window_max")
 register_window_monoid(min, "reduce_window_min")
 
+# The public names: JAX's.  The library's own helpers that other modules reach as
+# ``lax.X`` (weak literals, avals, window monoids, axis reshapes) stay out of ``__all__``.
 __all__ = [n for n, v in list(globals().items())
            if not n.startswith("_") and not isinstance(v, type(np)) and
            n not in ("Sequence", "LRU", "tree_flatten", "tree_map", "tree_unflatten", "bind",
-                     "annotations", "where", "named")]
+                     "annotations", "where", "named", "Literal", "ShapedArray", "Tracer",
+                     "aval", "aval_of_scalar", "reduce_window_max", "reduce_window_min",
+                     "reduce_window_sum", "register_window_monoid", "reshape_axis_into",
+                     "reshape_axis_out_of", "weak_literal")]

@@ -21,7 +21,7 @@ from ._selection import where
 from ._indexing import take
 from ._editing import pad
 
-__all__ = ["matmul", "asarray_shape", "dot", "vdot", "vecdot", "inner", "outer", "tensordot",
+__all__ = ["matmul", "dot", "vdot", "vecdot", "inner", "outer", "tensordot",
            "kron", "cross", "matvec", "vecmat", "diagonal", "trace", "diag", "diagflat", "tril",
            "triu"]
 
@@ -50,8 +50,8 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
     if b_vec:
         b = reshape(b, (b.shape[0], 1))
     if a.shape[-1] != b.shape[-2]:
-        _mm_error("matmul", a if not a_vec else asarray_shape(a, (a.shape[-1],)),
-                  b if not b_vec else asarray_shape(b, (b.shape[0],)))
+        _mm_error("matmul", a if not a_vec else _ShapeOnly((a.shape[-1],)),
+                  b if not b_vec else _ShapeOnly((b.shape[0],)))
     batch = broadcast_shapes(a.shape[:-2], b.shape[:-2], op="matmul")
     nb = len(batch)
     # batch dims of size 1 that need no broadcasting are contracted as batch dims
@@ -71,10 +71,6 @@ class _ShapeOnly:
     def __init__(self, shape):
         self.shape = shape
         self.ndim = len(shape)
-
-
-def asarray_shape(_, shape):
-    return _ShapeOnly(shape)
 
 
 def dot(a, b, *, precision=None, preferred_element_type=None):
@@ -194,13 +190,10 @@ def diag(v, k=0):
     if v.ndim == 1:
         n = v.shape[0] + builtins.abs(k)
         mask = eye(n, k=k, dtype=bool_)
-        vals = pad(v, (builtins.max(-k, 0), builtins.max(k, 0)))
-        src = vals if k >= 0 else vals
         if k >= 0:
             grid = broadcast_to(reshape(pad(v, (0, k)), (n, 1)), (n, n))
         else:
             grid = broadcast_to(reshape(pad(v, (0, -k)), (1, n)), (n, n))
-        del src
         return where(mask, grid, zeros((), v.dtype))
     if v.ndim == 2:
         return diagonal(v, k)

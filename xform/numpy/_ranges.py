@@ -13,6 +13,7 @@ from primitives import dtypes as _dt
 from primitives.dtypes import bool_, int32, float32, float64
 
 from .. import lax
+from ..core import where as _where_msg
 from ._core import (asarray, astype, broadcast_shapes, canonicalize_axis, result_type, shape_of,
                     stack, _concrete)
 from ._dtypes import pi, _inexact
@@ -66,7 +67,10 @@ def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
 
 
 def _window_length(M, op):
-    return operator.index(_concrete(M, op, "M", "pass M as a Python int").item())
+    m = _concrete(M, op, "M", "pass M as a Python int")
+    if m.ndim:
+        raise TypeError(f"{op}: M must be an integer, got an array of shape {m.shape}{_where_msg()}")
+    return operator.index(m.item())
 
 
 def _window(op, M, fn):

@@ -56,3 +56,58 @@ def test_python_control_flow_on_a_traced_value_names_the_line():
 def test_shape_errors_name_the_op_the_shapes_and_the_line():
     with pytest.raises(TypeError, match=rf"matmul.*\(3, 4\).*\(5, 6\).*{HERE}:\d+"):
         xform.jit(lambda a, b: a @ b)(jnp.ones((3, 4)), jnp.ones((5, 6)))
+
+
+def test_pythons_own_errors_inside_the_library_name_the_users_line():
+    def f(x):
+        return jnp.bartlett("abc") * x   # PYERR
+    for transform in (xform.jit, xform.grad, xform.vmap):
+        with pytest.raises(TypeError) as e:
+            transform(f)(jnp.ones(()) if transform is not xform.vmap else jnp.ones(2))
+        assert f"{__file__}:{_line_of('# PYERR')}" in str(e.value), (transform, e.value)
+
+
+def test_a_jitted_library_function_called_wrongly_names_the_users_line():
+    def f(x):
+        return xform.nn.celu(x, axis=0)   # WRONGKW
+    with pytest.raises(TypeError, match=rf"celu\(\).*'axis'.*{HERE}:{_line_of('# WRONGKW')}"):
+        xform.jit(f)(1.0)
+
+
+def test_the_users_own_errors_are_left_alone():
+    def f(x):
+        raise ValueError("mine")
+    with pytest.raises(ValueError) as e:
+        xform.jit(f)(1.0)
+    assert str(e.value) == "mine" and not getattr(e.value, "__notes__", None)
+
+
+def test_a_bad_output_names_the_function_and_where_it_is_defined():
+    def returns_text(x):   # BADOUT
+        return "text"
+    with pytest.raises(TypeError, match=rf"`returns_text` \(defined at .*{HERE}:"
+                                        rf"{_line_of('# BADOUT')}\) returned a str"):
+        xform.jit(returns_text)(1.0)
+
+
+def test_an_error_that_is_not_a_plain_message_gets_a_note():
+    class Custom(ValueError):
+        pass
+
+    def lib_raise():
+        raise Custom("custom", 1)
+    import xform.core.trace as tr
+    e = Custom("custom", 1)
+    try:
+        lib_raise()
+    except Custom as caught:
+        e = caught
+    # a frame of the "library" after the user's: pretend this file's helper is library code
+    code = lib_raise.__code__
+    tr._is_library_lru.put(code, True)
+    try:
+        tr.locate_error(e)
+    finally:
+        tr._is_library_code.pop(code, None)
+    assert str(e) == "('custom', 1)"
+    assert any(f"{HERE}:" in n for n in e.__notes__), e.__notes__

@@ -5,7 +5,6 @@ AttributeError, a NameError, ...) and never an IndexError from indexing the libr
 tuples (issue 15, "errors where the user is")."""
 import warnings
 
-import numpy as np
 import pytest
 
 import xform
@@ -64,3 +63,41 @@ def _sweep(module):
 def test_bad_inputs_raise_user_errors(module):
     bad = _sweep(module)
     assert not bad, "internal errors reached the user:\n" + "\n".join(bad)
+
+
+def _raised_at_the_call(e):
+    """Python raised it at the user's own call (a wrong argument count or keyword): the
+    traceback's last frame is the user's line."""
+    tb = e.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_code.co_filename == __file__
+
+
+@pytest.mark.parametrize("module", [jnp, nn, lax, random, jnp.linalg, jnp.fft],
+                         ids=["numpy", "nn", "lax", "random", "linalg", "fft"])
+def test_errors_while_tracing_name_the_users_line(module):
+    """Under jit, whatever a public function raises for a bad input names the line of the
+    user's function that called it (the library's own messages and Python's errors raised
+    inside the library alike), or, for a bad output, the function's definition."""
+    unlocated = []
+    for name, f in _public(module):
+        for tag in ("str", "axis out of range", "mismatched pair"):
+            args, kw = _bad_inputs()[tag]
+
+            def user(m):
+                return f(*args, **kw)   # THE CALL
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    xform.jit(user)(1.0)
+            except Exception as e:   # noqa: BLE001 - checking every error's message
+                text = " ".join([str(e)] + getattr(e, "__notes__", []))
+                if f"{__file__}:{_CALL_LINE}" not in text and not _raised_at_the_call(e) \
+                        and f"`user` (defined at {__file__}:{_CALL_LINE - 1})" not in text:
+                    unlocated.append(f"{name}({tag}): {type(e).__name__}: {text[:150]}")
+    assert not unlocated, "errors without the user's line:\n" + "\n".join(unlocated)
+
+
+with open(__file__) as _fh:
+    _CALL_LINE = next(i for i, line in enumerate(_fh, 1) if line.rstrip().endswith("# THE CALL"))
