@@ -231,10 +231,22 @@ def test_abs_derivative_at_zero_and_nan():
 
 def test_logaddexp_and_softplus_derivatives_at_a_tie():
     """With abs differentiated as JAX does (+1 at 0), logaddexp written with -|x1 - x2|
-    had derivative 0 at x1 == x2; it is written with min - max now (the same values)."""
+    had derivative 0 at x1 == x2; it has JAX's custom JVP now (first and second
+    derivatives at the tie, issue 19)."""
     def build(m):
         np, nn = m.numpy, m.nn
         return lambda x, y: (m.grad(lambda a, b: np.sum(np.logaddexp(a, b)), (0, 1))(x, y),
                              m.grad(lambda a, b: np.sum(np.logaddexp2(a, b)), (0, 1))(x, y),
-                             m.vmap(m.grad(nn.softplus))(x), m.vmap(m.grad(nn.log_sigmoid))(x))
+                             m.vmap(m.grad(nn.softplus))(x), m.vmap(m.grad(nn.log_sigmoid))(x),
+                             m.vmap(m.grad(m.grad(nn.softplus)))(x),
+                             m.vmap(m.grad(m.grad(nn.log_sigmoid)))(x))
     same(build, np.array([0.0, 1.0, -2.0, 3.0], F), np.array([0.0, 1.0, 1.0, -3.0], F))
+
+
+def test_second_derivative_of_a_quotient_rounds_as_jax():
+    """Seed 1393 (vmap(jit(hessian)) of `np.sinc` near 0): the divisor's slope was
+    -t (x / y) / y, JAX's is (-t x) y^-2; the second derivative of sin(y) / y at small y
+    cancels enough that the two roundings differed by 1e-3."""
+    def build(m):
+        return m.jit(m.vmap(m.grad(m.grad(m.numpy.sinc))))
+    same(build, np.array([-0.005998627748340368, 0.4137444794178009, 1e-3], F))

@@ -18,7 +18,7 @@ import inspect
 import numpy as np
 
 from primitives import custom as custom_ops
-from primitives.core import ClosedJaxpr, Jaxpr
+from primitives.core import ClosedJaxpr, Jaxpr, Literal
 
 from ..core.pytree import flatten_up_to, tree_flatten, tree_map, tree_unflatten
 from ..core.trace import add_eqn_with_values, prep_leaf, trace_flat
@@ -28,7 +28,9 @@ from ..core import trace as core
 
 
 def _resolve_args(fun, sig, args, kwargs):
-    if not kwargs:
+    """The positional arguments of a call, keywords bound and defaults filled in (as JAX:
+    a nondiff argument may be left to its default)."""
+    if not kwargs and (sig is None or len(args) >= len(sig.parameters)):
         return tuple(args)
     if sig is None:
         raise TypeError(f"{fun.__name__}: keyword arguments need an inspectable signature")
@@ -40,6 +42,10 @@ def _resolve_args(fun, sig, args, kwargs):
 
 
 def _split_nondiff(args, nondiff_argnums):
+    if nondiff_argnums and max(nondiff_argnums) >= len(args):
+        raise TypeError(f"nondiff_argnums={nondiff_argnums} names argument "
+                        f"{max(nondiff_argnums)}, but the function was called with "
+                        f"{len(args)} arguments{core.where()}")
     nd = [args[i] for i in nondiff_argnums]
     dyn = [a for i, a in enumerate(args) if i not in nondiff_argnums]
     return nd, dyn
@@ -125,11 +131,18 @@ def _bcast_value(v, aval):
     return bcast_to(lax.weak_literal(v, aval.dtype), aval.shape)
 
 
+def _arrays(leaves):
+    """Leaves as the user's rules may take them: a scalar the surface wrote inline in the
+    IR (a Literal operand) becomes an array of its type, with ``dtype`` and ``shape``."""
+    return [core.array_from_numpy(np.asarray(x.val, x.aval.dtype), weak_type=x.aval.weak_type)
+            if type(x) is Literal else x for x in leaves]
+
+
 def _user_jvp_flat(name, user_jvp, nd, in_tree, out_tree):
     """The user's ``jvp(*nondiff, primals, tangents)`` as a function of flat leaves."""
     def jvp_flat(primals, tangents):
-        ps = tree_unflatten(in_tree, primals)
-        ts = tree_unflatten(in_tree, tangents)
+        ps = tree_unflatten(in_tree, _arrays(primals))
+        ts = tree_unflatten(in_tree, _arrays(tangents))
         res = user_jvp(*nd, tuple(ps), tuple(ts))
         if not (isinstance(res, (tuple, list)) and len(res) == 2):
             raise TypeError(f"the custom JVP rule of {name} must return a pair "
@@ -259,7 +272,7 @@ class custom_vjp(_CustomFunction):
 
         def fwd_flat(primals):
             nonlocal res_tree
-            ps = tree_unflatten(in_tree, primals)
+            ps = tree_unflatten(in_tree, _arrays(primals))
             res = user_fwd(*_merge(nondiff_argnums, nd, ps))
             if not (isinstance(res, (tuple, list)) and len(res) == 2):
                 raise TypeError(f"the fwd rule of custom_vjp function {name} must return a pair "

@@ -617,7 +617,7 @@ _PY_SCALARS = (int, float, complex, bool)
 
 def leaf_aval(x, what):
     t = type(x)
-    if t is Array or t is Tracer:
+    if t is Array or t is Tracer or t is Literal:   # a Literal: a weak scalar the surface made
         return x.aval
     if t in _PY_SCALARS:
         return aval_of_scalar(x)
@@ -718,8 +718,8 @@ def prep_leaf(x, what):
     if isinstance(x, (np.ndarray, np.generic)) and not isinstance(x, Tracer):
         x = array_from_numpy(np.asarray(x))
         aval = x.aval
-    val = _value(x)
-    if val is not None and type(val) in (int, float, complex, bool):
+    val = x.val if type(x) is Literal else _value(x)
+    if val is not None and type(val) in (int, float, complex, bool) or type(x) is Literal:
         val = array_from_numpy(np.asarray(val, aval.dtype), weak_type=aval.weak_type)
     return x, aval, val
 

@@ -152,7 +152,25 @@ def select(pred, on_true, on_false):
 
 
 def clamp(lo, x, hi):
-    return min(max(x, lo), hi)
+    """``min(max(x, lo), hi)``, with JAX's derivatives: the slope goes to ``x`` strictly
+    inside ``(lo, hi)``, to ``lo`` below it, to ``hi`` above it, and to none of them at a
+    bound (the composite alone would split a tie in half, as ``max`` does)."""
+    out = min(max(x, lo), hi)
+    a = aval(out)
+
+    def full(v):
+        if type(v) in _PY_SCALARS:
+            v = weak_literal(v, a.dtype)
+        return v if aval(v).shape == a.shape else broadcast_in_dim(v, a.shape, ())
+    x, lo, hi = full(x), full(lo), full(hi)
+    routed = select(bitwise_and(gt(x, lo), lt(x, hi)), x,
+                    select(bitwise_and(gt(lo, x), lt(lo, hi)), lo,
+                           select(lt(hi, x), hi, stop_gradient(out))))
+    if not dtypes.is_inexact(a.dtype):
+        return routed
+    # a NaN bound makes the value NaN (XLA's clamp), the slope still routed as JAX's
+    nan_bound = bitwise_or(ne(lo, lo), ne(hi, hi))
+    return select(nan_bound, add(routed, stop_gradient(out)), routed)
 
 
 def convert_element_type(x, new_dtype, weak_type: bool = False):

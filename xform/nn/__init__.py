@@ -8,7 +8,8 @@ when called eagerly, as in JAX; XLA may round a fused program differently from t
 ops run one at a time): results are the same values as ``jax.nn``'s.  Where JAX uses a ``custom_jvp`` only to pin the derivative
 at a kink (``relu``, ``relu6``), the composite selects the linear branch explicitly and
 takes the clipped branch under ``stop_gradient``: the same values and the same
-derivatives, with no custom rule.
+derivatives, with no custom rule.  ``softplus`` and ``log_sigmoid`` are smooth where
+their formula is not, so they share ``logaddexp``'s custom JVP (``numpy._ufuncs``).
 """
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from ..api import jit
 from ..core import Array
 from ..core import Tracer
 from ..numpy._core import canonicalize_axis as _canonicalize_axis
+from ..numpy._ufuncs import log_add_exp
 from . import initializers
 
 __all__ = ["identity", "relu", "relu6", "gelu", "silu", "swish", "sigmoid", "log_sigmoid",
@@ -65,10 +67,9 @@ def relu6(x):
 
 
 def _logistic(x):
-    # JAX lowers lax.logistic as 1 / (1 + exp(-x)); the same ops give the same values
-    # (XLA's own logistic op rounds differently in bfloat16)
-    one = lax.weak_literal(1, x.dtype)
-    return lax.div(one, lax.add(one, lax.exp(lax.neg(x))))
+    # the meta-op, as JAX: its lowering writes 1 / (1 + exp(-x)) as JAX's does (the same
+    # values), and its JVP y (1 - y) is finite where the composite's exp(-x) overflows
+    return lax.logistic(x)
 
 
 @jit
@@ -77,20 +78,10 @@ def sigmoid(x):
     return _logistic(_arr(x))
 
 
-def _logaddexp(x1, x2):
-    """``lax.logaddexp`` of JAX (operands of one float dtype)."""
-    amax = lax.max(x1, x2)
-    delta = lax.sub(x1, x2)
-    # min - max is -|x1 - x2| to the bit, with the right derivative at a tie (0: each
-    # operand gets half, from max), where abs's (+1 at 0, as JAX's) would give 0
-    return lax.select(lax.ne(delta, delta), lax.add(x1, x2),
-                      lax.add(amax, lax.log1p(lax.exp(lax.sub(lax.min(x1, x2), amax)))))
-
-
 def _softplus(x):
     x = _inexact(x)
     zero = lax.broadcast_in_dim(np.zeros((), x.dtype)[()], x.shape, ())
-    return _logaddexp(x, zero)
+    return log_add_exp(x, zero)
 
 
 @jit

@@ -6,6 +6,7 @@ reduction, are in _misc."""
 from __future__ import annotations
 
 import builtins
+from functools import partial
 
 import numpy as _onp
 
@@ -13,6 +14,7 @@ from primitives import dtypes as _dt
 from primitives.dtypes import bool_, int16, int32, int64, uint8
 
 from .. import lax
+from ..api import custom_jvp as _custom_jvp
 from ..core import Array, Tracer, where as _where_msg
 from ..core.trace import named
 from ._core import (ARRAY_TYPES, asarray, astype, broadcast_arrays_for, broadcast_shapes,
@@ -408,23 +410,76 @@ def hypot(x1, x2):
     return _where(inf, full_like(r, _onp.inf), r)
 
 
+@partial(_custom_jvp, nondiff_argnums=(2,))
+def log_add_exp(x1, x2, base2=False):
+    """``log(e^x1 + e^x2)`` (``base2``: ``log2(2^x1 + 2^x2)``) of real operands of one
+    dtype and shape, with JAX's values and derivatives (``nn.softplus``, ``log_sigmoid``
+    and ``logaddexp``/``logaddexp2`` build on it).
+
+    The value is ``max + log1p(exp(min - max))`` (``min - max`` is JAX's ``-|x1 - x2|``
+    to the bit); its derivative is given, not derived: differentiating the formula
+    would go through the kinks of ``max``/``min``, which the function does not have, and
+    the second derivative at a tie (``softplus''(0)``) would be 0, not 1/4."""
+    amax, amin = lax.max(x1, x2), lax.min(x1, x2)
+    delta = lax.sub(x1, x2)
+    if base2:
+        tail = lax.mul(lax.log1p(lax.exp2(lax.sub(amin, amax))),
+                       lax.weak_literal(1 / _onp.log(2), amax.dtype))
+    else:
+        tail = lax.log1p(lax.exp(lax.sub(amin, amax)))
+    # NaN, or infinities of one sign: x1 + x2 is the answer
+    return lax.select(lax.ne(delta, delta), lax.add(x1, x2), lax.add(amax, tail))
+
+
+@log_add_exp.defjvp
+def _log_add_exp_jvp(base2, primals, tangents):
+    # d/dx1 = e^(x1 - out) (base 2: 2^(x1 - out)); +inf operands and outputs read as 0 so
+    # that logaddexp(inf, x) has slope 1 in x1 and 0 in x2, not NaN
+    x1, x2 = primals
+    t1, t2 = tangents
+    out = log_add_exp(x1, x2, base2)
+    power = lax.exp2 if base2 else lax.exp
+
+    def finite(v):
+        return lax.select(lax.eq(v, lax.weak_literal(_onp.inf, v.dtype)),
+                          zeros_like(v), v)
+    return out, lax.add(lax.mul(t1, power(lax.sub(finite(x1), finite(out)))),
+                        lax.mul(t2, power(lax.sub(finite(x2), finite(out)))))
+
+
 def logaddexp(x1, x2):
     x1, x2 = broadcast_arrays_for("logaddexp", *promote_dtypes_inexact(x1, x2))
-    amax = maximum(x1, x2)
     if iscomplexobj(x1):  # log1p(exp(x1 + x2 - 2 amax)), imaginary part wrapped into [-pi, pi]
+        amax = maximum(x1, x2)
         out = amax + log1p(exp((x1 + x2) - amax * 2))
         im = lax.rem(lax.imag(out) + pi, 2 * pi)
         im = _where(im < 0, im + 2 * pi, im) - pi
         return lax.complex(lax.real(out), im)
-    delta = x1 - x2   # min - max: -|delta| to the bit, and half the derivative at a tie
-    return _where(isnan(delta), x1 + x2, amax + log1p(exp(minimum(x1, x2) - amax)))
+    return log_add_exp(x1, x2)
 
 
 def sinc(x):
     (x,) = promote_dtypes_inexact(asarray(x))
     pix = x * pi
-    safe = _where(equal(x, 0), ones_like(x), pix)
-    return _where(equal(x, 0), ones_like(x), sin(safe) / safe)
+    zero = equal(x, 0)
+    safe = _where(zero, ones_like(x), pix)
+    return _where(zero, _sin_over_at_zero(0, pix), sin(safe) / safe)
+
+
+@partial(_custom_jvp, nondiff_argnums=(0,))
+def _sin_over_at_zero(k, y):
+    """The k-th derivative of ``sin(y) / y`` at ``y = 0`` (its Maclaurin coefficient times
+    k!: 0 for odd k, (-1)^(k/2) / (k + 1) for even), shaped like ``y``.  ``sinc`` takes
+    its value at 0 from here, and each derivative asks for the next k: the guarded
+    division alone has derivative 0 at 0 in every order (``sinc''(0)`` is -pi^2/3)."""
+    c = 0.0 if k % 2 else (-1.0) ** (k // 2) / (k + 1)
+    return y * 0 + c
+
+
+@_sin_over_at_zero.defjvp
+def _sin_over_at_zero_jvp(k, primals, tangents):
+    (y,), (t,) = primals, tangents
+    return _sin_over_at_zero(k, y), _sin_over_at_zero(k + 1, y) * t
 
 
 def deg2rad(x):
@@ -469,10 +524,7 @@ def logaddexp2(x1, x2):
     """log2(2**x1 + 2**x2) without overflow."""
     x1, x2 = broadcast_arrays_for("logaddexp2",
                                   *_reject_complex("logaddexp2", *promote_dtypes_inexact(x1, x2)))
-    amax = maximum(x1, x2)
-    delta = x1 - x2
-    return _where(isnan(delta), x1 + x2,
-                  amax + log1p(exp2(minimum(x1, x2) - amax)) / _onp.log(2))
+    return log_add_exp(x1, x2, True)
 
 
 def angle(z, deg=False):

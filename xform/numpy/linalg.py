@@ -20,10 +20,11 @@ from ..lax import linalg as _la
 from ._core import (asarray as _asarray, astype as _astype,
                     promote_dtypes_inexact as _promote_dtypes_inexact)
 from ._shape import broadcast_to as _broadcast_to, reshape as _reshape
-from ._creation import arange as _arange, zeros as _zeros
-from ._ufuncs import (abs as _abs, conj as _conj, log as _log, real as _real, sign as _sign,
-                      sqrt as _sqrt, _where)
-from ._reductions import any as _any, max as _max, min as _min, prod as _prod, sum as _sum
+from ._creation import arange as _arange, ones_like as _ones_like, zeros as _zeros
+from ._ufuncs import (abs as _abs, conj as _conj, exp as _exp, isfinite as _isfinite,
+                      log as _log, real as _real, sign as _sign, sqrt as _sqrt, _where)
+from ._reductions import (any as _any, cumprod as _cumprod, max as _max, min as _min,
+                          prod as _prod, sum as _sum)
 from ._indexing import take_along_axis as _take_along_axis
 from ._linalg_ops import matmul as _matmul, outer as _outer, vecdot as _vecdot
 from ._sorting import argsort as _argsort
@@ -222,8 +223,63 @@ def _lu_det_parts(fname, a):
 
 
 def det(a):
-    diag, parity = _lu_det_parts("det", a)
-    return parity * _prod(diag, axis=-1)
+    """The determinant as JAX computes it: the 2x2 and 3x3 cofactor formulas (their
+    derivatives are the exact adjugate, zeros included), else ``sign * exp(logabsdet)``
+    with a JVP that stays finite at singular matrices (``_adjugate_times``)."""
+    (a,) = _matrices("det", a, square=True)
+    n = a.shape[-1]
+    if n == 2:
+        return a[..., 0, 0] * a[..., 1, 1] - a[..., 0, 1] * a[..., 1, 0]
+    if n == 3:
+        e = [[a[..., i, j] for j in range(3)] for i in range(3)]
+        return (e[0][0] * e[1][1] * e[2][2] + e[0][1] * e[1][2] * e[2][0]
+                + e[0][2] * e[1][0] * e[2][1] - e[0][2] * e[1][1] * e[2][0]
+                - e[0][0] * e[1][2] * e[2][1] - e[0][1] * e[1][0] * e[2][2])
+    return _det_lu(a)
+
+
+@_custom_jvp
+def _det_lu(a):
+    sign, logabsdet = slogdet(a)
+    return sign * _exp(logabsdet).astype(sign.dtype)
+
+
+@_det_lu.defjvp
+def _det_lu_jvp(primals, tangents):
+    # d det = trace(adj(a) da); adj(a) = det(a) a^-1 only where a is invertible
+    (a,), (da,) = primals, tangents
+    d, adj_da = _adjugate_times(a, da)
+    return d, _sum(_la.diagonal(adj_da), axis=-1)
+
+
+def _adjugate_times(a, b):
+    """``(det(a), adj(a) @ b)`` for square ``a`` (batched), finite when ``a`` is singular.
+
+    With ``P a = L U``, ``adj(a) b = det(a) U^-1 L^-1 P b``.  Back substitution with ``U``
+    divides the last row by ``u_nn``, and ``det(a) / u_nn`` is ``s = sign * u_11 ...
+    u_(n-1)(n-1)``; so scale the rows of ``L^-1 P b`` but the last by ``det(a)`` and solve
+    with ``U`` whose corner is ``1 / s``: the same answer when ``a`` is invertible, and
+    the rank-one adjugate when ``u_nn`` is 0.  Where even ``s`` is 0 (rank below n - 1)
+    the adjugate is 0; a solve with ones finds those matrices (it overflows)."""
+    n = a.shape[-1]
+    if n == 1:
+        return a[..., 0, 0], b
+    lu, pivots, perm = _la.lu(a)
+    diag = _la.diagonal(lu)
+    swaps = _sum(pivots != _arange(n, dtype=pivots.dtype), axis=-1)
+    sign = _where(swaps % 2 == 1, -1, 1).astype(a.dtype)
+    partial = _cumprod(diag, axis=-1) * sign[..., None]
+    d, s = partial[..., -1], partial[..., -2]
+    corner = (_arange(n) == n - 1)[:, None] & (_arange(n) == n - 1)[None, :]
+    u = _where(corner, (1 / s)[..., None, None], lu)
+    probe = _la.triangular_solve(u, _ones_like(b[..., :1]), left_side=True, lower=False)
+    low_rank = _any(~_isfinite(probe), axis=(-2, -1))[..., None, None]
+    x = _take_along_axis(_where(low_rank, 0, b), perm[..., :, None], axis=-2)
+    x = _la.triangular_solve(lu, x, left_side=True, lower=True, unit_diagonal=True)
+    last_row = (_arange(n) == n - 1)[:, None]
+    x = _where(last_row, x, x * d[..., None, None])
+    x = _la.triangular_solve(u, x, left_side=True, lower=False)
+    return d, _where(low_rank, 0, x)
 
 
 def slogdet(a, *, method=None):

@@ -81,7 +81,8 @@ _defunary("sinh", lambda t, x, y: M(t, lax.cosh(x)))
 _defunary("cosh", lambda t, x, y: M(t, lax.sinh(x)))
 _defunary("tanh", lambda t, x, y: M(t, S(1.0, M(y, y))))
 _defunary("asinh", lambda t, x, y: M(t, lax.rsqrt(A(M(x, x), 1.0))))
-_defunary("acosh", lambda t, x, y: M(t, lax.rsqrt(M(S(x, 1.0), A(x, 1.0)))))
+# x^2 - 1, as JAX (not (x - 1)(x + 1)): at x = -1 that is +0, so the slope is +inf
+_defunary("acosh", lambda t, x, y: M(t, lax.rsqrt(S(M(x, x), 1.0))))
 _defunary("atanh", lambda t, x, y: D(t, S(1.0, M(x, x))))
 _defunary("logistic", lambda t, x, y: M(t, M(y, S(1.0, y))))
 _defunary("erf", lambda t, x, y: M(t, M(lax.exp(NEG(M(x, x))), 2.0 / _SQRT_PI)))
@@ -179,7 +180,10 @@ def _defbinary(name, dx, dy):
 _defbinary("add", lambda t, x, y, z: t, lambda t, x, y, z: t)
 _defbinary("sub", lambda t, x, y, z: t, lambda t, x, y, z: NEG(t))
 _defbinary("mul", lambda t, x, y, z: M(t, y), lambda t, x, y, z: M(x, t))
-_defbinary("div", lambda t, x, y, z: D(t, y), lambda t, x, y, z: M(t, NEG(D(z, y))))
+# the divisor's slope -t x / y^2 written as JAX's (-t * x) * y^-2: rounding then follows
+# JAX's where cancellation amplifies it (higher derivatives of sin(y)/y near 0)
+_defbinary("div", lambda t, x, y, z: D(t, y),
+           lambda t, x, y, z: M(M(NEG(t), x), lax.integer_pow(y, -2)))
 _defbinary("rem", lambda t, x, y, z: t,
            lambda t, x, y, z: M(t, NEG(M(lax.sign(D(x, y)), lax.floor(lax.abs(D(x, y)))))))
 

@@ -181,3 +181,24 @@ def test_custom_vjp_bwd_gets_an_array_cotangent_when_it_is_the_loss():
     for fn in (xform.grad(make(xform, xform.numpy)),
                xform.jit(xform.grad(make(xform, xform.numpy)))):
         np.testing.assert_allclose(fn(1.0), want, rtol=1e-6)
+
+
+def test_rules_see_arrays_where_the_surface_wrote_a_scalar_literal():
+    """`x + 0.5` inside a library composite passes 0.5 on as an inline scalar; a custom
+    rule still gets an array (with dtype and shape), and a nondiff argument left to its
+    default is filled in, as in JAX."""
+    from functools import partial
+
+    @partial(xform.custom_jvp, nondiff_argnums=(2,))
+    def f(x, y, scale=2.0):
+        return x * y * scale
+
+    @f.defjvp
+    def f_jvp(scale, primals, tangents):
+        (x, y), (tx, ty) = primals, tangents
+        assert hasattr(y, "dtype") and hasattr(ty, "shape")
+        return f(x, y, scale), (tx * y + x * ty) * scale
+
+    g = xform.grad(lambda x: f(x, xform.lax.weak_literal(0.5, np.float32)))
+    assert float(g(np.float32(3.0))) == 1.0
+    assert float(xform.jit(g)(np.float32(3.0))) == 1.0

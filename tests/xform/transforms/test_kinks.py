@@ -1,0 +1,89 @@
+"""Derivatives where scientists evaluate them: at zero, at ties, at kinks, at the edges of
+a domain (issue 19).  Each case is one a user met as a silently wrong number; JAX is the
+oracle for the value, dtype, weak type and every derivative order checked."""
+import numpy as np
+import pytest
+
+import jax
+import jax.numpy as jnp_
+
+import xform
+from oracle import assert_same
+
+F = np.float32
+
+
+def _grads(m, f, order):
+    for _ in range(order):
+        f = m.grad(f)
+    return f
+
+
+# name -> (function of the library m, point, derivative orders to compare)
+CASES = {
+    "softplus at 0": (lambda m: m.nn.softplus, 0.0, (1, 2, 3)),
+    "log_sigmoid at 0": (lambda m: m.nn.log_sigmoid, 0.0, (1, 2)),
+    "logaddexp at a tie": (lambda m: lambda x: m.numpy.logaddexp(x, 0.5), 0.5, (1, 2)),
+    "logaddexp2 at a tie": (lambda m: lambda x: m.numpy.logaddexp2(x, -1.0), -1.0, (1, 2)),
+    "logaddexp at +inf": (lambda m: lambda x: m.numpy.logaddexp(x, 1.0), np.inf, (1,)),
+    "sigmoid far left": (lambda m: m.nn.sigmoid, -1000.0, (1, 2)),
+    "silu far left": (lambda m: m.nn.silu, -1000.0, (1,)),
+    "sinc at 0": (lambda m: m.numpy.sinc, 0.0, (1, 2, 3, 4)),
+    "arccosh at -1": (lambda m: m.numpy.arccosh, -1.0, (1,)),
+    "abs at 0": (lambda m: m.numpy.abs, 0.0, (1,)),
+    "clamp at its lower bound": (lambda m: lambda x: m.lax.clamp(0.0, x, 1.0), 0.0, (1,)),
+    "clamp at its upper bound": (lambda m: lambda x: m.lax.clamp(0.0, x, 1.0), 1.0, (1,)),
+    "clamp inside": (lambda m: lambda x: m.lax.clamp(0.0, x, 1.0), 0.5, (1,)),
+    "clip at its bound": (lambda m: lambda x: m.numpy.clip(x, 0.0, 1.0), 1.0, (1,)),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_derivatives_at_special_points_match_jax(name):
+    make, x, orders = CASES[name]
+    for order in orders:
+        got = _grads(xform, make(xform), order)(F(x))
+        want = _grads(jax, make(jax), order)(F(x))
+        assert_same(got, want, f"{name}, derivative {order}")
+
+
+def test_clamp_routes_the_slope_as_jax_for_every_argument():
+    pts = [-1.0, 0.0, 0.5, 1.0, 2.0, np.nan]
+    for lo in pts:
+        for x in pts:
+            for hi in pts:
+                for argnum in range(3):
+                    got = xform.grad(xform.lax.clamp, argnum)(F(lo), F(x), F(hi))
+                    want = jax.grad(jax.lax.clamp, argnum)(F(lo), F(x), F(hi))
+                    assert_same(got, want, f"clamp({lo}, {x}, {hi}) d/arg{argnum}")
+                assert_same(xform.lax.clamp(F(lo), F(x), F(hi)),
+                            jax.lax.clamp(F(lo), F(x), F(hi)), f"clamp({lo}, {x}, {hi})")
+
+
+def _rank(n, r, seed):
+    rng = np.random.default_rng(seed)
+    return (rng.normal(size=(n, r)) @ rng.normal(size=(r, n))).astype(F)
+
+
+@pytest.mark.parametrize("a", [np.ones((3, 3), F), np.ones((5, 5), F), _rank(4, 3, 0),
+                               _rank(5, 4, 1), np.zeros((4, 4), F), np.eye(2, dtype=F),
+                               np.random.default_rng(2).normal(size=(2, 4, 4)).astype(F)],
+                         ids=["ones3", "ones5", "rank3of4", "rank4of5", "zeros4", "eye2",
+                              "batch"])
+def test_det_and_its_gradient_at_singular_matrices(a):
+    """det's JVP is trace(adj(a) da), finite where a is singular (rank n - 1: the
+    rank-one adjugate; lower: 0); det(ones((3, 3))) has gradient 0, not NaN."""
+    tol = 2e-4 * max(1.0, float(np.abs(a).max()) ** a.shape[-1])
+    got = xform.grad(lambda a: xform.numpy.sum(xform.numpy.linalg.det(a)))(a)
+    want = jax.grad(lambda a: jnp_.sum(jnp_.linalg.det(a)))(a)
+    assert np.isfinite(np.asarray(got)).all()
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=2e-4, atol=tol)
+    np.testing.assert_allclose(np.asarray(xform.numpy.linalg.det(a)),
+                               np.asarray(jnp_.linalg.det(a)), rtol=2e-5, atol=tol)
+
+
+def test_det_hessian_matches_jax_at_an_invertible_matrix():
+    a = np.random.default_rng(3).normal(size=(4, 4)).astype(F)
+    got = xform.jit(xform.hessian(xform.numpy.linalg.det))(a)
+    want = jax.hessian(jnp_.linalg.det)(a)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-3, atol=1e-4)
