@@ -601,8 +601,11 @@ def eval_jaxpr(jaxpr: Jaxpr, consts, args, env=None):
                     **eqn.params)
         if not eqn.prim.multiple_results:
             outs = [outs]
+        # an output seeded by the caller keeps its seeded value even when the equation had
+        # to run for its other outputs: later seeded values were computed from it (a JVP
+        # rule that re-runs svd for u and v must not replace the s that max was taken of)
         for v, x in zip(eqn.outvars, outs):
-            env[v] = x
+            env.setdefault(v, x)
     return [read(a) for a in jaxpr.outvars]
 
 

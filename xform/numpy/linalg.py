@@ -18,8 +18,10 @@ from ..api import custom_jvp as _custom_jvp
 from ..core import where as _at_user
 from ..lax import linalg as _la
 from ._core import (asarray as _asarray, astype as _astype,
+                    canonicalize_axis as _canonicalize_axis,
                     promote_dtypes_inexact as _promote_dtypes_inexact)
-from ._shape import broadcast_to as _broadcast_to, reshape as _reshape
+from ._shape import (broadcast_to as _broadcast_to, expand_dims as _expand_dims,
+                     moveaxis as _moveaxis, reshape as _reshape)
 from ._creation import arange as _arange, ones_like as _ones_like, zeros as _zeros
 from ._ufuncs import (abs as _abs, conj as _conj, exp as _exp, isfinite as _isfinite,
                       log as _log, real as _real, sign as _sign, sqrt as _sqrt, _where)
@@ -31,38 +33,67 @@ from ._sorting import argsort as _argsort
 
 
 def norm(x, ord=None, axis=None, keepdims=False):
-    x = _asarray(x)
-    (x,) = _promote_dtypes_inexact(x)
-    if axis is None and ord is None:
-        r = _sqrt(_sum(_real(x * _conj(x))))
-        return _reshape(r, (1,) * x.ndim) if keepdims else r
+    """As ``jax.numpy.linalg.norm``, written the way JAX writes it so that derivatives at
+    zeros and ties agree: ``max``/``min`` reductions with ``initial=0`` where JAX has one
+    (a tie with it takes half the slope), and the matrix 2-, -2- and nuclear norms from
+    the singular values."""
+    (x,) = _promote_dtypes_inexact(_asarray(x))
     if axis is None:
+        if ord is None:
+            return _sqrt(_sum(_real(x * _conj(x)), keepdims=keepdims))
         axis = tuple(range(x.ndim))
-    axes = axis if isinstance(axis, tuple) else (axis,)
-    a = _abs(x)
+    axes = tuple(_canonicalize_axis(a, x.ndim, "linalg.norm")
+                 for a in (axis if isinstance(axis, tuple) else (axis,)))
     if len(axes) == 1:
-        if ord is None or ord == 2:
-            return _sqrt(_sum(a * a, axes, keepdims=keepdims))
-        if ord == _onp.inf:
-            return _max(a, axes, keepdims=keepdims)
-        if ord == -_onp.inf:
-            return _min(a, axes, keepdims=keepdims)
-        if ord == 0:
-            return _sum(_astype(a != 0, a.dtype), axes, keepdims=keepdims)
-        if ord == 1:
-            return _sum(a, axes, keepdims=keepdims)
-        return _sum(a ** ord, axes, keepdims=keepdims) ** (1.0 / ord)
-    if len(axes) == 2:
-        r0, r1 = axes
-        if ord in (None, "fro"):
-            return _sqrt(_sum(a * a, axes, keepdims=keepdims))
-        if ord == 1:
-            return _max(_sum(a, r0, keepdims=True), axes, keepdims=keepdims)
-        if ord == _onp.inf:
-            return _max(_sum(a, r1, keepdims=True), axes, keepdims=keepdims)
-        raise NotImplementedError(f"linalg.norm: matrix ord={ord!r} is not supported yet "
-                                  f"(supported: None, 'fro', 1, inf){_at_user()}")
-    raise ValueError(f"linalg.norm: axis must be an int or a pair, got {axis}")
+        return vector_norm(x, ord=2 if ord is None else ord, axis=axes, keepdims=keepdims)
+    if len(axes) != 2:
+        raise ValueError(f"linalg.norm: axis must be an int or a pair of ints, got {axis!r}"
+                         f"{_at_user()}")
+    row, col = axes
+    if ord is None or ord in ("f", "fro"):
+        return _sqrt(_sum(_real(x * _conj(x)), axis=axes, keepdims=keepdims))
+    if ord in (1, -1, _onp.inf, -_onp.inf):
+        # sum |x| over rows (ord 1) or columns (inf), then the extreme of those sums
+        inner, outer = (row, col) if ord in (1, -1) else (col, row)
+        if not keepdims and outer > inner:
+            outer -= 1
+        sums = _sum(_abs(x), axis=inner, keepdims=keepdims)
+        return (_max(sums, axis=outer, keepdims=keepdims, initial=0) if ord > 0
+                else _min(sums, axis=outer, keepdims=keepdims))
+    if ord in ("nuc", 2, -2):
+        s = svd(_moveaxis(x, axes, (-2, -1)), compute_uv=False)
+        y = (_sum(s, axis=-1) if ord == "nuc" else
+             _max(s, axis=-1, initial=0) if ord == 2 else _min(s, axis=-1))
+        return _expand_dims(y, axes) if keepdims else y
+    raise ValueError(f"linalg.norm: invalid order {ord!r} for a matrix norm (use None, "
+                     f"'fro', 'nuc', 1, -1, 2, -2, inf or -inf){_at_user()}")
+
+
+def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
+    (x,) = _promote_dtypes_inexact(_asarray(x))
+    if axis is None:
+        y = vector_norm(_reshape(x, (-1,)), axis=0, ord=ord)
+        return _reshape(y, (1,) * x.ndim) if keepdims else y
+    if ord is None or ord == 2:
+        return _sqrt(_sum(_real(x * _conj(x)), axis=axis, keepdims=keepdims))
+    if isinstance(ord, str):
+        raise ValueError(f"linalg.vector_norm: invalid order {ord!r} (use a number, "
+                         f"inf or -inf){_at_user()}")
+    a = _abs(x)
+    if ord == _onp.inf:
+        return _max(a, axis=axis, keepdims=keepdims, initial=0)
+    if ord == -_onp.inf:
+        return _min(a, axis=axis, keepdims=keepdims)
+    if ord == 0:
+        return _sum(x != 0, axis=axis, keepdims=keepdims, dtype=a.dtype)
+    if ord == 1:
+        return _sum(a, axis=axis, keepdims=keepdims)
+    p = _onp.asarray(ord, a.dtype)
+    return _sum(a ** p, axis=axis, keepdims=keepdims) ** _onp.asarray(1.0 / p, a.dtype)
+
+
+def matrix_norm(x, /, *, keepdims=False, ord="fro"):
+    return norm(x, ord=ord, keepdims=keepdims, axis=(-2, -1))
 
 
 def matmul(a, b):

@@ -87,3 +87,36 @@ def test_det_hessian_matches_jax_at_an_invertible_matrix():
     got = xform.jit(xform.hessian(xform.numpy.linalg.det))(a)
     want = jax.hessian(jnp_.linalg.det)(a)
     np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-3, atol=1e-4)
+
+
+_VECS = [np.array([0., 2.], F), np.array([3., -3., 1.], F), np.array([0., 0.], F),
+         np.array([-2., 2., 0.], F)]
+_MATS = [np.array([[1., -1.], [1., 1.]], F), np.zeros((2, 2), F), 2 * np.eye(2, dtype=F),
+         np.array([[1., 2.], [3., 4.]], F)]
+
+
+@pytest.mark.parametrize("ord_,xs", [(o, _VECS) for o in (None, 1, 2, np.inf, -np.inf, 0, 3)]
+                         + [(o, _MATS) for o in (None, "fro", 1, -1, np.inf, -np.inf, 2,
+                                                 -2, "nuc")],
+                         ids=lambda v: str(v) if not isinstance(v, list) else "")
+def test_norm_values_and_gradients_at_zeros_and_ties_match_jax(ord_, xs):
+    """L1 penalties at zero, max-norms at ties: the slope goes where JAX sends it (``max``
+    with ``initial=0`` shares it with the initial value at 0), and the matrix 2, -2 and
+    nuclear norms exist."""
+    for x in xs:
+        got = xform.grad(lambda x: xform.numpy.linalg.norm(x, ord=ord_))(x)
+        want = jax.grad(lambda x: jnp_.linalg.norm(x, ord=ord_))(x)
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-6,
+                                   err_msg=f"grad of norm(ord={ord_}) at {x.tolist()}")
+        assert_same(xform.numpy.linalg.norm(x, ord=ord_), jnp_.linalg.norm(x, ord=ord_),
+                    f"norm(ord={ord_}) at {x.tolist()}")
+
+
+def test_eager_gradient_through_max_of_singular_values():
+    """Eager grad seeds its forward pass with the values computed while tracing; svd's JVP
+    re-runs svd for u and v, and replacing the seeded s with the new call's (rounded
+    differently) left max's tie mask empty: NaN."""
+    a = np.array([[1., 2.], [3., 4.]], F)
+    got = xform.grad(lambda a: xform.lax.reduce_max(xform.numpy.linalg.svdvals(a), (0,)))(a)
+    want = jax.grad(lambda a: jax.lax.reduce_max(jnp_.linalg.svdvals(a), (0,)))(a)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-6)
