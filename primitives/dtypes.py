@@ -109,6 +109,17 @@ def default_complex() -> np.dtype:
     return complex128 if _x64 else complex64
 
 
+def to_inexact(dt) -> np.dtype:
+    """The float dtype an integer or bool dtype computes in when a function needs one
+    (``sin``, ``/``, ``mean``): float32 up to 32 bits, float64 for 64-bit integers (as
+    JAX, x64 or not: ``sin`` of an int32 array is float32 either way); inexact dtypes
+    are themselves."""
+    dt = np.dtype(dt)
+    if is_inexact(dt):
+        return dt
+    return canonicalize(float64) if dt.itemsize == 8 else float32
+
+
 def finfo(dt):
     return ml_dtypes.finfo(dt) if np.dtype(dt) == bfloat16 else np.finfo(dt)
 

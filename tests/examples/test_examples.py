@@ -44,3 +44,12 @@ def test_debugging_prints_each_step_and_names_the_nan_line(tmp_path):
     assert re.search(r"^d\(final angle\)/d\(damping\) = 0\.0154", out, re.M), out
     assert re.search(r"debug_nans caught it: .* in log: .*debugging\.py:\d+ \(buggy_loss\)",
                      out), out
+
+
+def test_newton_logistic_regression_matches_jax_from_zero(tmp_path):
+    """Newton's method from w = 0 needs softplus''(0) = 1/4 (issue 19): the iterates equal
+    JAX's, and the loss falls to its minimum."""
+    out = run_example("newton_logreg.py", "--check-jax", cwd=tmp_path)
+    losses = [float(v) for v in re.findall(r"^step\s+\d+\s+loss\s+([\d.]+)", out, re.M)]
+    assert len(losses) == 8 and losses[0] > losses[-1] and abs(losses[-1] - losses[-2]) < 1e-6
+    assert "largest difference from JAX's iterates" in out, out

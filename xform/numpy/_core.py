@@ -110,7 +110,7 @@ def promote_dtypes_inexact(*args):
     if dtypes.is_inexact(dt):
         return promote_dtypes(*args)
     # the result is as weak as the promotion (2 / int8_array is a strong float)
-    fdt = dtypes.default_float()
+    fdt = dtypes.to_inexact(dt)
     return [_cast(x, info, fdt, weak) for x, info in zip(args, infos)]
 
 

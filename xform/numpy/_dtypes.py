@@ -108,7 +108,7 @@ def can_cast(from_, to, casting="safe"):
 
 
 def _inexact(dt):
-    return dt if _dt.is_inexact(dt) else _dt.default_float()
+    return _dt.to_inexact(dt)
 
 
 def iscomplexobj(x):

@@ -101,7 +101,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     a = asarray(a)
     axes = canonicalize_axes(axis, a.ndim, "mean")
     if dtype is None:
-        dtype = a.dtype if _dt.is_inexact(a.dtype) else _dt.default_float()
+        dtype = _dt.to_inexact(a.dtype)
     if where is None:
         n = builtins.int(_onp.prod([a.shape[ax] for ax in axes]))
         s = sum(a, axis=axes, dtype=dtype, keepdims=keepdims)
@@ -117,7 +117,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     if correction is not None:
         ddof = correction
     axes = canonicalize_axes(axis, a.ndim, "var")
-    comp_dt = dtype or (a.dtype if _dt.is_inexact(a.dtype) else _dt.default_float())
+    comp_dt = dtype or _dt.to_inexact(a.dtype)
     a = astype(a, comp_dt)
     m = mean(a, axes, keepdims=True, where=where)
     d = a - m

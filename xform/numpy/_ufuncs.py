@@ -135,7 +135,18 @@ def _int_floor_divide(x, y):
 
 
 def _float_floor_divide(x, y):
-    return lax.floor(lax.div(x, y)) if not _dt.is_complex(typeinfo(x)[0]) else lax.div(x, y)
+    """As CPython's float divmod (and JAX): divide ``x - (x rem y)``, which is an exact
+    multiple of ``y``, then step down where the remainder's sign disagrees with ``y``'s.
+    ``floor(x / y)`` rounds the quotient first: ``-1.0 // 1e-6`` came out -1e6, not
+    -1e6 - 1."""
+    dt = typeinfo(x)[0]
+    if _dt.is_complex(dt):
+        return lax.div(x, y)
+    r = lax.rem(x, y)
+    zero = lax.weak_literal(0, dt)
+    q = lax.div(lax.select(lax.eq(y, zero), x, lax.sub(x, r)), y)
+    step = lax.bitwise_and(lax.ne(r, zero), lax.ne(lax.sign(y), lax.sign(r)))
+    return lax.round(lax.select(step, lax.sub(q, lax.weak_literal(1, dt)), q))
 
 
 floor_divide = _elementwise("floor_divide", _float_floor_divide, numeric=True, real=True,
@@ -531,6 +542,7 @@ def angle(z, deg=False):
     z = asarray(z)
     re, im = real(z), imag(z)
     if not _dt.is_inexact(re.dtype):
+        # the default float, not to_inexact: JAX's angle of int32 is float64 under x64
         re, im = astype(re, _dt.default_float()), astype(im, _dt.default_float())
     out = arctan2(im, re)
     return out * (180 / pi) if deg else out

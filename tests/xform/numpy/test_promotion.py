@@ -135,3 +135,36 @@ def test_scalar_types_are_dtypes_and_callables_as_jax(name):
     assert {mine: 1}[np.dtype(theirs)] == 1
     assert xnp.issubdtype(mine, xnp.floating) == jnp_ref.issubdtype(theirs, jnp_ref.floating)
     assert isinstance(np.dtype(theirs).type(1), mine)
+
+
+_LIFTED = ["sin", "sqrt", "mean", "var", "std", "angle", "true_divide", "arctan2", "log",
+           "average", "nanmean", "median", "cbrt", "exp2", "hypot", "logaddexp", "sinc",
+           "deg2rad", "i0", "fft.fft", "linalg.norm", "corrcoef"]
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int32, np.uint32, np.int64, np.bool_])
+def test_integers_lift_to_the_float_jax_lifts_them_to(x64, dtype):
+    """int/bool up to 32 bits compute in float32 even with x64 on (JAX's to_inexact_dtype
+    table); 64-bit integers in float64; ``angle`` takes the default float as JAX's does."""
+    def get(m, path):
+        for part in path.split("."):
+            m = getattr(m, part)
+        return m
+    a = np.arange(1, 5).astype(dtype)
+    for name in _LIFTED:
+        args = (a, a) if name in ("true_divide", "arctan2", "hypot", "logaddexp") else (a,)
+        got, want = get(xform.numpy, name)(*args), get(jax.numpy, name)(*args)
+        assert (got.dtype, got.weak_type) == (want.dtype, want.weak_type), (name, dtype)
+
+
+def test_float_floor_divide_steps_as_cpython(x64):
+    """``-1.0 // 1e-6`` is -1000001 (the quotient of x - (x rem y), as CPython and JAX),
+    not floor(x / y) = -1000000; infinities, NaN and signed zeros as JAX."""
+    v = np.array([-1.0, 1.0, 0.0, -0.0, 7.5, -7.5, np.inf, -np.inf, np.nan, 1e-30])
+    d = np.array([1e-6, -1e-6, 2.0, -2.0, 0.0, -0.0, np.inf, -np.inf, np.nan, 0.1])
+    a, b = (m.ravel() for m in np.meshgrid(v, d))
+    for dt in ((np.float32, np.float64) if x64 else (np.float32,)):
+        got = np.asarray(xform.numpy.floor_divide(a.astype(dt), b.astype(dt)))
+        want = np.asarray(jax.numpy.floor_divide(a.astype(dt), b.astype(dt)))
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
