@@ -84,7 +84,10 @@ def buffer_from_numpy(x: np.ndarray, device=None, weak_type: bool = False) -> Ar
     """Copy a host array to ``device``; returns a device buffer."""
     device = device or default_device()
     aval = _jax_aval(x.shape, x.dtype, weak_type)
-    return _xc.batched_device_put(aval, _sharding(device), [x], [device], True, False)
+    # enable_x64=True: the dtype is already ours (xform's x64 switch decided it); left to
+    # None, jaxlib would canonicalise f64 to f32 by JAX's own flag
+    return _xc.batched_device_put(aval, _sharding(device), [x], [device], True, False,
+                                  enable_x64=True)
 
 
 @memoize("result handlers")

@@ -130,7 +130,7 @@ def _fun_name(f):
 
 def _check_inexact(fname, leaves, argnums_desc, allow_int=False):
     for x in leaves:
-        a = leaf_aval(x, fname)
+        a = leaf_aval(x, f"{fname}: the differentiated argument ({argnums_desc})")
         if not is_diff_dtype(a.dtype) and not allow_int:
             raise TypeError(
                 f"{fname} requires real- or complex-valued inputs (input dtype that is a "

@@ -712,7 +712,7 @@ def make_jaxpr(fun: Callable, static_argnums=(), return_shape=False):
         leaves, tree = tree_flatten((dyn, kwargs))
         avals = [leaf_aval(x, f"make_jaxpr({getattr(fun, '__name__', 'fun')}): argument {i}")
                  for i, x in enumerate(leaves)]
-        closed, out_tree = trace_to_jaxpr(flat_fun, avals, tree)
+        closed, out_tree = trace_to_jaxpr(flat_fun, avals, tree, context="make_jaxpr")
         closed = passes.simplify(closed)
         if return_shape:
             shapes = [ShapeDtypeStruct(a.aval.shape, a.aval.dtype) for a in closed.jaxpr.outvars]
@@ -752,6 +752,6 @@ def eval_shape(fun: Callable, *args, **kwargs):
     leaves, tree = tree_flatten((args, kwargs))
     avals = [x.aval if isinstance(x, ShapeDtypeStruct) else leaf_aval(x, "eval_shape argument")
              for x in leaves]
-    closed, out_tree = trace_to_jaxpr(fun, avals, tree)
+    closed, out_tree = trace_to_jaxpr(fun, avals, tree, context="eval_shape")
     return tree_unflatten(out_tree, [ShapeDtypeStruct(a.aval.shape, a.aval.dtype, a.aval.weak_type)
                                      for a in closed.jaxpr.outvars])

@@ -339,7 +339,7 @@ def _bind_shard_map(f, args, in_specs, out_specs, mesh, axis_names, check_vma):
     with contextlib.ExitStack() as stack:
         for n in manual:   # every manual axis is a named axis of its size while tracing
             stack.enter_context(axis_frame(n, mesh.shape[n]))
-        closed, _ = trace_to_jaxpr(body, local, flat_tree)
+        closed, _ = trace_to_jaxpr(body, local, flat_tree, context="shard_map")
     out_tree = out_info[0]
     if callable(out_specs):   # pmap: per output leaf, known once traced
         o_specs = list(out_specs(out_tree))

@@ -190,7 +190,8 @@ def vmap(fun: Callable, in_axes=0, out_axes=0, axis_size=None, axis_name=None,
         avals = [_per_example_aval(leaf, d, f"vmap({name}): argument {path}")
                  for (path, leaf, _), d in zip(entries, in_dims)]
         with axis_frame(axis_name, size):
-            closed, out_tree = trace_to_jaxpr(traced_fun, avals, trace_tree)
+            closed, out_tree = trace_to_jaxpr(traced_fun, avals, trace_tree,
+                                               context="vmap")
         # 4. where each output's batch axis goes
         out_avals = closed.out_avals
         out_dims = _out_dims(out_axes, out_tree, out_avals, name)

@@ -261,12 +261,14 @@ class Tracer:
             raise UnexpectedTracerError(
                 f"{what}: a traced value {self.aval.str_short()} escaped the function it "
                 f"was traced in{created_at(self)} and was used again{where()}")
+        ctx = self.builder.context
+        static = (", or mark the argument static with static_argnums/static_argnames"
+                  if ctx in ("jit", "make_jaxpr", "checkpoint") else "")
         raise ConcretizationError(
             f"{what} needs a concrete value, but this is an abstract traced array "
             f"{self.aval.str_short()}{where()}.\n"
-            f"Inside jit, values are abstract: use lax.cond / lax.select / jnp.where for "
-            f"value-dependent control flow, or mark the argument static with "
-            f"static_argnums/static_argnames.")
+            f"Inside {ctx}, values are abstract: use lax.cond / lax.select / jnp.where for "
+            f"value-dependent control flow{static}.")
 
     def __bool__(self):
         return bool(self.concrete("bool(x) (as in `if x:` or `while x:`)"))
@@ -309,8 +311,9 @@ class Tracer:
 class Builder:
     """One level of tracing: collects equations into a jaxpr."""
 
-    def __init__(self, concrete: bool = False):
+    def __init__(self, concrete: bool = False, context: str = "jit"):
         self.concrete = concrete
+        self.context = context   # what traced it, for errors: "jit", "vmap", "lax.scan"...
         self.invars: list[Var] = []
         self.eqns: list[Eqn] = []
         self.constvars: list[Var] = []
@@ -631,9 +634,11 @@ def leaf_aval(x, what):
             raise TypeError(f"{what}: {e}") from None
     if t.__name__ == "ArrayImpl":
         return ShapedArray(x.shape, dtypes.canonicalize(x.dtype), x.weak_type)
+    # only jit and its kin have static arguments to suggest
+    static = ", or mark it static with static_argnums/static_argnames" \
+        if what.startswith(("jit(", "make_jaxpr(")) else ""
     raise TypeError(f"{what} is a {t.__name__} ({x!r:.60}), which is not a valid array value; "
-                    f"pass arrays or scalars, or mark it static with static_argnums/"
-                    f"static_argnames")
+                    f"pass arrays or scalars{static}")
 
 
 def _defined_at(fun) -> str:
@@ -647,9 +652,11 @@ def _defined_at(fun) -> str:
     return f" `{code.co_name}` (defined at {code.co_filename}:{code.co_firstlineno})"
 
 
-def trace_to_jaxpr(fun: Callable, in_avals, in_tree, concrete_vals=None) -> tuple:
-    """Trace ``fun`` on abstract (or concrete) inputs; returns (ClosedJaxpr, out_tree)."""
-    builder = Builder(concrete=concrete_vals is not None)
+def trace_to_jaxpr(fun: Callable, in_avals, in_tree, concrete_vals=None,
+                   context: str = "jit") -> tuple:
+    """Trace ``fun`` on abstract (or concrete) inputs; returns (ClosedJaxpr, out_tree).
+    ``context`` names what is tracing, in errors ("Inside vmap, values are abstract")."""
+    builder = Builder(concrete=concrete_vals is not None, context=context)
     with trace_scope(builder):
         vals = concrete_vals or [None] * len(in_avals)
         tracers = [builder.new_arg(a, v) for a, v in zip(in_avals, vals)]

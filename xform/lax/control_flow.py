@@ -45,7 +45,8 @@ def _trace(fun, args: tuple, avals) -> tuple[ClosedJaxpr, list, PyTreeDef]:
 
     Returns (jaxpr taking ``consts + leaves``, consts, output tree)."""
     _, in_tree = tree_flatten((tuple(args), {}))
-    closed, out_tree = trace_to_jaxpr(fun, list(avals), in_tree)
+    closed, out_tree = trace_to_jaxpr(fun, list(avals), in_tree,
+                                      context="the body of a lax control-flow op")
     closed = passes.simplify(closed)
     j = closed.jaxpr
     jaxpr = Jaxpr([], list(j.constvars) + list(j.invars), j.eqns, j.outvars)
@@ -306,6 +307,20 @@ def _static_int(x):
     return None
 
 
+def _fori_checked(out, carry):
+    """``body_fun``'s result, checked against the carry in fori_loop's own words (the loop
+    is a scan or while over ``(i, val)``, whose message would name neither).  A weakly
+    typed ``init_val`` may change dtype (it is promoted, as in JAX); shapes may not."""
+    o_leaves, o_tree = tree_flatten(out)
+    c_leaves, c_tree = tree_flatten(carry)
+    c_avals, o_avals = [lax.aval(x) for x in c_leaves], [lax.aval(x) for x in o_leaves]
+    weak_ok = [o if c.weak_type and o.shape == c.shape else c
+               for c, o in zip(c_avals, o_avals)] if o_tree == c_tree else c_avals
+    _check_types("fori_loop", "init_val", c_tree, weak_ok, "body_fun's result", o_tree,
+                 o_avals, "val", elem="leaf")
+    return out
+
+
 def fori_loop(lower, upper, body_fun, init_val, unroll=None):
     """``for i in range(lower, upper): val = body_fun(i, val)``.
 
@@ -330,7 +345,7 @@ def fori_loop(lower, upper, body_fun, init_val, unroll=None):
         # a static trip count: a scan whose index starts as a Python int (as in JAX)
         def step(carry, _):
             i, x = carry
-            return (i + 1, body_fun(i, x)), None
+            return (i + 1, _fori_checked(body_fun(i, x), x)), None
         (_, out), _ = scan(step, (lo, init_val), None, length=max(hi - lo, 0),
                            unroll=1 if unroll is None or unroll is False else unroll)
         return out
@@ -343,7 +358,7 @@ def fori_loop(lower, upper, body_fun, init_val, unroll=None):
 
     def body(carry):
         i, u, x = carry
-        return i + 1, u, body_fun(i, x)
+        return i + 1, u, _fori_checked(body_fun(i, x), x)
     if dl != dt:
         lower = lax.convert_element_type(lower, dt)
     if du != dt:

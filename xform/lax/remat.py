@@ -16,7 +16,7 @@ def checkpoint_call(fun, leaves, in_tree, policy, prevent_cse: bool):
     """Bind ``checkpoint`` over ``fun`` traced at ``leaves`` (flattened with ``in_tree``);
     returns (flat outputs, output tree)."""
     avals = [leaf_aval(x, f"checkpoint: argument leaf {i}") for i, x in enumerate(leaves)]
-    closed, out_tree = trace_to_jaxpr(fun, avals, in_tree)
+    closed, out_tree = trace_to_jaxpr(fun, avals, in_tree, context="checkpoint")
     body, consts = hoist_consts(passes.simplify(closed))
     outs = bind(remat_ops.checkpoint, *consts, *leaves, jaxpr=body, policy=policy,
                 prevent_cse=prevent_cse, differentiated=False)

@@ -9,8 +9,10 @@ class of a lower one.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..core.array import Array
-from ..core.trace import Tracer
+from ..core.trace import Tracer, where as _where_msg
 _np = None  # the xform.numpy module, bound by install()
 
 
@@ -77,6 +79,11 @@ class ArrayMethods:
 
     def __getitem__(self, idx):
         return _np._indexing.getitem(self, idx)
+
+    def __setitem__(self, idx, value):
+        raise TypeError(f"arrays are immutable: instead of x[{_index_text(idx)}] = y, write "
+                        f"x = x.at[{_index_text(idx)}].set(y) (or .add, .mul, .min, .max)"
+                        f"{_where_msg()}")
 
     def __iter__(self):
         if self.ndim == 0:
@@ -156,6 +163,17 @@ def _reduction_method(name):
 for _name in ("sum", "mean", "max", "min", "prod", "argmax", "argmin", "any", "all", "var",
               "std", "cumsum", "cumprod", "sort", "argsort", "nonzero", "trace", "diagonal"):
     setattr(ArrayMethods, _name, _reduction_method(_name))
+
+
+def _index_text(idx) -> str:
+    """An index as the user wrote it, near enough: ``0``, ``1:3``, ``..., 0``."""
+    def one(i):
+        if isinstance(i, slice):
+            parts = ["" if v is None else str(v) for v in (i.start, i.stop, i.step)]
+            return ":".join(parts[:2] if i.step is None else parts)
+        return "..." if i is Ellipsis else "None" if i is None else \
+            str(i) if isinstance(i, (int, np.integer)) else "idx"
+    return ", ".join(one(i) for i in idx) if isinstance(idx, tuple) else one(idx)
 
 
 def install(jnp) -> None:

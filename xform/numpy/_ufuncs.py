@@ -144,7 +144,7 @@ def _float_floor_divide(x, y):
         return lax.div(x, y)
     r = lax.rem(x, y)
     zero = lax.weak_literal(0, dt)
-    q = lax.div(lax.select(lax.eq(y, zero), x, lax.sub(x, r)), y)
+    q = lax.div(_where(lax.eq(y, zero), x, lax.sub(x, r)), y)   # _where: x may be 0-d
     step = lax.bitwise_and(lax.ne(r, zero), lax.ne(lax.sign(y), lax.sign(r)))
     return lax.round(lax.select(step, lax.sub(q, lax.weak_literal(1, dt)), q))
 

@@ -654,3 +654,23 @@ def test_static_args_map_between_names_and_positions_as_jax():
             jax.jit(f, **kw)(jnp_ref.ones(2), 3)
         with pytest.raises(ValueError, match="static_argn"):
             xform.jit(f, **kw)
+
+
+def test_x64_is_xforms_own_switch():
+    """With only xform's x64 on (JAX's flag off), float64/int64 arrays are made, moved and
+    computed with: jaxlib is told the dtype is already decided, instead of narrowing it
+    by JAX's flag (issue 16)."""
+    import jax
+    import xform.numpy as xnp
+    assert not jax.config.jax_enable_x64
+    before = xform.config.read("jax_enable_x64")
+    xform.config.update("jax_enable_x64", True)
+    try:
+        z = xnp.zeros(2)
+        assert z.dtype == np.float64 and np.asarray(z).dtype == np.float64
+        assert float(xform.jit(lambda x: x + 1e-12)(xnp.ones(2))[0]) == 1.0 + 1e-12
+        assert (xnp.arange(3) * 2).dtype == np.int64
+        assert xform.random.normal(xform.random.PRNGKey(0), (2,)).dtype == np.float64
+        np.testing.assert_allclose(np.asarray(xnp.linalg.solve(xnp.eye(2), xnp.ones(2))), 1.0)
+    finally:
+        xform.config.update("jax_enable_x64", before)

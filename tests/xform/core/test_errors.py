@@ -111,3 +111,24 @@ def test_an_error_that_is_not_a_plain_message_gets_a_note():
         tr._is_library_code.pop(code, None)
     assert str(e) == "('custom', 1)"
     assert any(f"{HERE}:" in n for n in e.__notes__), e.__notes__
+
+
+def test_item_assignment_points_to_at_set():
+    x = jnp.ones(3)
+    with pytest.raises(TypeError, match=r"immutable.*x\[1:3\] = y.*x = x\.at\[1:3\]\.set\(y\)"):
+        x[1:3] = 0.0
+    with pytest.raises(TypeError, match=r"x = x\.at\[0\]\.set\(y\)"):
+        xform.jit(lambda x: x.__setitem__(0, 1.0))(x)
+
+
+def test_messages_name_the_transform_the_user_called():
+    """grad has no static arguments to suggest; a value branched on under vmap is abstract
+    because of vmap, not jit; a fori_loop's carry error speaks of init_val and body_fun."""
+    with pytest.raises(TypeError) as e:
+        xform.grad(lambda x: x * 2.0)("3.0")
+    assert "static_argnums" not in str(e.value) and "grad" in str(e.value)
+    with pytest.raises(ConcretizationError) as e:
+        xform.vmap(lambda x: x if x > 0 else -x)(jnp.ones(3))
+    assert "Inside vmap" in str(e.value) and "jit" not in str(e.value)
+    with pytest.raises(TypeError, match=r"(?s)fori_loop: init_val and body_fun's result.*f32\[2\]"):
+        xform.lax.fori_loop(0, 3, lambda i, c: c + jnp.ones(2), 0.0)
