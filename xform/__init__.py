@@ -11,9 +11,10 @@ from .core import Array, ConcretizationError, UnexpectedTracerError  # noqa: F40
 from .core.config import config, debug_infs, debug_nans  # noqa: F401
 from .api import (  # noqa: F401
     ShapeDtypeStruct, block_until_ready, checkpoint, checkpoint_name, checkpoint_policies,
-    clear_caches,
+    clear_caches, disable_jit,
     custom_jvp, custom_vjp, default_backend, device_count, device_get, device_put, devices,
-    eval_shape, float0, from_dlpack, from_jax, grad, hessian, jacfwd, jacrev, jit, jvp,
+    eval_shape, float0, from_dlpack, from_jax, grad, hessian, jacfwd, jacobian, jacrev, jit,
+    jvp,
     linear_transpose, linearize, local_device_count, local_devices, make_jaxpr,
     process_count, process_index, remat, value_and_grad, vjp, vmap)
 from .api.checkpoint import checkpoint_scan  # noqa: F401

@@ -75,7 +75,8 @@ def _dot_general(ctx, eqn, args):
     (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
     attrs = (f"dot_dimension_numbers = #stablehlo.dot<lhs_batching_dimensions = {dims(lb)}, "
              f"rhs_batching_dimensions = {dims(rb)}, lhs_contracting_dimensions = {dims(lc)}, "
-             f"rhs_contracting_dimensions = {dims(rc)}>")
+             f"rhs_contracting_dimensions = {dims(rc)}>"
+             + _precision_config(eqn.params.get("precision")))
     return ctx.op("stablehlo.dot_general", args, in_avals_of(eqn), out_avals_of(eqn), attrs)
 
 

@@ -7,12 +7,14 @@ meta-operator that holds sub-programs in the transforms' tables.
 """
 from .. import higher_order  # noqa: F401  (registers the sub-program families' rules)
 from .jit import (  # noqa: F401
-    Compiled, Jitted, Lowered, ShapeDtypeStruct, clear_caches, eval_shape, jit, make_jaxpr)
+    Compiled, Jitted, Lowered, ShapeDtypeStruct, clear_caches, disable_jit, eval_shape, jit,
+    make_jaxpr)
 from .devices import (  # noqa: F401
     block_until_ready, default_backend, device_count, device_get, device_put, devices,
     from_dlpack, from_jax, local_device_count, local_devices, process_count, process_index)
 from .ad import (  # noqa: F401
-    float0, grad, hessian, jacfwd, jacrev, jvp, linear_transpose, linearize, value_and_grad, vjp)
+    float0, grad, hessian, jacfwd, jacobian, jacrev, jvp, linear_transpose, linearize,
+    value_and_grad, vjp)
 from .vmap import vmap  # noqa: F401
 from .custom_derivatives import custom_jvp, custom_vjp  # noqa: F401
 from .checkpoint import checkpoint, checkpoint_name, checkpoint_policies, remat  # noqa: F401

@@ -571,6 +571,9 @@ def jacrev(fun, argnums=0, has_aux=False, holomorphic=False, allow_int=False):
     return _jacobian("jacrev", fun, argnums, has_aux, allow_int, forward=False)
 
 
+jacobian = jacrev   # as jax.jacobian
+
+
 def hessian(fun, argnums=0, has_aux=False, holomorphic=False):
     """``jacfwd(jacrev(fun))``."""
     _unsupported("hessian", holomorphic=holomorphic)

@@ -1,9 +1,11 @@
 """``jit``, ``make_jaxpr``, ``eval_shape`` (devices and placement: ``devices.py``)."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import warnings
+import weakref
 from typing import Callable
 
 import numpy as np
@@ -158,6 +160,31 @@ def _complete_argnums(sig, fname, argnums, argnames, what="donate"):
     return argnums, argnames
 
 
+# `disable_jit`: while on, a jitted function called outside any trace runs its Python
+# eagerly, op by op.  Entering it empties every jit's fast-call tables (so each call takes
+# the slow path, which tests the switch); nothing is added to them while it is on.
+_jit_disabled = False
+_JITS: "weakref.WeakSet[Jitted]" = weakref.WeakSet()
+
+
+@contextlib.contextmanager
+def disable_jit(disable: bool = True):
+    """``with disable_jit():`` jitted functions run as plain Python, op by op (eagerly), so
+    ``print`` shows values and a debugger can step through them (as ``jax.disable_jit``).
+    Transformations other than ``jit`` still apply."""
+    global _jit_disabled
+    was = _jit_disabled
+    _jit_disabled = bool(disable)
+    if _jit_disabled:
+        for j in list(_JITS):
+            j._fast_ids.clear()
+            j._fast_trees.clear()
+    try:
+        yield
+    finally:
+        _jit_disabled = was
+
+
 class Jitted:
     """A function compiled by XLA on first call for each abstract signature."""
 
@@ -198,6 +225,7 @@ class Jitted:
         self._fast_trees_lru = LRU(f"jit({self.__name__}) fast pytree calls")
         self._fast_ids = self._fast_ids_lru.data
         self._fast_trees = self._fast_trees_lru.data
+        _JITS.add(self)
         self.trace_count = 0  # how many times the Python function was traced
 
     def __get__(self, obj, objtype=None):  # methods
@@ -365,6 +393,8 @@ class Jitted:
         return self._call_slow(args, kwargs)
 
     def _call_slow(self, args, kwargs):
+        if _jit_disabled and not core._stack:
+            return self._fun(*args, **kwargs)
         key, leaves, tree, statics, avals = self._signature(args, kwargs)
         entry = self._cache.get(key)
         if entry is None:

@@ -11,7 +11,8 @@ the passes and the IR below it.
 from .ops import *  # noqa: F401,F403
 from .ops import (Literal, ShapedArray, Tracer, aval, aval_of_scalar,  # noqa: F401 - helpers
                   reduce_window_max, reduce_window_min, reduce_window_sum,
-                  register_window_monoid, reshape_axis_into, reshape_axis_out_of, weak_literal)
+                  register_window_monoid, reshape_axis_into, reshape_axis_out_of, weak_literal,
+                  canonical_precision)
 from .ops import __all__ as _ops_all
 from .control_flow import cond, switch, while_loop, fori_loop, scan, map  # noqa: F401
 from .sharding import with_sharding_constraint  # noqa: F401

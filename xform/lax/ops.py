@@ -6,6 +6,7 @@ except that Python scalars take the dtype of the array operands (weakly).
 from __future__ import annotations
 
 import builtins
+import enum
 import itertools
 
 import numpy as np
@@ -623,13 +624,46 @@ def padtype_to_pads(in_shape, window_shape, window_strides, padding: str):
 
 # --- contractions --------------------------------------------------------------------------
 
+class Precision(enum.Enum):
+    """How precisely XLA may compute a contraction (as ``jax.lax.Precision``): on CPU all
+    three are exact float32; on GPUs DEFAULT may use TF32 or bfloat16 passes, HIGHEST
+    does not.  Strings are accepted as in JAX ('highest', 'float32', 'tensorfloat32', ...)."""
+    DEFAULT = 0
+    HIGH = 1
+    HIGHEST = 2
+
+    @classmethod
+    def _missing_(cls, value):
+        names = {"default": 0, "fastest": 0, "bfloat16": 0, "high": 1, "tensorfloat32": 1,
+                 "highest": 2, "float32": 2}
+        if isinstance(value, str) and value.lower() in names:
+            return cls(names[value.lower()])
+        return None
+
+
+def canonical_precision(precision, op="dot_general"):
+    """``None``, or the (lhs, rhs) pair of Precision names the IR carries (hashable)."""
+    if precision is None:
+        return None
+    pair = precision if isinstance(precision, (tuple, list)) else (precision, precision)
+    try:
+        if len(pair) != 2:
+            raise ValueError
+        return tuple(Precision(p).name if not isinstance(p, Precision) else p.name
+                     for p in pair)
+    except ValueError:
+        raise ValueError(f"{op}: precision must be None, a lax.Precision, one of 'default', "
+                         f"'high', 'highest' (or 'bfloat16', 'tensorfloat32', 'float32'), "
+                         f"or a pair of them; got {precision!r}{where()}") from None
+
+
 def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
     (lc, rc), (lb, rb) = dimension_numbers
     dn = ((tuple(int(i) for i in lc), tuple(int(i) for i in rc)),
           (tuple(int(i) for i in lb), tuple(int(i) for i in rb)))
     pet = None if preferred_element_type is None else dtypes.canonicalize(preferred_element_type)
-    return bind(ops.dot_general, lhs, rhs, dimension_numbers=dn, precision=None,
-                preferred_element_type=pet)
+    return bind(ops.dot_general, lhs, rhs, dimension_numbers=dn,
+                precision=canonical_precision(precision), preferred_element_type=pet)
 
 
 def dot(lhs, rhs, precision=None, preferred_element_type=None):
@@ -747,7 +781,8 @@ def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None, r
     return bind(ops.conv_general_dilated, lhs, rhs, window_strides=window_strides,
                 padding=padding, lhs_dilation=lhs_dilation, rhs_dilation=rhs_dilation,
                 dimension_numbers=dn, feature_group_count=feature_group_count,
-                batch_group_count=batch_group_count, precision=None,
+                batch_group_count=batch_group_count,
+                precision=canonical_precision(precision, "conv_general_dilated"),
                 preferred_element_type=pet)
 
 
@@ -846,4 +881,4 @@ __all__ = [n for n, v in list(globals().items())
                      "annotations", "where", "named", "Literal", "ShapedArray", "Tracer",
                      "aval", "aval_of_scalar", "reduce_window_max", "reduce_window_min",
                      "reduce_window_sum", "register_window_monoid", "reshape_axis_into",
-                     "reshape_axis_out_of", "weak_literal")]
+                     "reshape_axis_out_of", "weak_literal", "canonical_precision", "enum")]

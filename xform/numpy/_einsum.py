@@ -95,7 +95,8 @@ def einsum(subscripts, *operands, optimize=None, precision=None, preferred_eleme
                                  f"{y.shape[u.index(c)]} in {subscripts!r}{where()}")
         dn = ((tuple(t.index(c) for c in contract), tuple(u.index(c) for c in contract)),
               (tuple(t.index(c) for c in batch), tuple(u.index(c) for c in batch)))
-        x = lax.dot_general(x, y, dn, preferred_element_type=preferred_element_type)
+        x = lax.dot_general(x, y, dn, precision=precision,
+                            preferred_element_type=preferred_element_type)
         t = "".join(batch) + "".join(c for c in t if c not in shared) + \
             "".join(c for c in u if c not in shared)
         x, t = sum_unused(x, t, k + 1)

@@ -44,7 +44,7 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
         # no batch dims: contract directly (a vector operand is not reshaped to a matrix,
         # which would leave reshapes and transposes of [n, 1] in every derivative)
         return lax.dot_general(a, b, (((a.ndim - 1,), (0,)), ((), ())),
-                               preferred_element_type=preferred_element_type)
+                               precision=precision, preferred_element_type=preferred_element_type)
     if a_vec:
         a = reshape(a, (1, a.shape[0]))
     if b_vec:
@@ -59,7 +59,7 @@ def matmul(a, b, *, precision=None, preferred_element_type=None):
     b = broadcast_to(b, batch + b.shape[-2:]) if b.shape[:-2] != batch else b
     bd = tuple(range(nb))
     out = lax.dot_general(a, b, (((nb + 1,), (nb,)), (bd, bd)),
-                          preferred_element_type=preferred_element_type)
+                          precision=precision, preferred_element_type=preferred_element_type)
     if a_vec:
         out = lax.squeeze(out, (nb,))
     if b_vec:
@@ -82,32 +82,37 @@ def dot(a, b, *, precision=None, preferred_element_type=None):
         if a.shape != b.shape:
             _mm_error("dot", a, _ShapeOnly((b.shape[0], 1)))
         return lax.dot_general(a, b, (((0,), (0,)), ((), ())),
-                               preferred_element_type=preferred_element_type)
+                               precision=precision, preferred_element_type=preferred_element_type)
     bc = 0 if b.ndim == 1 else b.ndim - 2
     if a.shape[-1] != b.shape[bc]:
         _mm_error("dot", a, b if b.ndim > 1 else _ShapeOnly((b.shape[0], 1)))
     return lax.dot_general(a, b, (((a.ndim - 1,), (bc,)), ((), ())),
-                           preferred_element_type=preferred_element_type)
+                           precision=precision, preferred_element_type=preferred_element_type)
 
 
-def vdot(a, b):
+def vdot(a, b, *, precision=None, preferred_element_type=None):
     a, b = asarray(a), asarray(b)
-    return dot(ravel(conj(a)), ravel(b))
+    return dot(ravel(conj(a)), ravel(b), precision=precision,
+               preferred_element_type=preferred_element_type)
 
 
-def vecdot(x1, x2, axis=-1):
+def vecdot(x1, x2, /, *, axis=-1, precision=None, preferred_element_type=None):
+    # an elementwise product and a sum: exact in any precision; the sum accumulates in
+    # preferred_element_type when one is given
+    lax.canonical_precision(precision, "vecdot")
     x1, x2 = broadcast_arrays_for("vecdot", *promote_dtypes(x1, x2))
-    return sum(conj(x1) * x2, axis=axis)
+    return sum(conj(x1) * x2, axis=axis, dtype=preferred_element_type)
 
 
-def inner(a, b):
+def inner(a, b, *, precision=None, preferred_element_type=None):
     a, b = promote_dtypes(a, b)
     a, b = asarray(a), asarray(b)
     if a.ndim == 0 or b.ndim == 0:
         return multiply(a, b)
     if a.shape[-1] != b.shape[-1]:
         _mm_error("inner", a, _ShapeOnly((b.shape[-1], 1)))
-    return lax.dot_general(a, b, (((a.ndim - 1,), (b.ndim - 1,)), ((), ())))
+    return lax.dot_general(a, b, (((a.ndim - 1,), (b.ndim - 1,)), ((), ())),
+                           precision=precision, preferred_element_type=preferred_element_type)
 
 
 def outer(a, b):
@@ -131,7 +136,8 @@ def tensordot(a, b, axes=2, *, precision=None, preferred_element_type=None):
     if len(ca) != len(cb) or builtins.any(a.shape[i] != b.shape[j] for i, j in zip(ca, cb)):
         raise TypeError(f"tensordot: shape mismatch on contracted axes: {a.shape} axes {ca} vs "
                         f"{b.shape} axes {cb}{_where_msg()}")
-    return lax.dot_general(a, b, ((ca, cb), ((), ())), preferred_element_type=preferred_element_type)
+    return lax.dot_general(a, b, ((ca, cb), ((), ())), precision=precision,
+                           preferred_element_type=preferred_element_type)
 
 
 def kron(a, b):

@@ -124,7 +124,7 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
     return 0.5 * sum(dxs * (y[..., 1:] + y[..., :-1]), -1)
 
 
-def _conv1d(op, x, y, mode):
+def _conv1d(op, x, y, mode, precision=None, preferred_element_type=None):
     x, y = asarray(x), asarray(y)
     if x.ndim != 1 or y.ndim != 1:
         raise ValueError(f"{op}: only 1-dimensional inputs are supported, got shapes "
@@ -146,16 +146,17 @@ def _conv1d(op, x, y, mode):
     if mode not in pads:
         raise ValueError(f"{op}: mode must be one of ['full', 'same', 'valid'], got {mode!r}")
     out = lax.conv_general_dilated(reshape(x, (1, 1, -1)), reshape(y, (1, 1, -1)), (1,),
-                                   [pads[mode]])[0, 0]
+                                   [pads[mode]], precision=precision,
+                                   preferred_element_type=preferred_element_type)[0, 0]
     return flip(out) if reverse_out else out
 
 
 def convolve(a, v, mode="full", *, precision=None, preferred_element_type=None):
-    return _conv1d("convolve", a, v, mode)
+    return _conv1d("convolve", a, v, mode, precision, preferred_element_type)
 
 
 def correlate(a, v, mode="valid", *, precision=None, preferred_element_type=None):
-    return _conv1d("correlate", a, v, mode)
+    return _conv1d("correlate", a, v, mode, precision, preferred_element_type)
 
 
 def _poly1d(op, p):

@@ -347,7 +347,8 @@ def _remaining(original, *removed):
     return [i for i in original if i not in rm]
 
 
-def _dot_t_lhs(g, x_aval, y, *, dimension_numbers, preferred_element_type, swap_ans=False):
+def _dot_t_lhs(g, x_aval, y, *, dimension_numbers, preferred_element_type, precision=None,
+               swap_ans=False):
     (x_contract, y_contract), (x_batch, y_batch) = dimension_numbers
     x_ndim = x_aval.ndim
     y_ndim = aval_of(y).ndim
@@ -369,10 +370,11 @@ def _dot_t_lhs(g, x_aval, y, *, dimension_numbers, preferred_element_type, swap_
     if unsorted != sorted(unsorted) and flipped == sorted(flipped):
         (g_con, y_con), (g_bat, y_bat) = dims
         r = bind(ops.dot_general, y, g, dimension_numbers=((y_con, g_con), (y_bat, g_bat)),
-                 precision=None, preferred_element_type=preferred_element_type)
+                 precision=precision and precision[::-1],
+                 preferred_element_type=preferred_element_type)
     else:
         out_axes = tuple(int(i) for i in np.argsort(unsorted))
-        r = bind(ops.dot_general, g, y, dimension_numbers=dims, precision=None,
+        r = bind(ops.dot_general, g, y, dimension_numbers=dims, precision=precision,
                  preferred_element_type=preferred_element_type)
         r = lax.transpose(r, out_axes)
     if aval_of(r).dtype != x_aval.dtype:
@@ -386,9 +388,11 @@ def _dot_general_t(ct, x, y, *, dimension_numbers, precision=None, preferred_ele
         raise TypeError("dot_general of two tangents is not linear")
     if _lin(x):
         return [_dot_t_lhs(ct, x.aval, y, dimension_numbers=dimension_numbers,
+                           precision=precision,
                            preferred_element_type=preferred_element_type), None]
     swapped = ((yc, xc), (yb, xb))
     return [None, _dot_t_lhs(ct, y.aval, x, dimension_numbers=swapped,
+                             precision=precision and precision[::-1],
                              preferred_element_type=preferred_element_type, swap_ans=True)]
 
 
@@ -426,7 +430,7 @@ def _conv_t(ct, lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation
                    padding=tuple((int(a), int(b)) for a, b in pads),
                    lhs_dilation=tuple(window_strides), rhs_dilation=tuple(rhs_dilation),
                    dimension_numbers=trans_dn, feature_group_count=fgc, batch_group_count=1,
-                   precision=None, preferred_element_type=preferred_element_type)
+                   precision=precision, preferred_element_type=preferred_element_type)
         if batch_group_count > 1:
             out = lax.reshape_axis_out_of(lhs_spec[1], batch_group_count, out)
             out = lax.reshape_axis_into(lhs_spec[1], lhs_spec[0], out)
@@ -449,7 +453,7 @@ def _conv_t(ct, lhs, rhs, *, window_strides, padding, lhs_dilation, rhs_dilation
                padding=tuple((int(a), int(b)) for a, b in pads),
                lhs_dilation=tuple(lhs_dilation), rhs_dilation=tuple(window_strides),
                dimension_numbers=trans_dn, feature_group_count=fgc, batch_group_count=bgc,
-               precision=None, preferred_element_type=preferred_element_type)
+               precision=precision, preferred_element_type=preferred_element_type)
     if aval_of(out).dtype != rhs.aval.dtype:
         out = bind(ops.convert_element_type, out, new_dtype=rhs.aval.dtype, weak_type=False)
     return [None, out]

@@ -674,3 +674,29 @@ def test_x64_is_xforms_own_switch():
         np.testing.assert_allclose(np.asarray(xnp.linalg.solve(xnp.eye(2), xnp.ones(2))), 1.0)
     finally:
         xform.config.update("jax_enable_x64", before)
+
+
+def test_disable_jit_runs_the_python_op_by_op():
+    """Inside disable_jit a jitted function sees concrete values (print, if x > 0), also one
+    called before (its fast-call table is emptied); after it, jit traces again."""
+    seen = []
+
+    @xform.jit
+    def f(x):
+        seen.append(type(x).__name__)
+        return x * 2
+
+    @xform.jit
+    def g(x):
+        return x * 2 if float(x.sum()) > 0 else -x
+    x = xnp.ones(3)
+    f(x)
+    f(x)
+    with xform.disable_jit():
+        np.testing.assert_allclose(np.asarray(f(x)), 2.0)
+        np.testing.assert_allclose(np.asarray(g(-x)), 1.0)
+    f(x)
+    assert seen == ["Tracer", "Array"], seen
+    with pytest.raises(xform.ConcretizationError):
+        g(-x)
+    assert xform.jacobian is xform.jacrev
