@@ -22,14 +22,14 @@ from primitives import dtypes as _dt
 
 from .. import lax
 from .. import numpy as jnp
-from ..api import jit
+from ..api import custom_jvp, jit
 from ..core import Array
 from ..core import Tracer
 from ..numpy._core import canonicalize_axis as _canonicalize_axis
 from ..numpy._ufuncs import log_add_exp
 from . import initializers
 
-__all__ = ["identity", "relu", "relu6", "gelu", "silu", "swish", "sigmoid", "log_sigmoid",
+__all__ = ["identity", "log1mexp", "relu", "relu6", "gelu", "silu", "swish", "sigmoid", "log_sigmoid",
            "softplus", "soft_sign", "squareplus", "sparse_plus", "sparse_sigmoid", "mish",
            "elu", "leaky_relu", "celu", "selu", "glu", "hard_tanh", "hard_sigmoid",
            "hard_silu", "hard_swish", "tanh", "softmax", "log_softmax", "logsumexp",
@@ -127,6 +127,21 @@ swish = silu
 def mish(x):
     x = _arr(x)
     return x * jnp.tanh(_softplus(x))
+
+
+@custom_jvp
+@jit
+def log1mexp(x):
+    """``log(1 - exp(-x))`` for x > 0, accurate on both sides of log 2 (log of -expm1
+    below it, log1p of -exp above), with the derivative 1 / expm1(x) given directly."""
+    x = _arr(x)
+    return jnp.where(x < np.log(2.0), jnp.log(-jnp.expm1(-x)), jnp.log1p(-jnp.exp(-x)))
+
+
+@log1mexp.defjvp
+def _log1mexp_jvp(primals, tangents):
+    (x,), (t,) = primals, tangents
+    return log1mexp(x), t / jnp.expm1(x)
 
 
 @jit

@@ -17,18 +17,21 @@ from primitives.linalg import LINALG_DTYPES as _LINALG_DTYPES
 from ..api import custom_jvp as _custom_jvp
 from ..core import where as _at_user
 from ..lax import linalg as _la
-from ._core import (asarray as _asarray, astype as _astype,
+from ._core import (asarray as _asarray,
                     canonicalize_axis as _canonicalize_axis,
                     promote_dtypes_inexact as _promote_dtypes_inexact)
 from ._shape import (broadcast_to as _broadcast_to, expand_dims as _expand_dims,
                      moveaxis as _moveaxis, reshape as _reshape)
 from ._creation import arange as _arange, ones_like as _ones_like, zeros as _zeros
 from ._ufuncs import (abs as _abs, conj as _conj, exp as _exp, isfinite as _isfinite,
+                      isnan as _isnan,
                       log as _log, real as _real, sign as _sign, sqrt as _sqrt, _where)
 from ._reductions import (any as _any, cumprod as _cumprod, max as _max, min as _min,
                           prod as _prod, sum as _sum)
 from ._indexing import take_along_axis as _take_along_axis
-from ._linalg_ops import matmul as _matmul, outer as _outer, vecdot as _vecdot
+from ._linalg_ops import (cross as _cross, diagonal as _diagonal, matmul as _matmul,
+                          outer as _outer, tensordot as _tensordot, trace as _trace,
+                          vecdot as _vecdot)
 from ._sorting import argsort as _argsort
 
 
@@ -403,3 +406,116 @@ def matrix_transpose(x):
         raise ValueError(f"linalg.matrix_transpose: x must have at least 2 dimensions, got "
                          f"shape {x.shape}{_at_user()}")
     return _la.swap_last(x)
+
+
+# --- products and inverses of tensors, the condition number ---------------------------------
+
+def cross(x1, x2, /, *, axis=-1):
+    """The cross product of 3-vectors along ``axis`` (the array API's, stricter than
+    ``numpy.cross``: both operands have length 3 there)."""
+    x1, x2 = _asarray(x1), _asarray(x2)
+    if x1.shape[axis] != 3 or x2.shape[axis] != 3:
+        raise ValueError(f"linalg.cross: both inputs must have length 3 along axis {axis}, "
+                         f"got shapes {x1.shape} and {x2.shape}{_at_user()}")
+    return _cross(x1, x2, axis=axis)
+
+
+def diagonal(x, /, *, offset=0):
+    """The diagonals of the last two axes."""
+    return _diagonal(_asarray(x), offset, -2, -1)
+
+
+def trace(x, /, *, offset=0, dtype=None):
+    """The sum of the diagonals of the last two axes."""
+    return _trace(_asarray(x), offset, -2, -1, dtype)
+
+
+def tensordot(x1, x2, /, *, axes=2, precision=None, preferred_element_type=None):
+    return _tensordot(x1, x2, axes, precision=precision,
+                      preferred_element_type=preferred_element_type)
+
+
+def multi_dot(arrays, *, precision=None):
+    """``arrays[0] @ arrays[1] @ ...`` in the cheapest order: the classic matrix-chain
+    dynamic programme over the shapes (the first and last array may be vectors)."""
+    arrs = [_asarray(a) for a in arrays]
+    if len(arrs) < 2:
+        raise ValueError(f"linalg.multi_dot: needs at least two arrays, got {len(arrs)}"
+                         f"{_at_user()}")
+    shapes = [a.shape for a in arrs]
+    if not (arrs[0].ndim in (1, 2) and arrs[-1].ndim in (1, 2)
+            and all(a.ndim == 2 for a in arrs[1:-1])):
+        raise ValueError(f"linalg.multi_dot: the arrays must be 2-d, except the first and "
+                         f"last, which may be 1-d; got shapes {shapes}{_at_user()}")
+    if any(a.shape[-1] != b.shape[0] for a, b in zip(arrs[:-1], arrs[1:])):
+        raise ValueError(f"linalg.multi_dot: the last dimension of each array must match "
+                         f"the first of the next; got shapes {shapes}{_at_user()}")
+    # dims[i], dims[i + 1]: the (rows, columns) of array i, a vector counting as 1 x n
+    dims = [1 if arrs[0].ndim == 1 else arrs[0].shape[0]] + [a.shape[-1] for a in arrs[:-1]] \
+        + [1 if arrs[-1].ndim == 1 else arrs[-1].shape[-1]]
+    n = len(arrs)
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j], split[i][j] = min(
+                (cost[i][k] + cost[k + 1][j] + dims[i] * dims[k + 1] * dims[j + 1], k)
+                for k in range(i, j))
+
+    def product(i, j):
+        if i == j:
+            return arrs[i]
+        k = split[i][j]
+        return _matmul(product(i, k), product(k + 1, j), precision=precision)
+    return product(0, n - 1)
+
+
+def tensorinv(a, ind=2):
+    """The inverse of ``a`` seen as a map from its last axes to its first ``ind`` axes."""
+    a = _asarray(a)
+    if not isinstance(ind, int) or ind <= 0:
+        raise ValueError(f"linalg.tensorinv: ind must be a positive int, got {ind!r}"
+                         f"{_at_user()}")
+    out_shape, in_shape = a.shape[:ind], a.shape[ind:]
+    rows = int(_onp.prod(out_shape))
+    if rows != int(_onp.prod(in_shape)):
+        raise ValueError(f"linalg.tensorinv: the first {ind} axes of {a.shape} must hold as "
+                         f"many elements as the rest{_at_user()}")
+    return _reshape(inv(_reshape(a, (rows, rows))), in_shape + out_shape)
+
+
+def tensorsolve(a, b, axes=None):
+    """``x`` with ``tensordot(a, x, x.ndim) == b``."""
+    a, b = _asarray(a), _asarray(b)
+    if axes is not None:
+        axes = [_canonicalize_axis(ax, a.ndim, "linalg.tensorsolve") for ax in axes]
+        a = _moveaxis(a, axes, tuple(range(a.ndim - len(axes), a.ndim)))
+    x_shape = a.shape[b.ndim:]
+    n = int(_onp.prod(x_shape))
+    if int(_onp.prod(a.shape[:b.ndim])) != n or a.shape[:b.ndim] != b.shape:
+        raise ValueError(f"linalg.tensorsolve: a of shape {a.shape} does not map an array of "
+                         f"shape {x_shape} onto b of shape {b.shape}{_at_user()}")
+    return _reshape(solve(_reshape(a, (n, n)), _reshape(b, (n,))), x_shape)
+
+
+def cond(x, p=None):
+    """The condition number in the norm ``p`` (singular values for None, 2, -2); inf where
+    the matrix is singular (a NaN the inverse made where ``x`` holds none)."""
+    x = _asarray(x)
+    if x.ndim < 2 or x.shape[-1] == 0 or x.shape[-2] == 0:
+        raise ValueError(f"linalg.cond: needs a non-empty matrix (or a stack of them), got "
+                         f"shape {x.shape}{_at_user()}")
+    if p is None or p == 2:
+        s = svdvals(x)
+        return s[..., 0] / s[..., -1]
+    if p == -2:
+        s = svdvals(x)
+        r = s[..., -1] / s[..., 0]
+    else:
+        if x.shape[-1] != x.shape[-2]:
+            raise ValueError(f"linalg.cond: p={p!r} needs a square matrix, got shape "
+                             f"{x.shape}{_at_user()}")
+        r = norm(x, ord=p, axis=(-2, -1)) * norm(inv(x), ord=p, axis=(-2, -1))
+    made_nan = _isnan(r) & ~_any(_isnan(x), axis=(-2, -1))
+    return _where(made_nan, _onp.inf, r)
