@@ -15,11 +15,13 @@ from .ops import (Literal, ShapedArray, Tracer, aval, aval_of_scalar,  # noqa: F
                   canonical_precision)
 from .ops import __all__ as _ops_all
 from .control_flow import cond, switch, while_loop, fori_loop, scan, map  # noqa: F401
+from .associative import associative_scan  # noqa: F401
 from .sharding import with_sharding_constraint  # noqa: F401
 from .parallel import (psum, pmean, pmax, pmin, all_gather, axis_index, axis_size,  # noqa: F401
                        ppermute, psum_scatter, all_to_all)
 from . import linalg  # noqa: F401
 
 __all__ = list(_ops_all) + ["cond", "switch", "while_loop", "fori_loop", "scan", "map",
+                            "associative_scan",
                             "psum", "pmean", "pmax", "pmin", "all_gather", "axis_index",
                             "axis_size", "ppermute", "psum_scatter", "all_to_all", "linalg"]
