@@ -29,7 +29,7 @@ from ..numpy._core import canonicalize_axis as _canonicalize_axis
 from ..numpy._ufuncs import log_add_exp
 from . import initializers
 
-__all__ = ["identity", "log1mexp", "relu", "relu6", "gelu", "silu", "swish", "sigmoid", "log_sigmoid",
+__all__ = ["identity", "dot_product_attention", "log1mexp", "relu", "relu6", "gelu", "silu", "swish", "sigmoid", "log_sigmoid",
            "softplus", "soft_sign", "squareplus", "sparse_plus", "sparse_sigmoid", "mish",
            "elu", "leaky_relu", "celu", "selu", "glu", "hard_tanh", "hard_sigmoid",
            "hard_silu", "hard_swish", "tanh", "softmax", "log_softmax", "logsumexp",
@@ -370,3 +370,8 @@ def _one_hot(x, num_classes, dtype, axis):
     rhs_shape.insert(pos, num_classes)
     rhs = lax.broadcasted_iota(x.dtype, rhs_shape, pos)
     return jnp.astype(lhs == rhs, dtype)
+
+
+from . import _attention  # noqa: E402  (after softmax and logsumexp, which it uses)
+_attention.softmax, _attention.logsumexp = softmax, logsumexp
+dot_product_attention = _attention.dot_product_attention
