@@ -122,16 +122,19 @@ class PyTreeDef:
         return tree_unflatten(self, leaves)
 
     def __repr__(self):
+        return f"PyTreeDef({self._body()})"   # as JAX prints it
+
+    def _body(self):
         if self.node_type is None:
             return "*"
-        inner = ", ".join(map(repr, self.children))
+        inner = ", ".join(c._body() for c in self.children)
         name = self.node_type.__name__
         if self.node_type is tuple:
             return f"({inner}{',' if len(self.children) == 1 else ''})"
         if self.node_type is list:
             return f"[{inner}]"
         if self.node_type is dict:
-            return "{" + ", ".join(f"{k!r}: {c!r}" for k, c in zip(self.aux, self.children)) + "}"
+            return "{" + ", ".join(f"{k!r}: {c._body()}" for k, c in zip(self.aux, self.children)) + "}"
         if self.node_type is type(None):
             return "None"
         return f"{name}({inner})"

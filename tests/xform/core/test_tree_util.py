@@ -131,3 +131,9 @@ def test_tree_module_aliases():
     leaves, td = xform.tree.flatten(t)
     assert xform.tree.unflatten(td, leaves) == t
     assert xform.tree.structure(t) == td
+
+
+def test_treedef_prints_as_jax_prints_it():
+    import jax
+    for t in (((1, {"a": 2, "b": [3, None]}),), 1, None, [1], {}):
+        assert repr(xform.tree_util.tree_structure(t)) == repr(jax.tree_util.tree_structure(t))
