@@ -6,7 +6,6 @@ except that Python scalars take the dtype of the array operands (weakly).
 from __future__ import annotations
 
 import builtins
-import enum
 import itertools
 
 import numpy as np
@@ -17,6 +16,7 @@ from primitives.lru import LRU
 from primitives.ops import GatherDimensionNumbers, ScatterDimensionNumbers, ConvDimensionNumbers
 
 from ..core import Tracer, bind, aval_of_scalar, where
+from .precision import Precision, canonical_precision  # noqa: F401 - Precision: public
 from ..core.trace import named
 from ..core.pytree import tree_flatten, tree_map, tree_unflatten
 
@@ -153,9 +153,8 @@ def select(pred, on_true, on_false):
 
 
 def clamp(lo, x, hi):
-    """``min(max(x, lo), hi)``, with JAX's derivatives: the slope goes to ``x`` strictly
-    inside ``(lo, hi)``, to ``lo`` below it, to ``hi`` above it, and to none of them at a
-    bound (the composite alone would split a tie in half, as ``max`` does)."""
+    """``min(max(x, lo), hi)``; as JAX, the slope goes to ``x`` strictly inside (lo, hi),
+    to ``lo`` below, to ``hi`` above, to none at a bound (``max`` would split a tie)."""
     out = min(max(x, lo), hi)
     a = aval(out)
 
@@ -624,39 +623,6 @@ def padtype_to_pads(in_shape, window_shape, window_strides, padding: str):
 
 # --- contractions --------------------------------------------------------------------------
 
-class Precision(enum.Enum):
-    """How precisely XLA may compute a contraction (as ``jax.lax.Precision``): on CPU all
-    three are exact float32; on GPUs DEFAULT may use TF32 or bfloat16 passes, HIGHEST
-    does not.  Strings are accepted as in JAX ('highest', 'float32', 'tensorfloat32', ...)."""
-    DEFAULT = 0
-    HIGH = 1
-    HIGHEST = 2
-
-    @classmethod
-    def _missing_(cls, value):
-        names = {"default": 0, "fastest": 0, "bfloat16": 0, "high": 1, "tensorfloat32": 1,
-                 "highest": 2, "float32": 2}
-        if isinstance(value, str) and value.lower() in names:
-            return cls(names[value.lower()])
-        return None
-
-
-def canonical_precision(precision, op="dot_general"):
-    """``None``, or the (lhs, rhs) pair of Precision names the IR carries (hashable)."""
-    if precision is None:
-        return None
-    pair = precision if isinstance(precision, (tuple, list)) else (precision, precision)
-    try:
-        if len(pair) != 2:
-            raise ValueError
-        return tuple(Precision(p).name if not isinstance(p, Precision) else p.name
-                     for p in pair)
-    except ValueError:
-        raise ValueError(f"{op}: precision must be None, a lax.Precision, one of 'default', "
-                         f"'high', 'highest' (or 'bfloat16', 'tensorfloat32', 'float32'), "
-                         f"or a pair of them; got {precision!r}{where()}") from None
-
-
 def dot_general(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
     (lc, rc), (lb, rb) = dimension_numbers
     dn = ((tuple(int(i) for i in lc), tuple(int(i) for i in rc)),
@@ -881,4 +847,4 @@ __all__ = [n for n, v in list(globals().items())
                      "annotations", "where", "named", "Literal", "ShapedArray", "Tracer",
                      "aval", "aval_of_scalar", "reduce_window_max", "reduce_window_min",
                      "reduce_window_sum", "register_window_monoid", "reshape_axis_into",
-                     "reshape_axis_out_of", "weak_literal", "canonical_precision", "enum")]
+                     "reshape_axis_out_of", "weak_literal", "canonical_precision")]
