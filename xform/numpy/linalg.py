@@ -247,13 +247,17 @@ def inv(a):
     return _solve(a, _broadcast_to(_la.eye_like(a), a.shape))
 
 
+def _lu_parity(pivots, dtype):
+    """-1 where an LU's row swaps are odd, else 1: the sign its permutation gives det."""
+    swaps = _sum(pivots != _arange(pivots.shape[-1], dtype=pivots.dtype), axis=-1)
+    return _where(swaps % 2 == 1, -1, 1).astype(dtype)
+
+
 def _lu_det_parts(fname, a):
-    """(diagonal of u, -1 where the row swaps are odd else 1) of ``a``'s LU."""
+    """(diagonal of u, the parity of the row swaps) of ``a``'s LU."""
     (a,) = _matrices(fname, a, square=True)
     lu, pivots, _ = _la.lu(a)
-    swaps = _sum(pivots != _arange(pivots.shape[-1], dtype=pivots.dtype), axis=-1)
-    parity = _where(swaps % 2 == 1, -1, 1).astype(a.dtype)
-    return _la.diagonal(lu), parity
+    return _la.diagonal(lu), _lu_parity(pivots, a.dtype)
 
 
 def det(a):
@@ -299,10 +303,7 @@ def _adjugate_times(a, b):
     if n == 1:
         return a[..., 0, 0], b
     lu, pivots, perm = _la.lu(a)
-    diag = _la.diagonal(lu)
-    swaps = _sum(pivots != _arange(n, dtype=pivots.dtype), axis=-1)
-    sign = _where(swaps % 2 == 1, -1, 1).astype(a.dtype)
-    partial = _cumprod(diag, axis=-1) * sign[..., None]
+    partial = _cumprod(_la.diagonal(lu), axis=-1) * _lu_parity(pivots, a.dtype)[..., None]
     d, s = partial[..., -1], partial[..., -2]
     corner = (_arange(n) == n - 1)[:, None] & (_arange(n) == n - 1)[None, :]
     u = _where(corner, (1 / s)[..., None, None], lu)
