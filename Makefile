@@ -10,8 +10,13 @@ TEST_WORKERS ?= 2
 # `make test` runs a bounded, fixed set); a failing seed prints its standalone reproducer
 N ?= 1000
 SEED ?= 0
+# `make oracle [ORACLE_ARGS="--family nn --dtype f32 --jobs 2"]`: the table-driven sweep of every
+# public name of jax.numpy/nn/scipy/lax/random against xform (tests/oracle; `make test` runs a
+# bounded subset); prints the failures per name, then `N passed, M failed` and the counts of
+# names xform lacks (missing) and the sweep cannot call (unclassified)
+ORACLE_ARGS ?=
 
-.PHONY: demo test fuzz bench venv clean
+.PHONY: demo test fuzz oracle bench venv clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +39,9 @@ test: $(VENV)/.installed-test
 fuzz: $(VENV)/.installed-test
 	FUZZ_N=$(N) FUZZ_SEED=$(SEED) $(PY) -m pytest -n $(TEST_WORKERS) --dist load \
 		tests/fuzz/test_fuzz.py -k test_random_program_matches_jax
+
+oracle: $(VENV)/.installed-test
+	$(PY) tests/oracle/sweep_run.py $(ORACLE_ARGS)
 
 bench: $(VENV)/.installed
 	$(PY) -m bench
