@@ -8,6 +8,7 @@ The package is layered (docs/design.md): ``core`` <- ``passes`` <- ``lax`` <-
 ``nn``, ``scipy``, ``tree_util``, ...); each imports only from the layers below it.
 """
 from .core import Array, ConcretizationError, UnexpectedTracerError  # noqa: F401
+from .core import ensure_compile_time_eval, named_scope  # noqa: F401
 from .core.config import config, debug_infs, debug_nans  # noqa: F401
 from .api import (  # noqa: F401
     ShapeDtypeStruct, block_until_ready, checkpoint, checkpoint_name, checkpoint_policies,
@@ -28,5 +29,28 @@ from . import ad_checkpoint, custom_derivatives, sharding  # noqa: F401
 from . import distributed  # noqa: F401
 from . import debug, experimental  # noqa: F401
 from .sharding import NamedSharding, PartitionSpec as P  # noqa: F401
+from .api import solves as _solves
+from . import special as _special
+
+
+def _attach_lax_names_from_above():
+    """``jax.lax`` names whose definitions need a layer above ``xform.lax`` (their
+    derivative rules are ``custom_jvp``/``custom_vjp``, special functions are written over
+    ``xform.numpy``) are defined there and attached to the public ``xform.lax`` here, the
+    one place where that happens (docs/design.md, "Layers")."""
+    names = {"custom_root": _solves.custom_root,
+             "custom_linear_solve": _solves.custom_linear_solve,
+             "igamma": _special.gammainc, "igammac": _special.gammaincc,
+             "igamma_grad_a": _special.igamma_grad_a,
+             "random_gamma_grad": _special.random_gamma_grad,
+             "betainc": _special.betainc, "polygamma": _special.lax_polygamma,
+             "zeta": _special.zeta, "bessel_i0e": _special.i0e, "bessel_i1e": _special.i1e}
+    for name, fn in names.items():
+        setattr(lax, name, fn)
+        if name not in lax.__all__:
+            lax.__all__.append(name)
+
+
+_attach_lax_names_from_above()
 
 __version__ = "0.1.0"

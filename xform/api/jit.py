@@ -541,6 +541,17 @@ def _warn_unusable(fname, avals):
         warnings.warn_explicit(msg, UserWarning, src.filename, src.lineno)
 
 
+class ArgInfo:
+    """One argument of a lowered program: its abstract value and whether it is donated."""
+
+    def __init__(self, aval, donated: bool):
+        self._aval, self.donated = aval, donated
+        self.shape, self.dtype = aval.shape, aval.dtype
+
+    def __repr__(self):
+        return f"ArgInfo(shape={self.shape}, dtype={self.dtype}, donated={self.donated})"
+
+
 class Lowered:
     """``jit(f).lower(*args)``: the StableHLO program for one signature."""
 
@@ -558,6 +569,15 @@ class Lowered:
     @property
     def jaxpr(self) -> ClosedJaxpr:
         return self._entry.closed
+
+    @property
+    def args_info(self):
+        """``(args, kwargs)`` of ``ArgInfo`` (shape, dtype, donated) for the arguments the
+        program takes (static ones are not among them), as JAX's ``Lowered.args_info``."""
+        donate = set(self._entry.donate)
+        infos = [ArgInfo(v.aval, i in donate)
+                 for i, v in enumerate(self._entry.closed.jaxpr.invars)]
+        return tree_unflatten(self._entry.in_tree, infos)
 
     def compile(self) -> "Compiled":
         self._jitted._compiled(self._entry)

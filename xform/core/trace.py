@@ -348,6 +348,10 @@ class Builder:
                     f"again{where()}")
             return self._const(x, x.aval)
         if t in _ARRAY_TYPES:
+            if not x.aval.shape and getattr(x, "_sharding", None) is None:
+                # a scalar is written into the program (as JAX does): XLA then sees a
+                # constant, which its simplifier uses (a divisor becomes a reciprocal)
+                return Literal(x._value()[()], x.aval)
             return self._const(x, x.aval)
         if t is Literal:
             return x
@@ -459,11 +463,61 @@ class trace_scope:
 
 def bind(prim, *args, **params):
     """Apply a meta-operator; returns a list of outputs for multi-result ops, else one."""
-    if _stack:
+    if _stack and not (_compile_time_eval and _all_concrete(args)):
         outs = _stack[-1].add_eqn(prim, args, params)
     else:
         outs = eager_apply(prim, args, params)
     return outs if prim.multiple_results else outs[0]
+
+
+# Inside ``ensure_compile_time_eval()`` an operation whose operands are all known values
+# (no tracer) runs now, even under ``jit``, instead of being staged into the program.
+_compile_time_eval = 0
+
+
+def _all_concrete(args):
+    return not any(type(a) is Tracer for a in args)
+
+
+class ensure_compile_time_eval:
+    """``with ensure_compile_time_eval():`` operations on concrete values run eagerly while
+    tracing (as ``jax.ensure_compile_time_eval``): their results are Arrays that Python
+    code (``if``, ``int()``, shapes) can read.  Operations on traced values are staged as
+    usual."""
+
+    def __enter__(self):
+        global _compile_time_eval
+        _compile_time_eval += 1
+        return self
+
+    def __exit__(self, *exc):
+        global _compile_time_eval
+        _compile_time_eval -= 1
+
+
+class named_scope:
+    """``with named_scope("layer1"):`` (as ``jax.named_scope``) names a region for
+    profilers.  xform checks the name and keeps the stack (``named_scope.current()``);
+    it does not yet write it into XLA's op metadata (docs/differences.md)."""
+
+    _stack: list = []
+
+    def __init__(self, name: str):
+        if not isinstance(name, str):
+            raise TypeError(f"named_scope: name must be a string, got {type(name).__name__}"
+                            f"{where()}")
+        self.name = name
+
+    def __enter__(self):
+        named_scope._stack.append(self.name)
+        return self
+
+    def __exit__(self, *exc):
+        named_scope._stack.pop()
+
+    @staticmethod
+    def current() -> str:
+        return "/".join(named_scope._stack)
 
 
 def find_builder() -> Builder | None:

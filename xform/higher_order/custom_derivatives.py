@@ -7,13 +7,13 @@ import functools
 import numpy as np
 
 from primitives import custom as _custom, custom as custom_ops
-from primitives.core import Literal
+from primitives.core import Jaxpr, Literal
 
 from ..transforms.ad_util import ad_state, aval_of, instantiate, where_eqn, Zero
 from ..transforms.batching import batch_callable, batch_subjaxpr, batched_aval, bdim_at, RULES
 from ..transforms.checkify import CHECKIFY, eqn_needs, eval_checked, sorted_sigs, trace_sub
 from ..transforms.jvp import JVP
-from ..transforms.transpose import TRANSPOSE
+from ..transforms.transpose import TRANSPOSE, LinearIn, backward_pass
 from ..core import array_from_numpy, bind
 
 
@@ -55,6 +55,25 @@ def _custom_vjp_call_jvp(primals, tangents, *, call_jaxpr, fwd, bwd, jvp, num_co
 
 JVP[custom_ops.custom_jvp_call] = _custom_jvp_call_jvp
 JVP[custom_ops.custom_vjp_call] = _custom_vjp_call_jvp
+
+
+def _custom_jvp_call_t(cts, *args, call_jaxpr, jvp, num_consts, name):
+    """A ``custom_jvp`` function applied to a tangent inside a derivative rule (JAX's own
+    pattern: ``custom_root``'s ``tangent_solve`` calling ``linalg.solve``) is linear there,
+    and its body is what gets transposed: the rule was only needed to differentiate it."""
+    j = call_jaxpr.jaxpr
+    lin = [i for i, a in enumerate(args) if type(a) is LinearIn]
+    res = [i for i, a in enumerate(args) if type(a) is not LinearIn]
+    body = Jaxpr([], [j.invars[i] for i in res] + [j.invars[i] for i in lin], j.eqns,
+                 j.outvars)
+    ct_lin = backward_pass(body, len(res), [args[i] for i in res], cts)
+    out = [None] * len(args)
+    for i, c in zip(lin, ct_lin):
+        out[i] = c
+    return out
+
+
+TRANSPOSE[custom_ops.custom_jvp_call] = _custom_jvp_call_t
 
 
 def _custom_vjp_lin_jvp(primals, tangents, **params):

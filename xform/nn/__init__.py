@@ -14,7 +14,6 @@ their formula is not, so they share ``logaddexp``'s custom JVP (``numpy._ufuncs`
 from __future__ import annotations
 
 import operator
-from functools import partial
 
 import numpy as np
 
@@ -27,6 +26,7 @@ from ..core import Array
 from ..core import Tracer
 from ..numpy._core import canonicalize_axis as _canonicalize_axis
 from ..numpy._ufuncs import log_add_exp
+from ..special import logsumexp  # one algorithm for nn and scipy.special (jax.nn.logsumexp)
 from . import initializers
 
 __all__ = ["identity", "dot_product_attention", "log1mexp", "relu", "relu6", "gelu", "silu", "swish", "sigmoid", "log_sigmoid",
@@ -234,41 +234,6 @@ def _axes(axis, ndim):
     if isinstance(axis, (tuple, list)):
         return tuple(sorted(operator.index(a) % ndim for a in axis))
     return (operator.index(axis) % ndim,)
-
-
-def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False, where=None):
-    """``log(sum(b * exp(a)))`` along ``axis``, stable; as ``jax.nn.logsumexp``."""
-    a = _arr(a)
-    axis = tuple(axis) if isinstance(axis, list) else axis
-    return _logsumexp(a, axis, b, bool(keepdims), bool(return_sign), where)
-
-
-def _logsumexp(a, axis, b, keepdims, return_sign, where):
-    if where is not None:
-        a = jnp.where(where, a, 0)
-    if b is not None:
-        a, b = jnp.promote_dtypes_inexact(a, b)
-        a = jnp.where(b != 0, a, -np.inf)
-    else:
-        a = _inexact(a)
-    dims = _axes(axis, a.ndim)
-    amax = jnp.max(jnp.real(a), axis=dims, keepdims=keepdims, where=where, initial=-np.inf)
-    amax = lax.stop_gradient(lax.select(jnp.isfinite(amax), amax,
-                                        jnp.zeros(amax.shape, amax.dtype)))
-    amax_dims = amax if keepdims else lax.expand_dims(amax, dims)
-    exp_a = lax.exp(lax.sub(a, jnp.astype(jnp.broadcast_to(amax_dims, a.shape), a.dtype)))
-    if b is not None:
-        exp_a = lax.mul(exp_a, jnp.broadcast_to(b, exp_a.shape))
-    sumexp = jnp.sum(exp_a, axis=dims, keepdims=keepdims, where=where)
-    sign = lax.sign(sumexp)
-    if return_sign or not _dt.is_complex(a.dtype):
-        sumexp = jnp.abs(sumexp)
-    out = lax.add(lax.log(sumexp), jnp.astype(amax, sumexp.dtype))
-    if return_sign:
-        return out, sign
-    if b is not None and not _dt.is_complex(out.dtype):
-        out = jnp.where(sign < 0, np.array(np.nan, out.dtype)[()], out)
-    return out
 
 
 def logmeanexp(x, axis=None, where=None, keepdims=False):

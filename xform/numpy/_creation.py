@@ -107,7 +107,7 @@ def tri(N, M=None, k=0, dtype=None):
     r = lax.broadcasted_iota(int32, (N, M), 0)
     c = lax.broadcasted_iota(int32, (N, M), 1)
     return lax.convert_element_type(lax.le(c, r + _onp.int32(k)),
-                                    _dt.canonicalize(dtype or _dt.default_float()))
+                                    _dt.canonicalize(dtype or _onp.float32))  # JAX: float32 always
 
 
 def meshgrid(*xi, indexing="xy", sparse=False, copy=True):

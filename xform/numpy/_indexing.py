@@ -215,7 +215,7 @@ def take(a, indices, axis=None, mode=None, fill_value=None, unique_indices=False
             remainder(asarray(indices), a.shape[axis]),))
 
 
-def take_along_axis(arr, indices, axis, mode=None, fill_value=None):
+def take_along_axis(arr, indices, axis=-1, mode=None, fill_value=None):
     arr, indices = asarray(arr), asarray(indices)
     if axis is None:
         arr, axis = ravel(arr), 0

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import builtins
 import operator
+from functools import partial
 
 import numpy as _onp
 
 from primitives import dtypes as _dt
 from primitives.dtypes import bool_, int32, float32, float64
+
+from ..api import jit
 
 from .. import lax
 from ..core import where as _where_msg
@@ -34,6 +37,13 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     if num < 0:
         raise ValueError(f"linspace: number of samples, {num}, must be non-negative")
     dt = _inexact(result_type(start, stop)) if dtype is None else _dt.canonicalize(dtype)
+    return _linspace(start, stop, num, bool(endpoint), bool(retstep), dt, axis)
+
+
+@partial(jit, static_argnums=(2, 3, 4, 5, 6))
+def _linspace(start, stop, num, endpoint, retstep, dt, axis):
+    # one compiled program, as JAX's: XLA then rounds ``iota / div`` as JAX's does (its
+    # simplifier turns a division by a constant into a multiplication)
     cdt = _inexact(dt)
     start, stop = astype(start, cdt), astype(stop, cdt)
     bshape = broadcast_shapes(start.shape, stop.shape)
@@ -136,7 +146,7 @@ def fromfunction(function, shape, *, dtype=float, **kwargs):
 
 def indices(dimensions, dtype=None, sparse=False):
     dimensions = tuple(operator.index(d) for d in dimensions)
-    dt = _dt.canonicalize(dtype or int32)
+    dt = _dt.canonicalize(dtype or _dt.default_int())
     nd = len(dimensions)
     out = []
     for i, n in enumerate(dimensions):
@@ -164,7 +174,8 @@ def ix_(*args):
 
 
 def _int_pair(rows, cols):
-    return asarray(rows.astype(_onp.int32)), asarray(cols.astype(_onp.int32))
+    dt = _dt.default_int()   # int64 with x64 on, as JAX
+    return asarray(rows.astype(dt)), asarray(cols.astype(dt))
 
 
 def tril_indices(n, k=0, m=None):
@@ -193,7 +204,7 @@ def diag_indices(n, ndim=2):
     n, ndim = operator.index(n), operator.index(ndim)
     if n < 0 or ndim < 0:
         raise ValueError(f"diag_indices: n and ndim must be non-negative, got {n}, {ndim}")
-    return (arange(n, dtype=int32),) * ndim
+    return (arange(n, dtype=_dt.default_int()),) * ndim
 
 
 def diag_indices_from(arr):

@@ -6,6 +6,7 @@ import builtins
 
 import numpy as _onp
 
+from primitives import dtypes as _dt
 from primitives.dtypes import bool_, int32
 
 from .. import lax
@@ -53,6 +54,7 @@ def nonzero(a, *, size=None, fill_value=None):
     key = lax.convert_element_type(logical_not(mask), int32)
     _, order = lax.sort((key, flat_idx), num_keys=1)
     idx = order[:size] if size <= n else concatenate([order, zeros(size - n, int32)])
+    idx = lax.convert_element_type(idx, _dt.default_int())   # JAX's index type (int64 with x64 on)
     valid = arange(size) < sum(mask)
     fills = fill_value if isinstance(fill_value, (tuple, list)) else [fill_value] * a.ndim
     out = []
@@ -68,7 +70,7 @@ def flatnonzero(a, *, size=None, fill_value=None):
 
 def argwhere(a, *, size=None, fill_value=None):
     return stack(nonzero(a, size=size, fill_value=fill_value), axis=-1) if asarray(a).ndim else \
-        zeros((builtins.int(builtins.bool(a)), 0), int32)
+        zeros((builtins.int(builtins.bool(a)), 0), _dt.default_int())
 
 
 def unravel_index(indices, shape):

@@ -12,6 +12,7 @@ from primitives import dtypes as _dt
 from primitives.dtypes import bool_, int32
 
 from .. import lax
+from ..core import where as _where_msg
 from ._core import (ARRAY_TYPES, asarray, astype, broadcast_shapes, canonicalize_axis,
                     promote_dtypes, shape_of, typeinfo)
 from ._dtypes import _inexact
@@ -232,26 +233,41 @@ def _partition_args(a, kth, axis):
     return a, kth + a.shape[-1] if kth < 0 else kth
 
 
+def _partition_checked(name, a, kth, axis):
+    a, kth = _partition_args(a, kth, axis)
+    if _dt.is_complex(a.dtype):
+        raise NotImplementedError(f"jnp.{name} for complex dtype is not implemented"
+                                  f"{_where_msg()}")
+    return a, kth
+
+
+def _smallest(a, k):
+    """``top_k`` of the negated values: the ``k`` smallest (ties in index order, as JAX);
+    unsigned values are shifted by one so that 0 negates to a distinct value."""
+    if _dt.is_unsigned(a.dtype):
+        v, i = lax.top_k(-(a + 1), k)
+        return -v - 1, i
+    v, i = lax.top_k(-a, k)
+    return -v, i
+
+
 def partition(a, kth, axis=-1):
     """The ``kth + 1`` smallest values in ascending order, then the rest in descending
-    order (JAX's arrangement)."""
-    a, kth = _partition_args(a, kth, axis)
-    s = sort(a, -1)
-    out = concatenate([s[..., :kth + 1], flip(s[..., kth + 1:], -1)], -1)
-    return moveaxis(out, -1, axis)
+    order: two ``top_k``s, JAX's arrangement (ties included)."""
+    a, kth = _partition_checked("partition", a, kth, axis)
+    bottom = _smallest(a, kth + 1)[0]
+    top = lax.top_k(a, a.shape[-1] - kth - 1)[0]
+    return moveaxis(concatenate([bottom, top], -1), -1, axis)
 
 
 def argpartition(a, kth, axis=-1):
-    """Indices of the ``kth + 1`` smallest values (ascending), then of the others in index
-    order (JAX's arrangement)."""
-    a, kth = _partition_args(a, kth, axis)
-    n = a.shape[-1]
-    order = argsort(a, -1)
-    low = order[..., :kth + 1]
-    in_low = zeros(a.shape, int32)
-    in_low = put_along_axis(in_low, low, 1, -1, inplace=False)
-    rest = argsort(in_low, -1)[..., :n - kth - 1]
-    return moveaxis(concatenate([low, astype(rest, low.dtype)], -1), -1, axis)
+    """Indices (int32) of the ``kth + 1`` smallest values (ascending), then of the others
+    in index order (JAX's arrangement: a ``top_k`` of a 0/1 mask)."""
+    a, kth = _partition_checked("argpartition", a, kth, axis)
+    bottom = _smallest(a, kth + 1)[1]
+    mask = put_along_axis(ones(a.shape, _dt.float32), bottom, 0.0, -1, inplace=False)
+    top = lax.top_k(mask, a.shape[-1] - kth - 1)[1]
+    return moveaxis(concatenate([bottom, top], -1), -1, axis)
 
 
 def sort_complex(a):

@@ -158,7 +158,8 @@ def _nonzero_divisor(y):
     dt = typeinfo(y)[0]
     if _dt.is_inexact(dt):
         return y
-    return _where(equal(y, 0), ones_like(y), y)
+    # lax, not where: promoting two weak ints would widen y to the default int (int64)
+    return lax.select(lax.eq(y, lax.full_like(y, 0)), lax.full_like(y, 1), y)
 
 
 def _remainder(x, y):

@@ -395,9 +395,8 @@ def lstsq(a, b, rcond=None, *, numpy_resid: bool = False):
     resid = _sum(_real(fit * _conj(fit)), axis=0)
     if numpy_resid and (rank < n or m <= n):
         resid = _zeros((0,), resid.dtype)   # NumPy's convention; shapes are static here
-    if b.ndim == 1:
+    if b.ndim == 1:   # (resid keeps its length-1 axis, as NumPy's and JAX's)
         x = x[:, 0]
-        resid = resid if numpy_resid else resid[0]
     return x, resid, rank, s
 
 

@@ -15,6 +15,7 @@ from .. import lax
 from .. import numpy as jnp
 from ..api import custom_jvp, jit, vmap
 from ..core import Tracer
+from ..special import random_gamma_grad
 from ._args import _sampler, _shape_of, _to_dtype
 from ._distributions import _exponential, _normal_real, _rademacher, _uniform_impl
 from ._keys import _split, _split2
@@ -68,20 +69,21 @@ def _gamma_one(key, alpha, log_space):
     return lax.mul(lax.mul(d, v), boost)
 
 
-def _no_gamma_gradient(name):
-    def jvp(primals, tangents):
-        raise NotImplementedError(
-            f"random.{name}: the derivative with respect to the shape parameter is not "
-            f"implemented (JAX differentiates it by implicit reparameterisation); wrap the "
-            f"parameter in lax.stop_gradient if its gradient is not needed")
-    return jvp
-
-
 def _make_gamma_sampler(log_space):
+    """The samples differentiate in ``alpha`` by implicit reparameterisation (as JAX): the
+    sample moves with ``alpha`` at a fixed quantile of Gamma(alpha)."""
     @custom_jvp
     def sample(keys, alphas):
         return vmap(lambda k, a: _gamma_one(k, a, log_space))(keys, alphas)
-    sample.defjvp(_no_gamma_gradient("loggamma" if log_space else "gamma"))
+
+    @sample.defjvp
+    def _(primals, tangents):
+        keys, alphas = primals
+        t = tangents[1]
+        out = sample(keys, alphas)
+        x = jnp.exp(out) if log_space else out
+        dx = random_gamma_grad(alphas, x)
+        return out, t * (dx / x if log_space else dx)
     return sample
 
 

@@ -83,7 +83,8 @@ _defunary("tanh", lambda t, x, y: M(t, S(1.0, M(y, y))))
 _defunary("asinh", lambda t, x, y: M(t, lax.rsqrt(A(M(x, x), 1.0))))
 # x^2 - 1, as JAX (not (x - 1)(x + 1)): at x = -1 that is +0, so the slope is +inf
 _defunary("acosh", lambda t, x, y: M(t, lax.rsqrt(S(M(x, x), 1.0))))
-_defunary("atanh", lambda t, x, y: D(t, S(1.0, M(x, x))))
+# 1/(1+x) * t/(1-x), as JAX: at x = 1 the second derivative is inf - inf = NaN, as JAX's
+_defunary("atanh", lambda t, x, y: M(lax.reciprocal(A(x, 1.0)), D(t, S(1.0, x))))
 _defunary("logistic", lambda t, x, y: M(t, M(y, S(1.0, y))))
 _defunary("erf", lambda t, x, y: M(t, M(lax.exp(NEG(M(x, x))), 2.0 / _SQRT_PI)))
 _defunary("erfc", lambda t, x, y: M(t, M(lax.exp(NEG(M(x, x))), -2.0 / _SQRT_PI)))

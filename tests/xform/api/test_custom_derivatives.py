@@ -202,3 +202,30 @@ def test_rules_see_arrays_where_the_surface_wrote_a_scalar_literal():
     g = xform.grad(lambda x: f(x, xform.lax.weak_literal(0.5, np.float32)))
     assert float(g(np.float32(3.0))) == 1.0
     assert float(xform.jit(g)(np.float32(3.0))) == 1.0
+
+
+def test_custom_jvp_function_applied_to_a_tangent_transposes_its_body():
+    """Dot-product test of the custom_jvp_call transpose rule: inside a derivative rule a
+    custom_jvp function (here linalg.solve) may be applied to a tangent; reverse mode then
+    transposes its body: <T(ct), t> == <ct, L(t)>."""
+    import numpy as onp
+    import xform.numpy as xnp
+    A = onp.array([[3.0, 1.0], [0.5, 2.0]], onp.float32)
+
+    @xform.custom_jvp
+    def f(x):
+        return xnp.sin(x)
+
+    @f.defjvp
+    def _(primals, tangents):
+        (x,), (t,) = primals, tangents
+        return f(x), xnp.linalg.solve(A, t) * xnp.cos(x)
+
+    x = onp.array([0.3, -0.7], onp.float32)
+    t = onp.array([1.5, -2.0], onp.float32)
+    ct = onp.array([0.25, 4.0], onp.float32)
+    lin = xform.jvp(f, (x,), (t,))[1]
+    (back,) = xform.vjp(f, x)[1](ct)
+    onp.testing.assert_allclose(onp.dot(back, t), onp.dot(ct, lin), rtol=1e-5)
+    want = onp.linalg.solve(A.T, onp.cos(x) * ct)   # the transpose, by hand
+    onp.testing.assert_allclose(back, want, rtol=1e-5)

@@ -700,3 +700,45 @@ def test_disable_jit_runs_the_python_op_by_op():
     with pytest.raises(xform.ConcretizationError):
         g(-x)
     assert xform.jacobian is xform.jacrev
+
+
+def test_ensure_compile_time_eval_runs_concrete_operations_while_tracing():
+    """As jax.ensure_compile_time_eval: inside it, operations on known values give Arrays
+    that Python can read under jit; traced values are still staged."""
+    import jax
+
+    def f(m, jit, ctx):
+        def g(x):
+            with ctx():
+                n = int(m.sum(m.arange(4)))          # concrete: readable by Python
+                y = m.sin(np.float32(3.0)) * 2
+                z = x * y                             # traced: staged as usual
+            return z + n
+        return jit(g)
+    got = f(xnp, xform.jit, xform.ensure_compile_time_eval)(np.float32(1.5))
+    want = f(jax.numpy, jax.jit, jax.ensure_compile_time_eval)(np.float32(1.5))
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    with pytest.raises(xform.ConcretizationError):
+        xform.jit(lambda x: int(xnp.sum(xnp.arange(4)) + x))(1)
+
+
+def test_named_scope_checks_its_name_and_nests():
+    with xform.named_scope("outer"):
+        with xform.named_scope("inner"):
+            assert xform.named_scope.current() == "outer/inner"
+            y = xform.jit(lambda x: x * 2)(np.float32(2.0))
+    assert xform.named_scope.current() == "" and float(y) == 4.0
+    with pytest.raises(TypeError, match="named_scope: name must be a string"):
+        xform.named_scope(3)
+
+
+def test_lowered_args_info_matches_jax():
+    def f(x, n, y=1.0):
+        return (x * n + y).sum()
+    args = (np.ones(3, np.float32), 2)
+    got = xform.jit(f, static_argnums=1, donate_argnums=0).lower(*args, y=np.float32(2))
+    want = jax.jit(f, static_argnums=1, donate_argnums=0).lower(*args, y=np.float32(2))
+    g, w = got.args_info, want.args_info
+    assert jax.tree_util.tree_structure(g) == jax.tree_util.tree_structure(w)
+    for a, b in zip(jax.tree_util.tree_leaves(g), jax.tree_util.tree_leaves(w)):
+        assert (a.shape, a.dtype, a.donated) == (b.shape, b.dtype, b.donated)

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import lax, numpy as jnp
-from ...api import custom_jvp, jit, vmap
-from ._common import args, gate, polyval, real
-from ...core import where as _where_msg
+from .. import lax, numpy as jnp
+from ..api import custom_jvp, jit
+from ._common import args, polyval, real, weak_as
+from ..core import where as _where_msg
 
 __all__ = ["expi", "exp1", "expn", "sici", "spence"]
 
@@ -269,14 +269,12 @@ def _expn_value(n, x):
     return _piecewise(x, conds, choices)
 
 
-_expn_n_gate = gate("expn", "differentiation with respect to n is not supported", TypeError)
-
-
 def expn(n, x):
-    """The generalized exponential integral ``E_n(x)`` (``n`` an integer, as a float array)."""
+    """The generalized exponential integral ``E_n(x)`` (``n`` an integer, as a float array).
+    Its derivative in ``n`` is 0, as JAX's: ``E_n`` is defined at integers only."""
     n, x = args("expn", n, x)
     real("expn", x)
-    return _expn(_expn_n_gate(n), x)
+    return weak_as(_expn(lax.stop_gradient(n), x), False)   # (JAX's is strong)
 
 
 @custom_jvp
@@ -294,7 +292,7 @@ def exp1(x):
     """The exponential integral ``E_1(x)``."""
     (x,) = args("exp1", x)
     real("exp1", x)
-    return _expn(jnp.ones_like(x), x)
+    return weak_as(_expn(jnp.ones_like(x), x), False)
 
 
 # ---- sici -----------------------------------------------------------------------------------
@@ -387,15 +385,11 @@ def spence(x):
 
 @jit
 def _spence_value(x):
-    # JAX's piecewise is a switch per element: a derivative sees only the branch taken (0 at
-    # the constants x <= 0 and x == 1, where the formula would give NaN)
-    conds = [x < 0.0, x == 1.0, x == 0.0]
-    pick = jnp.full(x.shape, 0, np.int32)
-    for i, c in enumerate(conds):
-        pick = jnp.where(c, i + 1, pick)
-    branches = [_spence_core, lambda v: jnp.full_like(v, np.nan), jnp.zeros_like,
-                lambda v: jnp.full_like(v, np.pi ** 2 / 6)]
-    if x.ndim == 0:      # as JAX's vectorize: a switch, or a vmap of one over elements
-        return lax.switch(pick, branches, x)
-    flat = vmap(lambda i, v: lax.switch(i, branches, v))(pick.ravel(), x.ravel())
-    return flat.reshape(x.shape)
+    # JAX's piecewise takes one branch per element, so a derivative sees only the branch
+    # taken: 0 at the constants x < 0, x == 0 and x == 1.  The formula runs on a safe
+    # input (0.5) where a constant is taken, so no NaN of an unused branch reaches it.
+    const = (x < 0.0) | (x == 1.0) | (x == 0.0)
+    core = _spence_core(jnp.where(const, jnp.full_like(x, 0.5), x))
+    out = jnp.where(x == 0.0, jnp.full_like(x, np.pi ** 2 / 6), core)
+    out = jnp.where(x == 1.0, jnp.zeros_like(x), out)
+    return jnp.where(x < 0.0, jnp.full_like(x, np.nan), out)

@@ -9,10 +9,10 @@ import numpy as np
 
 from primitives import dtypes as _dt
 
-from ... import numpy as jnp
-from ...api import custom_jvp
-from ...core import Array, Tracer, where
-from ...numpy._core import broadcast_arrays_for
+from .. import lax, numpy as jnp
+from ..api import custom_jvp
+from ..core import Array, Tracer, where
+from ..numpy._core import broadcast_arrays_for
 
 _SCALARS = (bool, int, float, complex, np.ndarray, np.generic)
 
@@ -34,7 +34,12 @@ def args(name, *xs):
     float32, or float64 for 64-bit integers; weak types as JAX) and one shape."""
     check_arraylike(name, *xs)
     out = jnp.promote_dtypes_inexact(*[jnp.asarray(x) for x in xs])
-    return list(broadcast_arrays_for(name, *out)) if len(out) > 1 else out
+    if len(out) == 1:
+        return out
+    out = broadcast_arrays_for(name, *out)   # (leaves a rank-0 operand as it is)
+    shape = max((x.shape for x in out), key=len)
+    # every operand at full shape: the iterative algorithms carry them through loops
+    return [x if x.shape == shape else jnp.broadcast_to(x, shape) for x in out]
 
 
 def real(name, *xs, error=ValueError):
@@ -106,3 +111,11 @@ def concrete_int(name, what, value):
         return operator.index(value if not isinstance(value, Array) else np.asarray(value)[()])
     except TypeError:
         raise TypeError(f"{name}: {what} must be an integer, got {value!r}{where()}") from None
+
+
+def weak_as(out, weak: bool):
+    """``out`` with the weak type JAX gives this function's result (its algorithms lose or
+    keep it differently from ours: a loop carry is strong, a custom rule keeps it)."""
+    if out.aval.weak_type == weak:
+        return out
+    return lax.convert_element_type(out, out.dtype, weak_type=weak)

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import lax, numpy as jnp
-from ...api import custom_jvp
+from .. import lax, numpy as jnp
+from ..api import custom_jvp
 from ._common import args, polyval, real
 from ._more import _erfcx_complex
-from ...core import where as _where_msg
+from ..core import where as _where_msg
 
 __all__ = ["erf", "erfc", "erfinv", "ndtr", "ndtri", "log_ndtr", "erfcx", "dawsn", "owens_t"]
 

@@ -5,18 +5,17 @@
 ``logit``, ``xlogy``, ``xlog1py`` and ``x log x`` carry their derivative as a ``custom_jvp``
 written as JAX writes it: their formulas guard ``0 * log 0`` with a ``where``, which a
 derived derivative would read as 0 where JAX's rule gives ``log 0`` (``-inf``).
-``logsumexp`` is ``jax.nn``'s algorithm; it is written here, not imported from
-``xform.nn``, because the surfaces ``nn`` and ``scipy`` are independent layers."""
+``logsumexp`` is also ``xform.nn.logsumexp`` (jax.nn has the same function)."""
 from __future__ import annotations
 
 from functools import partial
 
 import numpy as np
 
-from ... import lax, numpy as jnp
-from ...api import custom_jvp
-from ._common import args, check_arraylike, real
-from ...numpy._core import canonicalize_axes
+from .. import lax, numpy as jnp
+from ..api import custom_jvp
+from ._common import args, check_arraylike, real, weak_as
+from ..numpy._core import canonicalize_axes
 
 __all__ = ["expit", "logit", "xlogy", "xlog1py", "entr", "rel_entr", "kl_div", "logsumexp",
            "softmax", "log_softmax", "boxcox", "boxcox1p"]
@@ -159,7 +158,7 @@ def softmax(x, /, *, axis=None):
     """``exp(x) / sum(exp(x))`` over ``axis`` (all axes by default, as SciPy)."""
     check_arraylike("softmax", x)
     (x,) = jnp.promote_dtypes_inexact(jnp.asarray(x))
-    return _softmax(x, _dims("softmax", axis, x.ndim))
+    return weak_as(_softmax(x, _dims("softmax", axis, x.ndim)), False)   # (as JAX)
 
 
 @partial(custom_jvp, nondiff_argnums=(1,))
@@ -181,7 +180,7 @@ def log_softmax(x, /, *, axis=None):
     (x,) = jnp.promote_dtypes_inexact(jnp.asarray(x))
     dims = _dims("log_softmax", axis, x.ndim)
     shifted = x - lax.stop_gradient(jnp.max(x, dims, keepdims=True))
-    return shifted - jnp.log(jnp.sum(jnp.exp(shifted), dims, keepdims=True))
+    return weak_as(shifted - jnp.log(jnp.sum(jnp.exp(shifted), dims, keepdims=True)), False)
 
 
 def _boxcox(name, x, lmbda, log):

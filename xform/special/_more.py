@@ -8,10 +8,10 @@ import numpy as np
 
 from primitives import dtypes as _dt
 
-from ... import lax, numpy as jnp
-from ...api import custom_jvp, jit
+from .. import lax, numpy as jnp
+from ..api import custom_jvp, jit
 from ._common import check_arraylike, polyval
-from ...core import where as _where_msg
+from ..core import where as _where_msg
 
 __all__ = ["fresnel", "wofz", "hyp1f1", "hyp2f1", "sph_harm_y"]
 

@@ -16,10 +16,10 @@ import numpy as np
 
 from primitives import dtypes as _dt
 
-from ... import lax, numpy as jnp
-from ...api import custom_jvp, jit, jvp as _jvp
+from .. import lax, numpy as jnp
+from ..api import custom_jvp, jit, jvp as _jvp
 from ._common import args, concrete_int, full, is64, real
-from ...core import where as _where_msg
+from ..core import where as _where_msg
 
 __all__ = ["gammaln", "gammasgn", "gamma", "loggamma", "digamma", "polygamma", "zeta",
            "beta", "betaln", "factorial", "comb", "poch", "multigammaln", "bernoulli"]
@@ -252,6 +252,14 @@ def polygamma(n, x):
     n, x = args("polygamma", n, x)
     real("polygamma", x)
     return _polygamma(n, x)
+
+
+def lax_polygamma(m, x):
+    """``jax.lax.polygamma``: ``m`` is a float array of ``x``'s dtype holding whole
+    numbers (NaN elsewhere), not the integer array ``scipy.special.polygamma`` takes."""
+    m, x = args("polygamma", m, x)
+    real("polygamma", x)
+    return _polygamma(m, x)
 
 
 @jit

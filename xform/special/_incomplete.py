@@ -21,12 +21,12 @@ import numpy as np
 from primitives import dtypes as _dt
 
 from ._gamma import _digamma, _lgamma
-from ... import lax, numpy as jnp
-from ...api import custom_jvp, jit, jvp as _jvp
-from ._common import args, compute_dtype, gate, real
-from ...core import where as _where_msg
+from .. import lax, numpy as jnp
+from ..api import custom_jvp, jit, jvp as _jvp
+from ._common import args, compute_dtype, gate, real, weak_as
+from ..core import where as _where_msg
 
-__all__ = ["gammainc", "gammaincc", "betainc"]
+__all__ = ["gammainc", "gammaincc", "betainc", "igamma_grad_a", "random_gamma_grad"]
 
 _VALUE, _DERIV = "value", "derivative"
 
@@ -216,7 +216,7 @@ def gammainc(a, x):
     """The regularized lower incomplete gamma function ``P(a, x)``."""
     a, x = args("gammainc", a, x)
     real("gammainc", a)
-    return _gammainc(a, x)
+    return weak_as(_gammainc(a, x), a.aval.weak_type and x.aval.weak_type)
 
 
 @custom_jvp
@@ -234,7 +234,7 @@ def gammaincc(a, x):
     """The regularized upper incomplete gamma function ``Q(a, x) = 1 - P(a, x)``."""
     a, x = args("gammaincc", a, x)
     real("gammaincc", a)
-    return _gammaincc(a, x)
+    return weak_as(_gammaincc(a, x), a.aval.weak_type and x.aval.weak_type)
 
 
 @custom_jvp
@@ -246,6 +246,22 @@ def _gammaincc(a, x):
 def _gammaincc_jvp(primals, tangents):
     (a, x), (ta, tx) = primals, tangents
     return _gammaincc(a, x), -(ta * _igamma_da(a, x)) - tx * _igamma_dx(a, x)
+
+
+def igamma_grad_a(a, x):
+    """``dP(a, x)/da``, the derivative of the regularized incomplete gamma function in its
+    shape (``jax.lax.igamma_grad_a``)."""
+    a, x = args("igamma_grad_a", a, x)
+    real("igamma_grad_a", a)
+    return _igamma_da(a, x)
+
+
+def random_gamma_grad(a, x):
+    """``dx/da`` for a Gamma(a) sample ``x`` held at its quantile ``P(a, x)`` (implicit
+    reparameterisation): ``-(dP/da) / (dP/dx)`` (``jax.lax.random_gamma_grad``)."""
+    a, x = args("random_gamma_grad", a, x)
+    real("random_gamma_grad", a)
+    return -_igamma_da(a, x) / _igamma_dx(a, x)
 
 
 # ---- betainc ------------------------------------------------------------------------------
@@ -321,7 +337,8 @@ def betainc(a, b, x):
     """The regularized incomplete beta function ``I_x(a, b)``; differentiable in ``x``."""
     a, b, x = args("betainc", a, b, x)
     real("betainc", x)
-    return _betainc(_betainc_ab_gate(a), _betainc_ab_gate(b), x)
+    return weak_as(_betainc(_betainc_ab_gate(a), _betainc_ab_gate(b), x),
+                   a.aval.weak_type and b.aval.weak_type and x.aval.weak_type)
 
 
 @custom_jvp

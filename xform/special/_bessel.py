@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...api import custom_jvp, jit
-from ... import lax, numpy as jnp
+from ..api import custom_jvp, jit
+from .. import lax, numpy as jnp
 from ._common import args, chebyshev, concrete_int, is64, real
 
 __all__ = ["i0e", "i0", "i1e", "i1", "bessel_jn"]
