@@ -328,3 +328,21 @@ def test_hypothesis_sets_and_quantiles(data, other, q):
 def test_argwhere_of_a_scalar_matches_jax(v):
     # a 0-d input: one row with no columns when the value is truthy, none otherwise
     assert_same(xnp.argwhere(xnp.asarray(v)), jnp.argwhere(jnp.asarray(v)))
+
+
+def test_rounding_agrees_with_jax_bit_for_bit():
+    """Scalars are written into programs as XLA constants (as JAX does), so XLA rounds
+    `x / 0.75` and linspace's `iota / div` as it does for JAX: eager, jitted and JAX's
+    results are the same bits, and histogram bins of values on an edge agree."""
+    keep = np.arange(16) % 3 != 0
+    a = xnp.where(keep, xnp.arange(16, dtype=np.float32) / 0.75, 0.0)
+    b = jnp.where(keep, jnp.arange(16, dtype=np.float32) / 0.75, 0.0)
+    c = xform.jit(lambda x: xnp.where(keep, x / 0.75, 0.0))(np.arange(16, dtype=np.float32))
+    assert np.array_equal(np.asarray(a), np.asarray(b)) and np.array_equal(np.asarray(a), c)
+    for lo, hi, n in ((-1.0, 3.0, 11), (0.0, 3.0, 11), (-2.5, 7.25, 40)):
+        assert np.array_equal(np.asarray(xnp.linspace(lo, hi, n)),
+                              np.asarray(jnp.linspace(lo, hi, n))), (lo, hi, n)
+    t = np.array([[1.0, 3.0, 3.0, 0.0], [2.0, 2.0, -1.0, 2.0], [0.0, 1.0, 1.0, 0.0]],
+                 np.float32)
+    for got, want in zip(xnp.histogram2d(t[0], t[1]), jnp.histogram2d(t[0], t[1])):
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
