@@ -14,13 +14,14 @@ from primitives import dtypes, ops
 from primitives import linalg as _L
 
 from ..core import bind, where
-from .control_flow import fori_loop
+from .control_flow import fori_loop, scan
 from .ops import (add, aval, broadcast_in_dim, broadcasted_iota, concatenate, conj,
-               convert_element_type, div, dynamic_index_in_dim, eq, ge, le, reduce_sum, select,
-               slice, sub, transpose)
+               convert_element_type, div, dynamic_index_in_dim, eq, ge, le, mul, reduce_sum,
+               reshape, select, slice, sub, transpose)
 
 __all__ = ["cholesky", "triangular_solve", "lu", "lu_pivots_to_permutation", "qr", "eigh",
-           "svd"]
+           "svd", "symmetric_product", "cholesky_update", "tridiagonal_solve",
+           "householder_product"]
 
 _INT32 = np.dtype("int32")
 
@@ -270,3 +271,113 @@ def pad_to_square(x, lower):
     if lower:
         return concatenate([x, drop_cols(eye, c)], nd - 1)
     return concatenate([x, _cut(eye, nd - 2, r, size)], nd - 2)
+
+
+# --- the rest of jax.lax.linalg, as composites -------------------------------------------------
+
+def symmetric_product(a_matrix, c_matrix, *, alpha: float = 1.0, beta: float = 0.0,
+                      symmetrize_output: bool = False):
+    """``alpha * a @ a^T + beta * c`` (the whole matrix: it is symmetric already, so
+    ``symmetrize_output`` changes nothing here)."""
+    _check("symmetric_product", a_matrix)
+    return add(mul(matmul(a_matrix, swap_last(a_matrix)), alpha), mul(c_matrix, beta))
+
+
+def cholesky_update(r_matrix, w_vector):
+    """The upper Cholesky factor of ``r^T r + w w^T`` for the upper factor ``r`` of a
+    real positive-definite matrix (refactored, not rotated: the same matrix to rounding)."""
+    _check("cholesky_update", r_matrix, square=True)
+    w = w_vector
+    wa = aval(w)
+    w = reshape(w, wa.shape + (1,))
+    s = add(matmul(swap_last(r_matrix), r_matrix), matmul(w, swap_last(w)))
+    return swap_last(cholesky(s, symmetrize_input=False))
+
+
+def _to_front(x, axis):
+    nd = aval(x).ndim
+    axis %= nd
+    return transpose(x, (axis,) + tuple(i for i in range(nd) if i != axis))
+
+
+def _from_front(x, axis):
+    nd = aval(x).ndim
+    axis %= nd
+    perm = list(range(1, nd))
+    perm.insert(axis, 0)
+    return transpose(x, tuple(perm))
+
+
+def tridiagonal_solve(dl, d, du, b, *, perturb_singular: bool = False):
+    """``x`` with ``T x = b`` for the tridiagonal ``T`` of sub-, main and super-diagonals
+    ``dl`` (``dl[0]`` unused), ``d``, ``du`` (``du[-1]`` unused), all ``(..., m)``;
+    ``b`` is ``(..., m, n)``.  The Thomas algorithm (no pivoting: LAPACK's gtsv pivots,
+    so a nearly singular leading block rounds differently), as two scans, so it
+    differentiates and batches as any composite."""
+    if perturb_singular:
+        raise NotImplementedError(f"tridiagonal_solve: perturb_singular=True is not "
+                                  f"supported{where()}")
+    shape = aval(d).shape
+    if aval(b).ndim != len(shape) + 1 or aval(b).shape[-2] != shape[-1] or \
+            any(aval(v).shape != shape for v in (dl, du)):
+        raise ValueError(f"tridiagonal_solve: dl, d, du must have one shape (..., m) and b "
+                         f"(..., m, n), got {aval(dl).shape}, {shape}, {aval(du).shape} and "
+                         f"{aval(b).shape}{where()}")
+    lo, di, up = (_to_front(v, -1) for v in (dl, d, du))     # (m, ...)
+    rhs = _to_front(b, -2)                                     # (m, ..., n)
+
+    def widen(v):               # (...) -> (..., 1): broadcast against a row of b
+        return reshape(v, aval(v).shape + (1,))
+
+    def forward(carry, row):
+        c_prev, y_prev = carry
+        l_i, d_i, u_i, b_i = row
+        denom = sub(d_i, mul(l_i, c_prev))
+        c_i = div(u_i, denom)
+        y_i = div(sub(b_i, mul(broadcast_to(widen(l_i), aval(b_i).shape), y_prev)),
+                  broadcast_to(widen(denom), aval(b_i).shape))
+        return (c_i, y_i), (c_i, y_i)
+
+    def backward(x_next, row):
+        c_i, y_i = row
+        x_i = sub(y_i, mul(broadcast_to(widen(c_i), aval(y_i).shape), x_next))
+        return x_i, x_i
+    zero_c = _zeros_like(slice_first(di))
+    zero_y = _zeros_like(slice_first(rhs))
+    _, (c, y) = scan(forward, (zero_c, zero_y), (lo, di, up, rhs))
+    _, x = scan(backward, zero_y, (c, y), reverse=True)
+    return _from_front(x, -2)
+
+
+def slice_first(x):
+    a = aval(x)
+    return reshape(slice(x, (0,) * a.ndim, (1,) + a.shape[1:]), a.shape[1:])
+
+
+def broadcast_to(x, shape):
+    a = aval(x)
+    return x if a.shape == shape else broadcast_in_dim(x, shape, tuple(range(a.ndim)))
+
+
+def householder_product(a, taus):
+    """The first ``n`` columns of ``H_1 ... H_k`` for the reflectors ``H_i = I - tau_i v_i
+    v_i^H`` stored below ``a``'s diagonal (``v_i[i] = 1``), as LAPACK's orgqr/ungqr."""
+    _check("householder_product", a)
+    sh = aval(a).shape
+    m, n = sh[-2], sh[-1]
+    k = aval(taus).shape[-1]
+    if k > n or n > m:
+        raise ValueError(f"householder_product: needs m >= n >= k, got a {sh} and taus "
+                         f"{aval(taus).shape}{where()}")
+    q = eye_like(a, sh)
+    rows = broadcasted_iota(_INT32, sh[:-2] + (m,), len(sh) - 2)
+    for i in reversed(range(k)):
+        col = reshape(slice(a, (0,) * (len(sh) - 1) + (i,), sh[:-1] + (i + 1,)), sh[:-1])
+        zero = _zeros_like(col)
+        v = select(eq(rows, i), add(zero, 1), select(ge(rows, i + 1), col, zero))
+        tau = reshape(slice(taus, (0,) * (len(sh) - 2) + (i,), sh[:-2] + (i + 1,)),
+                      sh[:-2] + (1, 1))
+        v2 = reshape(v, sh[:-2] + (m, 1))
+        proj = matmul(adjoint(v2), q)                                   # (..., 1, n)
+        q = sub(q, mul(broadcast_to(tau, sh), matmul(v2, proj)))
+    return q

@@ -48,6 +48,7 @@ from ._polynomial import *  # noqa: F401,F403
 from ._statistics import *  # noqa: F401,F403
 from ._misc import *  # noqa: F401,F403
 from . import fft, linalg  # noqa: F401
+from ._fitting import polyfit  # noqa: F401
 from . import _methods, _ufuncs
 
 # lax.reduce_window recognises these three as its sum/max/min monoids

@@ -40,7 +40,7 @@ def typeinfo(x):
         return dtypes.canonicalize(x.dtype), False
     if isinstance(x, (list, tuple)):
         return typeinfo(asarray(x))
-    if hasattr(x, "__jax_array__"):
+    if hasattr(x, "__jax_array__") or t.__name__ == "ArrayImpl":   # (a jax.Array: no copy)
         return typeinfo(asarray(x))
     raise TypeError(f"{type(x).__name__} is not a valid array value{where()}")
 

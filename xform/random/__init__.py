@@ -26,7 +26,8 @@ The package, each module importing only those above it:
 * ``_bits``: ``bits``, ``randint`` and ``permutation``;
 * ``_distributions``: ``uniform``, ``normal`` and the samplers built on them;
 * ``_gamma``: ``gamma`` and the distributions built on it;
-* ``_counts``: ``poisson`` and ``binomial``.
+* ``_counts``: ``poisson`` and ``binomial``;
+* ``_composed``: ``orthogonal`` and ``multinomial``, built on the others.
 """
 from ._keys import (  # noqa: F401
     PRNGKey, clone, fold_in, key, key_data, key_impl, split, threefry2x32, threefry_2x32,
@@ -39,6 +40,7 @@ from ._distributions import (  # noqa: F401
 from ._gamma import (  # noqa: F401
     ball, beta, chisquare, dirichlet, f, gamma, generalized_normal, loggamma, t)
 from ._counts import binomial, poisson  # noqa: F401
+from ._composed import multinomial, orthogonal  # noqa: F401
 
 __all__ = ["PRNGKey", "key", "key_data", "wrap_key_data", "key_impl", "clone", "split",
            "fold_in", "bits", "uniform", "normal", "randint", "bernoulli", "categorical",
@@ -47,4 +49,4 @@ __all__ = ["PRNGKey", "key", "key_data", "wrap_key_data", "key_impl", "clone", "
            "gamma", "loggamma", "beta", "dirichlet", "t", "chisquare", "f",
            "generalized_normal", "ball", "pareto", "weibull_min", "maxwell",
            "double_sided_maxwell", "rayleigh", "wald", "lognormal", "triangular", "geometric",
-           "poisson", "binomial", "multivariate_normal"]
+           "poisson", "binomial", "multivariate_normal", "multinomial", "orthogonal"]

@@ -173,3 +173,40 @@ def test_fft_platform_dependent_conj_and_special_names():
     _close(xl.zeta(np.float32(3.0), v), jl.zeta(np.float32(3.0), v), 1e-5)
     _close(xl.bessel_i0e(v), jl.bessel_i0e(v))
     _close(xl.betainc(a, a, v / 8), jl.betainc(a, a, v / 8), 1e-5)
+
+
+def test_lax_linalg_composites_match_jax():
+    import jax._src.lax.linalg as jlinalg_internal
+    from jax.lax import linalg as JL
+    from xform.lax import linalg as XL
+    r = np.random.RandomState(0)
+    a = r.randn(3, 2).astype(np.float32)
+    c = np.eye(3, dtype=np.float32)
+    _close(XL.symmetric_product(a, c, alpha=2., beta=3.),
+           JL.symmetric_product(a, c, alpha=2., beta=3.))
+    m = r.randn(4, 4).astype(np.float32)
+    spd = m @ m.T + 4 * np.eye(4, dtype=np.float32)
+    upper = np.linalg.cholesky(spd).T.astype(np.float32)
+    w = r.randn(4).astype(np.float32)
+    _close(XL.cholesky_update(upper, w), JL.cholesky_update(upper, w), 1e-5)
+    dl = np.array([0., 1., -0.5, 2.], np.float32)
+    d = np.array([4., 3., 5., 6.], np.float32)
+    du = np.array([1., 0.5, 1.5, 0.], np.float32)
+    b = r.randn(4, 2).astype(np.float32)
+    _close(XL.tridiagonal_solve(dl, d, du, b), JL.tridiagonal_solve(dl, d, du, b))
+    batch = [np.stack([v, v + 1]) for v in (dl, d, du)] + [np.stack([b, b])]
+    _close(XL.tridiagonal_solve(*batch), JL.tridiagonal_solve(*batch))
+    _close(xform.grad(lambda d: XL.tridiagonal_solve(dl, d, du, b).sum())(d),
+           jax.grad(lambda d: JL.tridiagonal_solve(dl, d, du, b).sum())(d))
+    packed, taus = jlinalg_internal.geqrf(r.randn(5, 3).astype(np.float32))
+    _close(XL.householder_product(np.asarray(packed), np.asarray(taus)),
+           JL.householder_product(packed, taus))
+    with pytest.raises(NotImplementedError, match="perturb_singular"):
+        XL.tridiagonal_solve(dl, d, du, b, perturb_singular=True)
+
+
+def test_numpy_ops_take_jax_arrays():
+    import jax.numpy as jnp
+    import xform.numpy as xnp
+    _close(xnp.ones(2, np.float32) - jnp.ones(2, np.float32), np.zeros(2, np.float32))
+    _close(xform.jit(lambda u, v: u * v)(xnp.ones(2), jnp.full(2, 3.0)), np.full(2, 3.0, np.float32))

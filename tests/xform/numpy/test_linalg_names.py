@@ -58,3 +58,22 @@ def test_log1mexp_values_and_derivatives():
                 jax.vmap(jax.grad(jax.nn.log1mexp))(x), "grad")
     assert_same(xform.vmap(xform.grad(xform.grad(xform.nn.log1mexp)))(x[:-1]),
                 jax.vmap(jax.grad(jax.grad(jax.nn.log1mexp)))(x[:-1]), "grad of grad")
+
+
+def test_polyfit_matches_jax():
+    import jax
+    import jax.numpy as jnp
+    x = np.linspace(0, 1, 7).astype(np.float32)
+    y = (3 * x ** 2 - x + 0.5 + 0.01 * np.sin(9 * x)).astype(np.float32)
+    np.testing.assert_allclose(xnp.polyfit(x, y, 2), jnp.polyfit(x, y, 2), rtol=1e-5)
+    for kw in ({"full": True}, {"cov": True}, {"cov": "unscaled", "w": np.arange(1, 8.0)}):
+        for got, want in zip(xnp.polyfit(x, y, 2, **kw), jnp.polyfit(x, y, 2, **kw)):
+            assert np.shape(got) == np.shape(want)
+            np.testing.assert_allclose(got, want, rtol=2e-3, atol=1e-7)
+    Y = np.stack([y, 2 * y], 1)
+    for got, want in zip(xnp.polyfit(x, Y, 1, cov=True), jnp.polyfit(x, Y, 1, cov=True)):
+        np.testing.assert_allclose(got, want, rtol=2e-3, atol=1e-7)
+    np.testing.assert_allclose(xform.grad(lambda v: xnp.polyfit(x, v, 2).sum())(y),
+                               jax.grad(lambda v: jnp.polyfit(x, v, 2).sum())(y), rtol=1e-4)
+    with pytest.raises(ValueError, match="polyfit: expected deg >= 0"):
+        xnp.polyfit(x, y, -1)

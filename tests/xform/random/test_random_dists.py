@@ -172,3 +172,19 @@ def test_bad_input():
         xr.ball(key, 2.5)
     with pytest.raises(ValueError, match="single key"):
         xr.gamma(xr.split(key, 2), 1.0)
+
+
+def test_orthogonal_and_multinomial_give_jax_samples():
+    k, kj = xr.PRNGKey(1), jr.PRNGKey(1)
+    for args in [(3,), (3, (2,)), (4, (), None, 2), (2, (), None, 4)]:
+        got, want = xr.orthogonal(k, *args), jr.orthogonal(kj, *args)
+        np.testing.assert_allclose(got, want, atol=1e-6)
+        assert got.shape == want.shape and got.dtype == want.dtype
+    p = np.array([0.2, 0.5, 0.3], np.float32)
+    for n, kw in [(10.0, {}), (np.array([5.0, 20.0]), {"shape": (2, 3)}),
+                  (7, {"dtype": np.int32})]:
+        got, want = xr.multinomial(k, n, p, **kw), jr.multinomial(kj, n, p, **kw)
+        np.testing.assert_array_equal(got, want)
+        assert got.dtype == want.dtype
+    with pytest.raises(TypeError, match="random.orthogonal: n must be a concrete int"):
+        xform.jit(lambda n: xr.orthogonal(k, n))(3)
