@@ -1,4 +1,4 @@
-"""xform.scipy.linalg against jax.scipy.linalg (float32; float64 in test_linalg_x64.py).
+"""xform.scipy.linalg against jax.scipy.linalg (float32; float64 in test_scipy_linalg_x64.py).
 
 Each group of functions runs as one ``xform.jit`` program and one ``jax.jit`` program over
 the same inputs, compared leaf by leaf (shape, dtype and value); derivatives of the
