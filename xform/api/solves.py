@@ -145,7 +145,9 @@ def _inexact(c):
 
 
 def _zero_tangent(a):
-    return a * 0 if _inexact(a) else a
+    """The zero tangent of an aux output (zeros of its own dtype: xform's custom rules
+    take integer tangents as zeros of the integer type)."""
+    return lax.full_like(a, 0)
 
 
 def custom_root(f, initial_guess, solve, tangent_solve, has_aux=False):

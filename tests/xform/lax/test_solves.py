@@ -154,3 +154,19 @@ def test_custom_root_errors_name_the_bad_function():
         xform.lax.custom_root(lambda x: x, 1.0, lambda f, x: x, None)
     with pytest.raises(TypeError, match="initial_guess"):
         xform.lax.custom_root(lambda x: x, 1.0, lambda f, x: (x, x), lambda g, y: y)
+
+
+def test_integer_aux_outputs_have_zero_tangents():
+    """An iteration count returned as aux (an int) passes through every derivative."""
+    def f(m):
+        def g(a):
+            def solve(fn, x0):
+                x = _lax(m).fori_loop(0, 20, lambda i, x: x - fn(x) / (2 * x), x0)
+                return x, m.int32(20)
+            x, n = _lax(m).custom_root(lambda y: y ** 2 - a, 1.0, solve,
+                                       lambda lin, y: y / lin(1.0), has_aux=True)
+            return x * n
+        return g
+    # (JAX itself rejects this program: its custom_root gives the int aux an int tangent)
+    for xt in (xform.grad, xform.jacfwd):
+        _close(xt(f(xnp))(2.0), np.float32(10 / np.sqrt(2.0)))
