@@ -13,7 +13,8 @@ in one direction (``A -> B``: B imports from A, never the reverse):
     _ufuncs -> _reductions -> _selection -> _indexing -> _editing;  _ufuncs -> _ranges
     _editing -> _linalg_ops -> _einsum;  _editing -> _sorting -> _polynomial
     _ranges, _linalg_ops, _polynomial -> _statistics;  _selection -> _misc
-    fft (on _editing) and linalg (on _linalg_ops, _sorting) sit on top.
+    fft (on _editing) and linalg (on _linalg_ops, _sorting) sit on top;
+    _fitting (polyfit, on linalg and _polynomial) above them.
 
 ``_methods`` imports none of them: ``install`` below gives ``Array`` and ``Tracer`` their
 operators and methods, which look the functions up in this package.
