@@ -168,10 +168,10 @@ def full(shape, fill_value, dtype=None, *, sharding=None):
     if sharding is not None:
         raise NotImplementedError(f"full: sharding= is not supported; use "
                                   f"with_sharding_constraint{where()}")
-    if np.ndim(fill_value) if not isinstance(fill_value, lax.Tracer) else \
-            lax.aval(fill_value).ndim:
-        raise TypeError(f"full: fill_value must be a scalar, got shape "
-                        f"{np.shape(fill_value) if not isinstance(fill_value, lax.Tracer) else lax.aval(fill_value).shape}{where()}")
+    fill_shape = lax.aval(fill_value).shape if hasattr(fill_value, "aval") else \
+        np.shape(fill_value)
+    if fill_shape:
+        raise TypeError(f"full: fill_value must be a scalar, got shape {fill_shape}{where()}")
     if type(fill_value) in (bool, int, float, builtins.complex) and dtype is None:
         dt = dtypes.canonicalize(dtypes.python_scalar_dtype(fill_value))
         v = lax.weak_literal(fill_value, dt)
