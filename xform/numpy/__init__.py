@@ -14,7 +14,8 @@ in one direction (``A -> B``: B imports from A, never the reverse):
     _editing -> _linalg_ops -> _einsum;  _editing -> _sorting -> _polynomial
     _ranges, _linalg_ops, _polynomial -> _statistics;  _selection -> _misc
     fft (on _editing) and linalg (on _linalg_ops, _sorting) sit on top;
-    _fitting (polyfit, on linalg and _polynomial) above them.
+    _fitting (polyfit, on linalg and _polynomial) above them, and _ufunc_objects (the
+    ufunc objects that replace ``add``, ``multiply``, ... in this namespace) beside it.
 
 ``_methods`` imports none of them: ``install`` below gives ``Array`` and ``Tracer`` their
 operators and methods, which look the functions up in this package.
@@ -50,11 +51,15 @@ from ._statistics import *  # noqa: F401,F403
 from ._misc import *  # noqa: F401,F403
 from . import fft, linalg  # noqa: F401
 from ._fitting import polyfit  # noqa: F401
+# add, multiply, ... become ufunc objects (add.reduce, multiply.outer, add.at)
+from ._ufunc_objects import *  # noqa: F401,F403
 from . import _methods, _ufuncs
 
 # lax.reduce_window recognises these three as its sum/max/min monoids
-lax.register_window_monoid(_ufuncs.add, "reduce_window_sum")
-lax.register_window_monoid(_ufuncs.maximum, "reduce_window_max")
-lax.register_window_monoid(_ufuncs.minimum, "reduce_window_min")
+for _fn, _variant in ((add, "reduce_window_sum"), (maximum, "reduce_window_max"),  # noqa: F405
+                     (minimum, "reduce_window_min")):  # noqa: F405
+    lax.register_window_monoid(_fn._call, _variant)
+    lax.register_window_monoid(_fn, _variant)
+del _fn, _variant
 # x + y, x[i], x.at[i], x.sum(), ... on Array and Tracer (x[i] is _indexing.getitem)
 _methods.install(_sys.modules[__name__])

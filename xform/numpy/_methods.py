@@ -25,8 +25,8 @@ def _binop(name, reverse=False):
 
     def method(self, other):
         nonlocal f
-        if f is None:
-            f = getattr(_jnp(), name)
+        if f is None:   # the plain function behind a ufunc object (add, multiply, ...)
+            f = getattr(_jnp()._ufuncs, name, None) or getattr(_jnp(), name)
         try:
             return f(other, self) if reverse else f(self, other)
         except _NotArrayLike:
@@ -66,7 +66,7 @@ class ArrayMethods:
         return _jnp().divmod(self, other)
 
     def __neg__(self):
-        return _jnp().negative(self)
+        return _jnp()._ufuncs.negative(self)
 
     def __pos__(self):
         return self
