@@ -9,7 +9,8 @@ The package is layered (docs/design.md): ``core`` <- ``passes`` <- ``lax`` <-
 """
 from .core import Array, ConcretizationError, UnexpectedTracerError  # noqa: F401
 from .core import ensure_compile_time_eval, named_scope  # noqa: F401
-from .core.config import config, debug_infs, debug_nans  # noqa: F401
+from .core.config import (config, debug_infs, debug_nans, default_matmul_precision,  # noqa: F401
+                          enable_x64, numpy_rank_promotion)
 from .api import (  # noqa: F401
     ShapeDtypeStruct, block_until_ready, checkpoint, checkpoint_name, checkpoint_policies,
     clear_caches, disable_jit,

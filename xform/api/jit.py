@@ -25,6 +25,7 @@ from ..core import Array, Tracer, aval_of_scalar, where
 from ..core import array as array_mod
 from ..core.array import raise_if_deleted
 from ..core import checks as _checks, nan_check
+from ..core import config as _config   # the module: its trace_key and _option
 from ..core.checks import check_ir
 from ..core.pytree import LEAF, broadcast_prefix, tree_flatten, tree_unflatten
 from ..core.trace import leaf_aval, trace_to_jaxpr
@@ -160,29 +161,18 @@ def _complete_argnums(sig, fname, argnums, argnames, what="donate"):
     return argnums, argnames
 
 
-# `disable_jit`: while on, a jitted function called outside any trace runs its Python
-# eagerly, op by op.  Entering it empties every jit's fast-call tables (so each call takes
-# the slow path, which tests the switch); nothing is added to them while it is on.
-_jit_disabled = False
+# `disable_jit` (the ``jax_disable_jit`` option): while on, a jitted function called outside
+# any trace runs its Python eagerly, op by op.  The option is part of ``config.trace_key``,
+# which every fast-call entry is checked against, so each call then takes the slow path,
+# which tests the switch.
 _JITS: "weakref.WeakSet[Jitted]" = weakref.WeakSet()
 
 
-@contextlib.contextmanager
 def disable_jit(disable: bool = True):
     """``with disable_jit():`` jitted functions run as plain Python, op by op (eagerly), so
     ``print`` shows values and a debugger can step through them (as ``jax.disable_jit``).
     Transformations other than ``jit`` still apply."""
-    global _jit_disabled
-    was = _jit_disabled
-    _jit_disabled = bool(disable)
-    if _jit_disabled:
-        for j in list(_JITS):
-            j._fast_ids.clear()
-            j._fast_trees.clear()
-    try:
-        yield
-    finally:
-        _jit_disabled = was
+    return _config._option("jax_disable_jit", disable)
 
 
 class Jitted:
@@ -276,7 +266,8 @@ class Jitted:
                       for i, x in enumerate(leaves))
         # with debug_nans / debug_infs on, a signature is traced anew and compiled without
         # donation (the program may have to be run again op by op on its arguments)
-        key = (tree, statics, avals, (dtypes._x64, "checked") if _checks.special else dtypes._x64)
+        key = (tree, statics, avals,
+               (_config.trace_key, "checked") if _checks.special else _config.trace_key)
         if array_mod.any_sharded:   # a committed layout is part of the signature
             layouts = tuple(getattr(x, "_sharding", None) if type(x) is Array else None
                             for x in leaves)
@@ -370,7 +361,7 @@ class Jitted:
                         fast = self._fast_trees[(tree, tuple([id(x.aval) for x in leaves]))]
                     except (KeyError, AttributeError):
                         fast = None
-            if fast is not None and fast.x64 == dtypes._x64:
+            if fast is not None and fast.x64 == _config.trace_key:
                 if fast.exe is not None:
                     return _run_placed(fast, leaves)
                 if fast.donated:
@@ -393,7 +384,7 @@ class Jitted:
         return self._call_slow(args, kwargs)
 
     def _call_slow(self, args, kwargs):
-        if _jit_disabled and not core._stack:
+        if _config.config._values["jax_disable_jit"] and not core._stack:
             return self._fun(*args, **kwargs)
         key, leaves, tree, statics, avals = self._signature(args, kwargs)
         entry = self._cache.get(key)

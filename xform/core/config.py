@@ -14,11 +14,23 @@ Every option is read by the code it names (none is stored and ignored):
 * ``xform_check_ir``: type-check the IR every transform and pass produces
   (``xform.core.checks``);
 * ``xform_cache_size``: the most entries each of xform's caches holds
-  (``primitives.lru``; default 8192, or ``XFORM_CACHE_SIZE`` from the environment).
+  (``primitives.lru``; default 8192, or ``XFORM_CACHE_SIZE`` from the environment);
+* ``jax_disable_jit`` (``disable_jit``): jitted functions run op by op (``xform.api.jit``);
+* ``jax_default_matmul_precision``: the precision of a contraction called with
+  ``precision=None`` (``xform.lax.precision``);
+* ``jax_numpy_rank_promotion``: ``"allow"``, ``"warn"`` or ``"raise"`` when a numpy
+  operation broadcasts operands of different ranks (``xform.numpy._core``).
+
+As in JAX, each option starts from its environment variable when that is set
+(``JAX_ENABLE_X64=1``, ``JAX_DEFAULT_MATMUL_PRECISION=highest``, ...), and
+``config_with_absl()`` makes them absl flags.  ``trace_key`` is the part of the
+configuration a traced program depends on: ``jit`` keeps it in its cache keys, so a
+program traced under one setting is never reused under another.
 """
 from __future__ import annotations
 
 import contextlib
+import os
 
 from primitives import dtypes, lru
 from lowering import _jaxlib
@@ -26,7 +38,36 @@ from lowering import _jaxlib
 from . import checks
 
 _ALIASES = {"enable_x64": "jax_enable_x64", "platforms": "jax_platforms",
-            "debug_nans": "jax_debug_nans", "debug_infs": "jax_debug_infs"}
+            "debug_nans": "jax_debug_nans", "debug_infs": "jax_debug_infs",
+            "disable_jit": "jax_disable_jit",
+            "default_matmul_precision": "jax_default_matmul_precision",
+            "numpy_rank_promotion": "jax_numpy_rank_promotion"}
+_PRECISIONS = ("default", "high", "highest", "bfloat16", "tensorfloat32", "float32",
+               "fastest")
+_RANK_PROMOTION = ("allow", "warn", "raise")
+# the options a traced program depends on, in the order of ``trace_key``
+_TRACE_OPTIONS = ("jax_enable_x64", "jax_disable_jit", "jax_default_matmul_precision",
+                  "jax_numpy_rank_promotion")
+_TRACE_DEFAULTS = (False, None, "allow")
+trace_key = False   # see _update_trace_key
+
+
+def _update_trace_key(values):
+    """``trace_key``: the x64 bool alone while the other trace options keep their
+    defaults (the common case, as cheap to compare as before), else the whole tuple."""
+    global trace_key
+    rest = tuple(values[k] for k in _TRACE_OPTIONS[1:])
+    trace_key = values["jax_enable_x64"] if rest == (False,) + _TRACE_DEFAULTS[1:] else \
+        (values["jax_enable_x64"],) + rest
+
+
+def _env_value(name, default):
+    raw = os.environ.get(name.upper())
+    if raw is None:
+        return default
+    if isinstance(default, bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    return raw.strip()
 
 
 class Config:
@@ -34,14 +75,34 @@ class Config:
         self._values = {"jax_enable_x64": False, "jax_platforms": None,
                         "jax_debug_nans": checks.debug_nans, "jax_debug_infs": checks.debug_infs,
                         "xform_cpu_fusion_emitters": None, "xform_cpu_loop_kernels": None,
-                        "xform_check_ir": checks.enabled(), "xform_cache_size": lru.limit()}
+                        "xform_check_ir": checks.enabled(), "xform_cache_size": lru.limit(),
+                        "jax_disable_jit": False, "jax_default_matmul_precision": None,
+                        "jax_numpy_rank_promotion": "allow"}
+        self._absl_flags = None
+        for name in ("jax_enable_x64", "jax_disable_jit", "jax_default_matmul_precision",
+                     "jax_numpy_rank_promotion"):
+            value = _env_value(name, self._values[name])
+            if value != self._values[name]:
+                self.update(name, value)
+        _update_trace_key(self._values)
 
     def update(self, name: str, value) -> None:
         key = _ALIASES.get(name, name)
         if key not in self._values:
-            raise AttributeError(f"config.update: unknown option {name!r} (known: "
-                                 f"{', '.join(sorted(self._values))})")
-        if key == "jax_debug_nans":
+            raise AttributeError(f"config.update: unknown option {name!r}; xform implements "
+                                 f"{', '.join(sorted(self._values))}")
+        if key == "jax_default_matmul_precision":
+            if value is not None and str(value).lower() not in _PRECISIONS:
+                raise ValueError(f"config.update: jax_default_matmul_precision must be None "
+                                 f"or one of {', '.join(_PRECISIONS)}; got {value!r}")
+            value = None if value is None else str(value).lower()
+        elif key == "jax_numpy_rank_promotion":
+            if value not in _RANK_PROMOTION:
+                raise ValueError(f"config.update: jax_numpy_rank_promotion must be one of "
+                                 f"{', '.join(_RANK_PROMOTION)}; got {value!r}")
+        elif key == "jax_disable_jit":
+            value = bool(value)
+        elif key == "jax_debug_nans":
             value = bool(value)
             checks.set_debug(nans=value)
         elif key == "jax_debug_infs":
@@ -63,6 +124,8 @@ class Config:
             lru.set_limit(value)
             value = lru.limit()
         self._values[key] = value
+        if key in _TRACE_OPTIONS:
+            _update_trace_key(self._values)
 
     def read(self, name):
         return self._values[_ALIASES.get(name, name)]
@@ -73,6 +136,61 @@ class Config:
         if key in values:
             return values[key]
         raise AttributeError(name)
+
+    @property
+    def values(self):
+        """Every option's current value, by its full name (a copy)."""
+        return dict(self._values)
+
+    def config_with_absl(self):
+        """Define an absl flag for every option (``--jax_enable_x64``, ...), read back after
+        ``absl.app.run`` parses the command line, as ``jax.config.config_with_absl``.
+        Needs the ``absl-py`` package."""
+        flags, app = _absl("config_with_absl")
+        self._define_absl_flags(flags)
+        app.call_after_init(lambda: self._read_absl_flags(flags))
+
+    def parse_flags_with_absl(self):
+        """Parse the ``--jax_*`` / ``--xform_*`` arguments of ``sys.argv`` into the options
+        now, without ``absl.app.run`` (as ``jax.config.parse_flags_with_absl``)."""
+        import sys
+        flags, _ = _absl("parse_flags_with_absl")
+        self._define_absl_flags(flags)
+        ours = [a for a in sys.argv[1:]
+                if a.split("=")[0].lstrip("-").removeprefix("no") in self._values]
+        flags.FLAGS(sys.argv[:1] + ours, known_only=True)
+        self._read_absl_flags(flags)
+
+    def _define_absl_flags(self, flags):
+        if self._absl_flags is flags:
+            return
+        for name, value in self._values.items():
+            if name in flags.FLAGS:
+                continue
+            if isinstance(value, bool):
+                flags.DEFINE_bool(name, value, f"xform option {name}")
+            elif isinstance(value, int) and not isinstance(value, bool):
+                flags.DEFINE_integer(name, value, f"xform option {name}")
+            else:
+                flags.DEFINE_string(name, None if value is None else str(value),
+                                    f"xform option {name}")
+        self._absl_flags = flags
+
+    def _read_absl_flags(self, flags):
+        for name in self._values:
+            flag = flags.FLAGS[name]
+            if flag.present:
+                self.update(name, flag.value)
+
+
+def _absl(what):
+    try:
+        from absl import app, flags
+    except ImportError:
+        raise ImportError(f"config.{what} needs the absl-py package (pip install absl-py); "
+                          f"without it, set options with config.update or JAX_* environment "
+                          f"variables") from None
+    return flags, app
 
 
 config = Config()
@@ -98,3 +216,20 @@ def debug_infs(value: bool = True):
     """``with xform.debug_infs():``: ``jax_debug_infs`` inside the block, as
     ``debug_nans``."""
     return _option("jax_debug_infs", value)
+
+
+def enable_x64(value: bool = True):
+    """``with xform.enable_x64():``: 64-bit types inside the block (``jax_enable_x64``)."""
+    return _option("jax_enable_x64", value)
+
+
+def default_matmul_precision(value):
+    """``with xform.default_matmul_precision("highest"):``: the precision of contractions
+    called with ``precision=None`` inside the block."""
+    return _option("jax_default_matmul_precision", value)
+
+
+def numpy_rank_promotion(value):
+    """``with xform.numpy_rank_promotion("raise"):``: what numpy operations do when they
+    broadcast operands of different ranks inside the block."""
+    return _option("jax_numpy_rank_promotion", value)

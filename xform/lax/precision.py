@@ -6,6 +6,7 @@ from __future__ import annotations
 import enum
 
 from ..core import where
+from ..core.config import config as _config
 
 
 class Precision(enum.Enum):
@@ -26,9 +27,12 @@ class Precision(enum.Enum):
 
 
 def canonical_precision(precision, op="dot_general"):
-    """``None``, or the (lhs, rhs) pair of Precision names the IR carries (hashable)."""
+    """``None``, or the (lhs, rhs) pair of Precision names the IR carries (hashable).
+    ``None`` takes the ``jax_default_matmul_precision`` option (itself None by default)."""
     if precision is None:
-        return None
+        precision = _config._values["jax_default_matmul_precision"]
+        if precision is None:
+            return None
     pair = precision if isinstance(precision, (tuple, list)) else (precision, precision)
     try:
         if len(pair) != 2:

@@ -6,6 +6,7 @@ axis checks, and ``stack`` (here because ``asarray`` of a list of arrays stacks 
 from __future__ import annotations
 
 import operator
+import warnings
 
 import numpy as np
 
@@ -15,6 +16,7 @@ from primitives.core import Literal
 from .. import lax
 from ..api import from_jax
 from ..core import Array
+from ..core.config import config as _config
 from ..core import Tracer, array_from_numpy, where
 
 __all__ = ["ARRAY_TYPES", "typeinfo", "result_type", "promote_dtypes", "promote_dtypes_inexact",
@@ -174,8 +176,24 @@ def broadcast_arrays_for(op, *args):
     full = [s for s in shapes if s != ()]
     if all(s == full[0] for s in full):  # equal shapes, or rank-0 operands: nothing to do
         return args
+    if _config._values["jax_numpy_rank_promotion"] != "allow":
+        _check_rank_promotion(op, full)
     shape = broadcast_shapes(*shapes, op=op)
     return [broadcast_to_shape(a, shape) for a in args]
+
+
+def _check_rank_promotion(op, shapes):
+    """``jax_numpy_rank_promotion`` "warn" / "raise": operands of different ranks (rank 0
+    aside, as in JAX) are broadcast only with the user's consent."""
+    if len({len(s) for s in shapes}) < 2:
+        return
+    msg = (f"{op}: operands of shapes {', '.join(map(str, shapes))} would be broadcast to a "
+           f"higher rank (jax_numpy_rank_promotion is "
+           f"{_config._values['jax_numpy_rank_promotion']!r}); add the leading axes "
+           f"explicitly (x[None], expand_dims) or set the option to 'allow'{where()}")
+    if _config._values["jax_numpy_rank_promotion"] == "raise":
+        raise ValueError(msg)
+    warnings.warn(msg, stacklevel=3)
 
 
 def asarray(x, dtype=None):
