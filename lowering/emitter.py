@@ -114,6 +114,9 @@ class Ctx:
         # when it has none): each ordered op takes it and hands on a new one, and a
         # loop or branch holding such ops carries it through (lowering/rules/control.py)
         self.token = token
+        # the location written after each op: ``loc("layer1/mul")`` for an equation
+        # traced inside ``named_scope("layer1")`` (XLA keeps it as the op_name metadata)
+        self.loc = ""
 
     def fresh(self) -> str:
         self.counter[0] += 1
@@ -137,7 +140,7 @@ class Ctx:
         res = ", ".join(ttype(a) for a in out_avals)
         res = res if len(out_avals) == 1 else f"({res})"
         self.lines.append(f'{self.indent}{lhs}"{name}"({", ".join(args)}){region_txt}'
-                          f'{attr_txt} : ({ins}) -> {res}')
+                          f'{attr_txt} : ({ins}) -> {res}{self.loc}')
         return outs
 
     def op1(self, name, args, in_avals, out_aval, attrs="", regions=None) -> str:
@@ -154,7 +157,7 @@ class Ctx:
     def region(self, arg_avals, body) -> str:
         """A region ``{ ^bb0(args): ... stablehlo.return }``; ``body(ctx, names) -> names``."""
         sub = Ctx(self.counter, self.token)
-        sub.indent = self.indent + "    "
+        sub.indent, sub.loc = self.indent + "    ", self.loc
         names = [sub.fresh() for _ in arg_avals]
         outs, out_avals = body(sub, names)
         sub.lines.append(f'{sub.indent}"stablehlo.return"({", ".join(outs)}) : '
@@ -192,14 +195,23 @@ def lower_jaxpr_body(ctx: Ctx, jaxpr: Jaxpr, consts: list[str], args: list[str])
             return literal_cache[key]
         return env[a]
 
+    outer_loc = ctx.loc
     for eqn in jaxpr.eqns:
         rule = RULES.get(eqn.prim)
         if rule is None:
             raise NotImplementedError(f"no StableHLO lowering for meta-operator {eqn.prim.name}")
+        scope = getattr(eqn.source, "scope", None)   # see xform.core.trace.ScopedSource
+        ctx.loc = outer_loc if scope is None else _name_loc(f"{scope}/{eqn.prim.name}")
         outs = rule(ctx, eqn, [read(a) for a in eqn.invars])
         for v, n in zip(eqn.outvars, outs):
             env[v] = n
+    ctx.loc = outer_loc
     return [read(a) for a in jaxpr.outvars]
+
+
+def _name_loc(name: str) -> str:
+    escaped = name.replace("\\", "\\\\").replace('"', '\\"')
+    return f' loc("{escaped}")'
 
 
 # The platform the running ``lower_module`` call writes for (None: the default device's).

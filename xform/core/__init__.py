@@ -19,6 +19,6 @@ from .checks import check_ir  # noqa: F401
 from .trace import (  # noqa: F401
     Builder, ConcretizationError, Tracer, UnexpectedTracerError, add_eqn_with_values,
     aval_of_numpy, aval_of_scalar, bind, eager_apply, ensure_compile_time_eval, eval_closed,
-    eval_jaxpr, find_builder, named_scope,
+    eval_jaxpr, find_builder, named_call, named_scope,
     leaf_aval, prep_leaf, source_here, trace_flat, trace_scope, trace_to_jaxpr, user_frame,
     where)

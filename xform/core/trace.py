@@ -14,6 +14,8 @@ is evaluated back into the outer trace, which is how transforms nest.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import sys
 import sysconfig
@@ -99,12 +101,38 @@ class LazySource:
         return str(self.resolve())
 
 
+class ScopedSource:
+    """An equation's source inside ``named_scope`` blocks: the position, plus the scope
+    path ("layer1/attention") that the lowering writes as the op's name for XLA's
+    metadata (profiles and HLO dumps show it), as JAX's name stack does."""
+
+    __slots__ = ("_src", "scope")
+
+    def __init__(self, src, scope: str):
+        self._src, self.scope = src, scope
+
+    def resolve(self) -> SourceInfo | None:
+        src = self._src
+        return src.resolve() if isinstance(src, LazySource) else src
+
+    def __bool__(self):
+        return self.resolve() is not None
+
+    filename = property(lambda self: self.resolve().filename)
+    lineno = property(lambda self: self.resolve().lineno)
+    function = property(lambda self: self.resolve().function)
+
+    def __str__(self):
+        return str(self.resolve())
+
+
 def source_here():
     """The user's source position for a new equation (lazy where jaxlib allows)."""
     if _eqn_source is not None:
         return _eqn_source
     tb = _capture()
-    return LazySource(tb) if tb is not None else user_frame()
+    src = LazySource(tb) if tb is not None else user_frame()
+    return src if _scope is None else ScopedSource(src, _scope)
 
 
 # While a transform rewrites an equation (or ``eval_jaxpr`` re-emits one), the equations
@@ -112,6 +140,7 @@ def source_here():
 # code down to the user's call of the transform: so a backward-pass equation points at
 # the forward line it came from (what ``debug_nans`` reports).  Set by ``with_sources``.
 _eqn_source = None
+_scope: str | None = None   # the "/"-joined named_scope stack, None outside any
 
 
 def with_sources(eqns):
@@ -398,6 +427,8 @@ class Builder:
         if src is None:
             tb = _capture()
             src = LazySource(tb) if tb is not None else user_frame()
+            if _scope is not None:
+                src = ScopedSource(src, _scope)
         eqn.source = src
         self.eqns.append(eqn)
         # a collective has no value outside its named axis; an effect (a print) runs when
@@ -495,10 +526,11 @@ class ensure_compile_time_eval:
         _compile_time_eval -= 1
 
 
-class named_scope:
+class named_scope(contextlib.ContextDecorator):
     """``with named_scope("layer1"):`` (as ``jax.named_scope``) names a region for
-    profilers.  xform checks the name and keeps the stack (``named_scope.current()``);
-    it does not yet write it into XLA's op metadata (docs/differences.md)."""
+    profilers: equations traced inside carry the scope path (``ScopedSource``), and the
+    lowering writes ``layer1/<op>`` as each op's location, which XLA keeps as its
+    ``op_name`` metadata.  Equations a transform derives from them keep the name."""
 
     _stack: list = []
 
@@ -509,15 +541,31 @@ class named_scope:
         self.name = name
 
     def __enter__(self):
+        global _scope
         named_scope._stack.append(self.name)
+        _scope = "/".join(named_scope._stack)
         return self
 
     def __exit__(self, *exc):
+        global _scope
         named_scope._stack.pop()
+        _scope = "/".join(named_scope._stack) or None
 
     @staticmethod
     def current() -> str:
         return "/".join(named_scope._stack)
+
+
+def named_call(fun: Callable, *, name: str | None = None) -> Callable:
+    """``fun`` with its equations named ``name/<op>`` (default: ``fun``'s name) in the
+    lowered program, as ``jax.named_call``: a ``named_scope`` around each call."""
+    scope = named_scope(name if name is not None else getattr(fun, "__name__", "fun"))
+
+    @functools.wraps(fun)
+    def call(*args, **kwargs):
+        with scope:
+            return fun(*args, **kwargs)
+    return call
 
 
 def find_builder() -> Builder | None:

@@ -139,3 +139,32 @@ def test_enable_x64_context_and_disable_jit_option():
     assert calls == ["Tracer", "float32"]          # run as Python, on the argument itself
     g(np.float32(1))
     assert calls == ["Tracer", "float32"]          # the compiled program again
+
+
+def test_named_scope_names_ops_in_xla_metadata():
+    import re
+
+    def f(x):
+        with xform.named_scope("layer1"):
+            y = xnp.sin(x) * 2
+            with xform.named_scope('in"ner'):
+                y = y + 1
+        return (y * 3).sum()
+    lowered = xform.jit(xform.grad(f)).lower(np.ones(3, np.float32))
+    text = lowered.as_text()
+    assert 'loc("layer1/cos")' in text          # sin's derivative keeps the scope
+    names = set(re.findall(r'op_name="([^"]*)"', lowered.compile().as_text()))
+    assert {"layer1/cos", "layer1/mul"} <= names
+    fwd = xform.jit(f).lower(np.ones(3, np.float32)).as_text()
+    assert 'loc("layer1/in\\"ner/add")' in fwd
+    assert "loc(" not in xform.jit(lambda x: x * 2).lower(np.ones(3, np.float32)).as_text()
+
+    @xform.named_scope("deco")
+    def g(x):
+        return x + 1
+    assert 'loc("deco/add")' in xform.jit(g).lower(np.ones(3, np.float32)).as_text()
+    np.testing.assert_allclose(xform.jit(f)(np.ones(3, np.float32)),
+                               jax.jit(lambda x: (3 * (jnp.sin(x) * 2 + 1)).sum())(
+                                   np.ones(3, np.float32)), rtol=1e-6)
+    h = xform.named_call(lambda x: x * 5, name="scaled")
+    assert 'loc("scaled/mul")' in xform.jit(h).lower(np.ones(3, np.float32)).as_text()
