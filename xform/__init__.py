@@ -13,8 +13,8 @@ from .core.config import (config, debug_infs, debug_nans, default_matmul_precisi
                           enable_x64, numpy_rank_promotion)
 from .api import (  # noqa: F401
     ShapeDtypeStruct, block_until_ready, checkpoint, checkpoint_name, checkpoint_policies,
-    clear_caches, disable_jit,
-    custom_jvp, custom_vjp, default_backend, device_count, device_get, device_put, devices,
+    clear_caches, closure_convert, custom_gradient, custom_jvp, custom_vjp, default_backend,
+    device_count, device_get, device_put, devices, disable_jit,
     eval_shape, float0, from_dlpack, from_jax, grad, hessian, jacfwd, jacobian, jacrev, jit,
     jvp,
     linear_transpose, linearize, local_device_count, local_devices, make_jaxpr,

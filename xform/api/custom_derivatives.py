@@ -20,7 +20,8 @@ import numpy as np
 from primitives import custom as custom_ops
 from primitives.core import ClosedJaxpr, Jaxpr, Literal
 
-from ..core.pytree import flatten_up_to, tree_flatten, tree_map, tree_unflatten
+from ..core.pytree import (flatten_up_to, register_pytree_node, tree_flatten, tree_map,
+                           tree_unflatten)
 from ..core.trace import add_eqn_with_values, prep_leaf, trace_flat
 from ..transforms.ad_util import aval_of, bcast_to, zeros_like_aval
 from .. import lax
@@ -310,3 +311,65 @@ class custom_vjp(_CustomFunction):
         jvp_flat = None if self.jvp is None else \
             _user_jvp_flat(name, self.jvp, nd, in_tree, out_tree)
         return custom_ops.custom_vjp_call, dict(fwd=fwd_flat, bwd=bwd_flat, jvp=jvp_flat)
+
+
+def closure_convert(fun, *example_args):
+    """``(converted, consts)`` with ``converted(*args, *consts) == fun(*args)`` for
+    arguments shaped like ``example_args``: the values ``fun`` closes over (traced ones
+    included) become explicit arguments, as ``jax.closure_convert``.  Used where a rule
+    must not close over traced values (``custom_vjp`` residuals, solvers)."""
+    leaves, in_tree = tree_flatten((example_args, {}))
+    avals = [core.leaf_aval(v, "closure_convert: argument") for v in leaves]
+    closed, out_tree = core.trace_to_jaxpr(fun, avals, in_tree, context="closure_convert")
+    jaxpr, consts = closed.jaxpr, list(closed.consts)
+
+    def converted(*args):
+        split = len(args) - len(consts)
+        flat, tree = tree_flatten((tuple(args[:split]), {}))
+        if split < 0 or tree != in_tree:
+            raise TypeError(f"closure_convert: the converted function takes arguments "
+                            f"structured as {in_tree} followed by {len(consts)} constants, "
+                            f"got {len(args)} arguments{core.where()}")
+        return tree_unflatten(out_tree, core.eval_jaxpr(jaxpr, list(args[split:]), flat))
+    return converted, consts
+
+
+class _GradientRule:
+    """The residuals of a ``custom_gradient`` call: the values its rule closes over as
+    leaves, the traced rule itself as static data (so it travels from fwd to bwd)."""
+
+    def __init__(self, rule, consts):
+        self.rule, self.consts = rule, consts
+
+
+register_pytree_node(_GradientRule, lambda r: (r.consts, r.rule),
+                     lambda rule, consts: _GradientRule(rule, list(consts)))
+
+
+def custom_gradient(fun):
+    """``fun(*args) -> (value, vjp_rule)``, where ``vjp_rule(ct)`` returns one cotangent per
+    argument (a tuple; a single value for one argument): the function whose reverse-mode
+    derivative is that rule, as ``jax.custom_gradient``.  The rule may close over values
+    computed for ``value``; it is traced once, in the forward pass."""
+    def call(args):
+        out = fun(*args)
+        if not (isinstance(out, (tuple, list)) and len(out) == 2 and callable(out[1])):
+            raise TypeError(f"custom_gradient: {getattr(fun, '__name__', 'fun')} must return "
+                            f"a pair (value, vjp_rule), got {type(out).__name__}{core.where()}")
+        return out
+
+    @custom_vjp
+    @functools.wraps(fun)
+    def wrapped(*args):
+        return call(args)[0]
+
+    def fwd(*args):
+        value, rule = call(args)
+        converted, consts = closure_convert(rule, value)
+        return value, _GradientRule(converted, consts)
+
+    def bwd(res, ct):
+        cts = res.rule(ct, *res.consts)
+        return cts if isinstance(cts, tuple) else (cts,)
+    wrapped.defvjp(fwd, bwd)
+    return wrapped

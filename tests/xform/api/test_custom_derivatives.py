@@ -229,3 +229,42 @@ def test_custom_jvp_function_applied_to_a_tangent_transposes_its_body():
     onp.testing.assert_allclose(onp.dot(back, t), onp.dot(ct, lin), rtol=1e-5)
     want = onp.linalg.solve(A.T, onp.cos(x) * ct)   # the transpose, by hand
     onp.testing.assert_allclose(back, want, rtol=1e-5)
+
+
+def test_custom_gradient_as_jax():
+    import jax.numpy as jnp
+
+    def make(np_):
+        def f(x, y):
+            z = np_.sin(x) * y
+            return z, lambda g: (g * np_.cos(x) * y * 10, g * np_.sin(x))
+        return f
+    fx, fj = xform.custom_gradient(make(xnp)), jax.custom_gradient(make(jnp))
+    x, y = np.float32(0.7), np.float32(2.0)
+    np.testing.assert_allclose(fx(x, y), fj(x, y), rtol=1e-6)
+    for argnums in (0, (0, 1)):
+        got = xform.grad(fx, argnums=argnums)(x, y)
+        want = jax.grad(fj, argnums=argnums)(x, y)
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6)
+    np.testing.assert_allclose(xform.jit(xform.grad(fx))(x, y), jax.grad(fj)(x, y), rtol=1e-6)
+    xs = np.linspace(0, 1, 4, dtype=np.float32)
+    np.testing.assert_allclose(xform.vmap(xform.grad(fx))(xs, xs),
+                               jax.vmap(jax.grad(fj))(xs, xs), rtol=1e-6)
+    # one argument: the rule may return a bare cotangent; two call sites keep their rules
+    gx = xform.custom_gradient(lambda v: (v ** 2, lambda g: g * v))
+    gj = jax.custom_gradient(lambda v: (v ** 2, lambda g: g * v))
+    h = lambda m, w: m(w) * m(2 * w)   # noqa: E731
+    np.testing.assert_allclose(xform.grad(lambda w: h(gx, w))(3.0),
+                               jax.grad(lambda w: h(gj, w))(3.0), rtol=1e-6)
+    with pytest.raises(TypeError, match="must return a pair"):
+        xform.grad(xform.custom_gradient(lambda v: v * 2))(1.0)
+
+
+def test_closure_convert_hoists_traced_values():
+    def outer(c):
+        conv, consts = xform.closure_convert(lambda x: x * c + 1.0, 1.0)
+        assert len(consts) == 1
+        return conv(2.0, *consts)
+    np.testing.assert_allclose(xform.grad(outer)(3.0), 2.0)
+    conv, consts = xform.closure_convert(lambda x: x * 2.0, 1.0)
+    assert consts == [] and float(conv(4.0)) == 8.0
