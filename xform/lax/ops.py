@@ -17,6 +17,7 @@ from primitives.ops import GatherDimensionNumbers, ScatterDimensionNumbers
 
 from ..core import Tracer, bind, aval_of_scalar, where
 from .precision import Precision, canonical_precision  # noqa: F401 - Precision: public
+from .enums import GatherScatterMode, RandomAlgorithm, RoundingMethod  # noqa: F401 - public
 from ..core.trace import named
 from ..core.pytree import tree_flatten, tree_map, tree_unflatten
 
@@ -377,15 +378,57 @@ def dynamic_update_index_in_dim(x, update, index, axis, *, allow_negative_indice
                                        allow_negative_indices=allow_negative_indices)
 
 
+def _start_bounds(indices, operand_shape, index_dims, windows):
+    """Per index-vector component, the largest start that keeps its window in bounds,
+    broadcast to ``indices``' shape (the index vector is the last axis)."""
+    ia = aval(indices)
+    hi = np.array([operand_shape[d] - windows[d] for d in index_dims], ia.dtype)
+    return broadcast_in_dim(hi, ia.shape, (ia.ndim - 1,))
+
+
+def _mode(op, mode):
+    m = GatherScatterMode.from_any(mode)
+    if m is GatherScatterMode.ONE_HOT:
+        raise NotImplementedError(f"{op}: mode=ONE_HOT is not implemented in xform{where()}")
+    return m
+
+
+def _default_fill(dtype):
+    """JAX's fill for out-of-bounds gathers: NaN, the smallest signed or largest unsigned
+    integer, True."""
+    if dtypes.is_inexact(dtype):
+        return np.nan
+    if dtype == dtypes.bool_:
+        return True
+    info = np.iinfo(dtype)
+    return info.min if dtypes.is_int(dtype) and info.min < 0 else info.max
+
+
 def gather(operand, start_indices, dimension_numbers: GatherDimensionNumbers, slice_sizes,
            *, indices_are_sorted=False, unique_indices=False, mode=None, fill_value=None):
-    """XLA gather (out-of-bounds starts clamp); ``mode='fill'`` is not handled here."""
-    if mode not in (None, "clip", "promise_in_bounds"):
-        raise NotImplementedError(f"lax.gather: mode={mode!r}; use jnp indexing with "
-                                  f".at[].get(mode='fill') for fill semantics")
-    return bind(ops.gather, operand, start_indices, dimension_numbers=dimension_numbers,
-                slice_sizes=tuple(int(s) for s in slice_sizes),
-                indices_are_sorted=bool(indices_are_sorted), unique_indices=bool(unique_indices))
+    """XLA gather.  ``mode`` None, 'clip' or 'promise_in_bounds': out-of-bounds starts
+    clamp (XLA's rule, and JAX's for None); 'fill': slices not wholly in bounds are
+    ``fill_value`` (default NaN / the integer minimum / True, as JAX)."""
+    m = None if mode is None else _mode("lax.gather", mode)
+    slice_sizes = tuple(int(s) for s in slice_sizes)
+    out = bind(ops.gather, operand, start_indices, dimension_numbers=dimension_numbers,
+               slice_sizes=slice_sizes, indices_are_sorted=bool(indices_are_sorted),
+               unique_indices=bool(unique_indices))
+    if m is not GatherScatterMode.FILL_OR_DROP:
+        return out
+    dn = dimension_numbers
+    if dn.operand_batching_dims:
+        raise NotImplementedError(f"lax.gather: mode='fill' with operand_batching_dims"
+                                  f"{where()}")
+    hi = _start_bounds(start_indices, aval(operand).shape, dn.start_index_map, slice_sizes)
+    zero = weak_literal(0, aval(start_indices).dtype)
+    ok = bitwise_and(ge(start_indices, zero), le(start_indices, hi))
+    ok = reduce_and(ok, (aval(ok).ndim - 1,))
+    oa = aval(out)
+    batch = [d for d in range(oa.ndim) if d not in dn.offset_dims]
+    ok = broadcast_in_dim(ok, oa.shape, tuple(batch))
+    fill = _default_fill(oa.dtype) if fill_value is None else fill_value
+    return select(ok, out, broadcast_in_dim(convert_element_type(fill, oa.dtype), oa.shape, ()))
 
 
 def _scatter(name):
@@ -393,11 +436,26 @@ def _scatter(name):
 
     def f(operand, scatter_indices, updates, dimension_numbers: ScatterDimensionNumbers, *,
           indices_are_sorted=False, unique_indices=False, mode=None):
+        """XLA scatter.  ``mode`` None, 'drop'/'fill' or 'promise_in_bounds': updates whose
+        window is not wholly in bounds are skipped (XLA's rule); 'clip': the indices are
+        clamped into bounds first."""
         updates = _operands(name, operand, updates)[1]
+        if mode is not None and _mode(f"lax.{name}", mode) is GatherScatterMode.CLIP:
+            scatter_indices = _clip_scatter_indices(operand, scatter_indices, updates,
+                                                    dimension_numbers)
         return bind(prim, operand, scatter_indices, updates, dimension_numbers=dimension_numbers,
                     indices_are_sorted=bool(indices_are_sorted),
                     unique_indices=bool(unique_indices))
     return named(f, name)
+
+
+def _clip_scatter_indices(operand, indices, updates, dn: ScatterDimensionNumbers):
+    shape = aval(operand).shape
+    skipped = set(dn.inserted_window_dims) | set(dn.operand_batching_dims)
+    window_sizes = iter(aval(updates).shape[d] for d in dn.update_window_dims)
+    windows = [1 if d in skipped else next(window_sizes) for d in range(len(shape))]
+    hi = _start_bounds(indices, shape, dn.scatter_dims_to_operand_dims, windows)
+    return min(max(indices, weak_literal(0, aval(indices).dtype)), hi)
 
 
 scatter, scatter_add, scatter_mul, scatter_min, scatter_max = (
