@@ -57,7 +57,7 @@ class ShapedArray:
 
     def __repr__(self):
         weak = ", weak_type=True" if self.weak_type else ""
-        return f"ShapedArray({self.shape}, {self.dtype}{weak})"
+        return f"ShapedArray({self.dtype.name}[{','.join(map(str, self.shape))}]{weak})"
 
 
 _SHORT = {"bool": "bool", "bfloat16": "bf16"}

@@ -8,7 +8,7 @@ The package is layered (docs/design.md): ``core`` <- ``passes`` <- ``lax`` <-
 ``nn``, ``scipy``, ``tree_util``, ...); each imports only from the layers below it.
 """
 from .core import Array, ConcretizationError, UnexpectedTracerError  # noqa: F401
-from .core import ensure_compile_time_eval, named_call, named_scope  # noqa: F401
+from .core import ensure_compile_time_eval, named_call, named_scope, typeof  # noqa: F401
 from .core.config import (config, debug_infs, debug_nans, default_matmul_precision,  # noqa: F401
                           enable_x64, numpy_rank_promotion)
 from .api import (  # noqa: F401

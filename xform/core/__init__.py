@@ -20,5 +20,6 @@ from .trace import (  # noqa: F401
     Builder, ConcretizationError, Tracer, UnexpectedTracerError, add_eqn_with_values,
     aval_of_numpy, aval_of_scalar, bind, eager_apply, ensure_compile_time_eval, eval_closed,
     eval_jaxpr, find_builder, named_call, named_scope,
-    leaf_aval, prep_leaf, source_here, trace_flat, trace_scope, trace_to_jaxpr, user_frame,
+    leaf_aval, prep_leaf, source_here, trace_flat, trace_scope, trace_to_jaxpr, typeof,
+    user_frame,
     where)

@@ -723,6 +723,12 @@ def eval_closed(closed: ClosedJaxpr, args):
 _PY_SCALARS = (int, float, complex, bool)
 
 
+def typeof(x):
+    """The abstract value (shape, dtype, weak type) of an array or scalar, as
+    ``jax.typeof``: ``typeof(1.0)`` is ``ShapedArray(float32[], weak_type=True)``."""
+    return leaf_aval(x, "typeof")
+
+
 def leaf_aval(x, what):
     t = type(x)
     if t is Array or t is Tracer or t is Literal:   # a Literal: a weak scalar the surface made

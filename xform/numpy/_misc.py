@@ -27,7 +27,7 @@ from ._selection import where
 
 __all__ = ["gcd", "lcm", "allclose", "isclose", "array_equal", "array_equiv", "piecewise",
            "apply_along_axis", "apply_over_axes", "vectorize", "get_printoptions", "printoptions",
-           "iterable", "array_repr", "array_str"]
+           "iterable", "array_repr", "array_str", "set_printoptions", "save", "savez", "load"]
 
 
 def _integers(name, x1, x2):
@@ -188,6 +188,23 @@ def get_printoptions():
 
 
 printoptions = _onp.printoptions
+set_printoptions = _onp.set_printoptions
+# NumPy's own writers, as in jax.numpy (they take any array through __array__)
+save, savez = _onp.save, _onp.savez
+
+
+def load(file, *args, **kwargs):
+    """``numpy.load``, with a ``.npy`` array returned as an xform Array and ``bfloat16``
+    restored (NumPy writes it as 2-byte void); ``.npz`` archives stay NumPy's."""
+    out = _onp.load(file, *args, **kwargs)
+    if isinstance(out, _onp.ndarray):
+        if out.dtype == _onp.dtype("V2"):
+            out = out.view(_dt.bfloat16)
+        try:
+            return asarray(out)
+        except (TypeError, ValueError):   # an object array, a structured dtype: NumPy's
+            return out
+    return out
 
 
 iterable = _onp.iterable

@@ -146,3 +146,13 @@ def test_comparison_with_weak_operands_is_weak_like_jax():
         for x, r in ((xnp.arange(3), jnp_ref.arange(3)), (xnp.asarray(1.0), jnp_ref.asarray(1.0))):
             got, want = op(x), op(r)
             assert (got.dtype, got.weak_type) == (want.dtype, want.weak_type)
+
+
+def test_typeof_prints_as_jax():
+    import jax
+    for v in (1.0, True, np.ones((2, 3), np.float32), np.int8(3)):
+        assert repr(xform.typeof(v)) == repr(jax.typeof(v))
+    assert repr(xform.typeof(xform.numpy.arange(3))) == "ShapedArray(int32[3])"
+    seen = []
+    xform.vmap(lambda x: seen.append(repr(xform.typeof(x))) or x)(np.ones((2, 3), np.float32))
+    assert seen == ["ShapedArray(float32[3])"]

@@ -346,3 +346,16 @@ def test_rounding_agrees_with_jax_bit_for_bit():
                  np.float32)
     for got, want in zip(xnp.histogram2d(t[0], t[1]), jnp.histogram2d(t[0], t[1])):
         np.testing.assert_array_equal(np.asarray(got), np.asarray(want))
+
+
+def test_save_load_round_trip_keeps_bfloat16_as_jax(tmp_path):
+    x = xnp.array([2.0, 4.5, -6.0], dtype="bfloat16")
+    xnp.save(tmp_path / "a.npy", x)
+    got = xnp.load(tmp_path / "a.npy")
+    want = jnp.load(tmp_path / "a.npy")
+    assert isinstance(got, xform.Array) and got.dtype == want.dtype == jnp.bfloat16
+    np.testing.assert_array_equal(np.asarray(got, np.float32), np.asarray(want, np.float32))
+    xnp.savez(tmp_path / "b.npz", a=np.arange(3))
+    with xnp.load(tmp_path / "b.npz") as z:       # archives stay NumPy's, as in JAX
+        np.testing.assert_array_equal(z["a"], np.arange(3))
+    assert xnp.set_printoptions is np.set_printoptions
