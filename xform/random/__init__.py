@@ -30,7 +30,7 @@ The package, each module importing only those above it:
 * ``_composed``: ``orthogonal`` and ``multinomial``, built on the others.
 """
 from ._keys import (  # noqa: F401
-    PRNGKey, clone, fold_in, key, key_data, key_impl, split, threefry2x32, threefry_2x32,
+    PRNGKey, clone, fold_in, key, key_data, key_dtype, key_impl, split, threefry2x32, threefry_2x32,
     wrap_key_data)
 from ._bits import bits, permutation, randint  # noqa: F401
 from ._distributions import (  # noqa: F401
@@ -42,7 +42,7 @@ from ._gamma import (  # noqa: F401
 from ._counts import binomial, poisson  # noqa: F401
 from ._composed import multinomial, orthogonal  # noqa: F401
 
-__all__ = ["PRNGKey", "key", "key_data", "wrap_key_data", "key_impl", "clone", "split",
+__all__ = ["PRNGKey", "key", "key_data", "key_dtype", "wrap_key_data", "key_impl", "clone", "split",
            "fold_in", "bits", "uniform", "normal", "randint", "bernoulli", "categorical",
            "permutation", "choice", "truncated_normal", "gumbel", "exponential", "laplace",
            "logistic", "cauchy", "rademacher", "threefry_2x32", "threefry2x32",

@@ -188,6 +188,13 @@ def wrap_key_data(key_bits_array, *, impl=None, dtype=None):
     return _check_key("wrap_key_data", key_bits_array, allow_batched=True)
 
 
+def key_dtype(impl=None):
+    """The dtype of the keys ``key(seed, impl=impl)`` makes: ``uint32`` here, where JAX has
+    its opaque ``key<fry>`` (xform keys are their data; docs/differences.md)."""
+    _check_impl(impl)
+    return _U32
+
+
 def key_impl(keys):
     _check_key("key_impl", keys, allow_batched=True)
     return "threefry2x32"

@@ -255,3 +255,10 @@ def test_threefry_2x32(key, count):
     c = np.array(count, np.uint32)
     assert_exact(xr.threefry_2x32(xnp.asarray(k), xnp.asarray(c)),
                  ref(jnp_ref.asarray(k), jnp_ref.asarray(c)), "threefry_2x32 (odd length)")
+
+
+def test_key_dtype_is_the_dtype_of_keys():
+    assert xform.random.key_dtype() == xform.random.key(0).dtype == np.uint32
+    assert xform.random.key_dtype("threefry2x32") == np.uint32
+    with pytest.raises(NotImplementedError, match="only 'threefry2x32'"):
+        xform.random.key_dtype("rbg")
