@@ -62,6 +62,8 @@ UNARY = {
     "clz": (_INTEGRAL, "same"),
     "integer_pow": (_NUMERIC, "same"),   # param y: int
     "stop_gradient": (_ANY, "same"),     # identity whose tangent is zero
+    # params exponent_bits, mantissa_bits: round to that float format and back (XLA's op)
+    "reduce_precision": (_FLOAT, "same"),
 }
 
 BINARY = {
@@ -143,9 +145,9 @@ def _compare_rule(name):
     return rule
 
 
-unary = {n: _define(n, "unary", _unary_rule(n), ("y",) if n == "integer_pow" else
-                    ("rounding_method",) if n == "round" else ())
-         for n in UNARY}
+_UNARY_PARAMS = {"integer_pow": ("y",), "round": ("rounding_method",),
+                 "reduce_precision": ("exponent_bits", "mantissa_bits")}
+unary = {n: _define(n, "unary", _unary_rule(n), _UNARY_PARAMS.get(n, ())) for n in UNARY}
 binary = {n: _define(n, "binary", _binary_rule(n)) for n in BINARY}
 compare = {n: _define(n, "compare", _compare_rule(n)) for n in COMPARE}
 

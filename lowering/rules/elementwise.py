@@ -159,6 +159,16 @@ def _integer_pow(ctx, eqn, args):
 RULES[ops.unary["integer_pow"]] = _integer_pow
 
 
+def _reduce_precision(ctx, eqn, args):
+    (x,), (a,), p = args, in_avals_of(eqn), eqn.params
+    return [ctx.op1("stablehlo.reduce_precision", [x], [a], a,
+                    f"exponent_bits = {p['exponent_bits']} : i32, "
+                    f"mantissa_bits = {p['mantissa_bits']} : i32")]
+
+
+RULES[ops.unary["reduce_precision"]] = _reduce_precision
+
+
 def _compare(direction):
     def attrs(eqn):
         return (f"comparison_direction = #stablehlo<comparison_direction {direction}>, "

@@ -219,6 +219,10 @@ def check_unary(prim):
             for method in (0, 1):
                 check(run(prim, {"rounding_method": method}, x)[0],
                       oracle(name, dt, x, rounding_method=method))
+        elif name == "reduce_precision":
+            for e, m in ((8, 7), (5, 10), (4, 3), (8, 0), (2, 1)):
+                check(run(prim, {"exponent_bits": e, "mantissa_bits": m}, x)[0],
+                      oracle(name, dt, x, exponent_bits=e, mantissa_bits=m))
         elif name == "integer_pow":
             for y in (0, 3) + ((-2,) if dtypes.is_inexact(dt) else ()):
                 check(run(prim, {"y": y}, x)[0], oracle(name, dt, x, y=y))

@@ -135,6 +135,19 @@ def round(x, rounding_method=0):
     return bind(ops.unary["round"], x, rounding_method=int(rounding_method))
 
 
+def reduce_precision(operand, exponent_bits: int, mantissa_bits: int):
+    """Round ``operand`` (a float array) to the float format with ``exponent_bits`` and
+    ``mantissa_bits`` and back, as XLA does: ``reduce_precision(x, 8, 7)`` is a round trip
+    through bfloat16.  Its derivative is the same rounding of the tangent (as JAX's)."""
+    e, m = int(exponent_bits), int(mantissa_bits)
+    if e < 1 or m < 0:
+        raise ValueError(f"reduce_precision: needs exponent_bits >= 1 and mantissa_bits >= 0, "
+                         f"got {exponent_bits} and {mantissa_bits}{where()}")
+    if type(operand) in _PY_SCALARS:
+        operand = weak_literal(operand, dtypes.canonicalize(np.float64))
+    return bind(ops.unary["reduce_precision"], operand, exponent_bits=e, mantissa_bits=m)
+
+
 def integer_pow(x, y: int):
     return bind(ops.unary["integer_pow"], x, y=int(y))
 

@@ -147,6 +147,8 @@ def _integer_pow_jvp(primals, tangents, *, y):
 
 
 JVP[ops.unary["integer_pow"]] = _integer_pow_jvp
+# rounding to a narrower format is treated as linear, as JAX does: the tangent is rounded too
+JVP[ops.unary["reduce_precision"]] = linear_jvp(ops.unary["reduce_precision"])
 
 for _n in ("sign", "floor", "ceil", "round", "is_finite", "not", "population_count", "clz",
            "stop_gradient"):

@@ -75,6 +75,8 @@ TRANSPOSE[ops.binary["div"]] = _div_t
 TRANSPOSE[ops.unary["real"]] = lambda ct, x: [lax.complex(ct, zeros_like_aval(aval_of(ct)))]
 TRANSPOSE[ops.unary["imag"]] = lambda ct, x: [lax.complex(zeros_like_aval(aval_of(ct)), NEG(ct))]
 TRANSPOSE[ops.unary["conj"]] = lambda ct, x: [lax.conj(ct)]
+TRANSPOSE[ops.unary["reduce_precision"]] = \
+    lambda ct, x, **p: [bind(ops.unary["reduce_precision"], ct, **p)]
 
 
 def _complex_t(ct, x, y):

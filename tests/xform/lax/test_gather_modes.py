@@ -68,3 +68,21 @@ def test_enums_and_bad_modes():
         xl.gather(X, IDX, _gdn(xl), (1, 2), mode="wrap")
     with pytest.raises(NotImplementedError, match="ONE_HOT"):
         xl.scatter_add(X, IDX, U, _sdn(xl), mode=xl.GatherScatterMode.ONE_HOT)
+
+
+@pytest.mark.parametrize("e,m", [(8, 7), (5, 10), (4, 3), (8, 0), (2, 1), (8, 23)])
+def test_reduce_precision_as_jax(e, m):
+    x = np.array([1.0, 1.00390625, 3.14159, 1e-40, 1e38, 7e4, np.nan, np.inf, -np.inf, -0.0,
+                  65519.0, 65520.0, -2.5e-5], np.float32)
+    np.testing.assert_array_equal(xl.reduce_precision(x, e, m), lax.reduce_precision(x, e, m))
+    f = lambda L: lambda v: (L.reduce_precision(v * 3.0, e, m) ** 2).sum()   # noqa: E731
+    np.testing.assert_array_equal(xform.grad(f(xl))(x[:3]), jax.grad(f(lax))(x[:3]))
+    t = x[:3] * 0.3
+    for got, want in zip(xform.jvp(lambda v: xl.reduce_precision(v, e, m), (x[:3],), (t,)),
+                         jax.jvp(lambda v: lax.reduce_precision(v, e, m), (x[:3],), (t,))):
+        np.testing.assert_array_equal(got, want)
+    got = xl.reduce_precision(1.1, e, m)
+    want = lax.reduce_precision(1.1, e, m)
+    assert (got.dtype, got.weak_type, float(got)) == (want.dtype, want.weak_type, float(want))
+    with pytest.raises(ValueError, match="exponent_bits >= 1"):
+        xl.reduce_precision(x, 0, m)

@@ -129,6 +129,9 @@ for _n in ("sign", "floor", "ceil", "stop_gradient"):
     case(_n, (lambda n: lambda L: lambda x: L.mul(getattr(L, n)(x), x))(_n), Upm("S", 0.2, 2.7))
 case("round", lambda L: lambda x: L.mul(L.round(x, 1), x), U("S", 0.1, 0.4))
 case("is_finite", lambda L: lambda x: L.select(L.is_finite(x), x, L.neg(x)), U("S"))
+# float64's own format: the identity, so finite differences apply (narrower formats round
+# the tangent too; tests/xform/lax/test_gather_modes.py checks those against JAX)
+case("reduce_precision", lambda L: lambda x: L.mul(L.reduce_precision(x, 11, 52), x), U("S"))
 
 _B = {"add": (U("S"), U("S")), "sub": (U("S"), U("S")), "mul": (U("S"), U("S")),
       "div": (U("S"), Upm("S", 0.5, 2)), "rem": (U("S", 0.3, 0.45), U("S", 1.0, 1.3)),
@@ -499,6 +502,7 @@ LINEAR = [
     ("real_complex", lambda t: xl.real(xl.mul(xl.complex(t, xl.neg(t)),
                                               np.array([1 + 2j, 3 - 1j]))), (2,)),
     ("imag_conj", lambda t: xl.imag(xl.conj(xl.complex(xl.mul(t, 2.0), t))), (2,)),
+    ("reduce_precision", lambda t: xl.reduce_precision(xl.mul(t, 3.0), 11, 52), (3,)),
 ]
 
 
@@ -551,7 +555,8 @@ def test_every_primitive_has_rules_and_a_case():
               "broadcast_in_dim", "reshape", "transpose", "slice", "pad", "concatenate", "rev",
               "select_n", "dot_general", "conv_general_dilated", "dynamic_slice",
               "dynamic_update_slice", "gather", "scatter_add", "scatter", "reduce_window_sum",
-              "real", "imag", "complex", "conj", "custom_vjp_lin", "psum", "all_gather",
+              "real", "imag", "complex", "conj", "reduce_precision", "custom_vjp_lin", "psum",
+              "all_gather",
               "sharding_constraint"]
     missing_t = [n for n in linear if ops.REGISTRY[n] not in ad_transpose.TRANSPOSE]
     assert not missing_jvp, f"meta-operators without a JVP rule: {missing_jvp}"

@@ -54,7 +54,8 @@ _UNARY_DOMAIN = {"acosh": U((2, 3), 1.1, 3.0), "not": I((2, 3), -50, 50),
                  "real": C((2, 3)), "imag": C((2, 3)), "conj": C((2, 3)),
                  "is_finite": U((2, 3), -2, 2)}
 for _n, _p in ops.unary.items():
-    _params = {"integer_pow": {"y": 3}, "round": {"rounding_method": 0}}.get(_n, {})
+    _params = {"integer_pow": {"y": 3}, "round": {"rounding_method": 0},
+               "reduce_precision": {"exponent_bits": 5, "mantissa_bits": 2}}.get(_n, {})
     _gen = _UNARY_DOMAIN.get(_n, U((2, 3), 0.1, 0.9))
     case(_n, (lambda p, kw: lambda x: xform.core.bind(p, x, **kw))(_p, _params), _gen)
 case("exp", lambda x: lax.exp(x), U((), -1, 1))  # a per-example scalar
