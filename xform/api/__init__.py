@@ -7,8 +7,8 @@ meta-operator that holds sub-programs in the transforms' tables.
 """
 from .. import higher_order  # noqa: F401  (registers the sub-program families' rules)
 from .jit import (  # noqa: F401
-    Compiled, Jitted, Lowered, ShapeDtypeStruct, clear_caches, disable_jit, eval_shape, jit,
-    make_jaxpr)
+    Jitted, clear_caches, disable_jit, eval_shape, jit, make_jaxpr)
+from .stages import ArgInfo, Compiled, Lowered, ShapeDtypeStruct  # noqa: F401
 from .devices import (  # noqa: F401
     block_until_ready, default_backend, device_count, device_get, device_put, devices,
     from_dlpack, from_jax, local_device_count, local_devices, process_count, process_index)

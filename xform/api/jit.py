@@ -1,7 +1,6 @@
 """``jit``, ``make_jaxpr``, ``eval_shape`` (devices and placement: ``devices.py``)."""
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
 import warnings
@@ -10,14 +9,13 @@ from typing import Callable
 
 import numpy as np
 
-from primitives import dtypes, lru
-from primitives.core import ClosedJaxpr, ShapedArray
+from primitives import lru
 from primitives.sharding import (NamedSharding, PartitionSpec, Sharding, SingleDeviceSharding,
                                  context_mesh)
 from primitives.lru import LRU
 from lowering import _jaxlib
 from lowering.compile import compile_jaxpr
-from lowering.emitter import io_aliases, lower_module
+from lowering.emitter import io_aliases
 
 from .. import passes
 from ..core import trace as core
@@ -29,6 +27,7 @@ from ..core import config as _config   # the module: its trace_key and _option
 from ..core.checks import check_ir
 from ..core.pytree import LEAF, broadcast_prefix, tree_flatten, tree_unflatten
 from ..core.trace import leaf_aval, trace_to_jaxpr
+from .stages import Lowered, ShapeDtypeStruct
 
 _PY_SCALARS = (int, float, complex, bool)
 
@@ -261,7 +260,7 @@ class Jitted:
         dyn_args, dyn_kwargs, statics = self._split(args, kwargs) \
             if (self._static_argnums or self._static_argnames) else (args, kwargs, ())
         leaves, tree = tree_flatten((tuple(dyn_args), dyn_kwargs))
-        avals = tuple(x.aval if type(x) is Array else
+        avals = tuple(x.aval if type(x) is Array or type(x) is ShapeDtypeStruct else
                       leaf_aval(x, f"jit({self.__name__}): argument {i}")
                       for i, x in enumerate(leaves))
         # with debug_nans / debug_infs on, a signature is traced anew and compiled without
@@ -478,10 +477,17 @@ class Jitted:
         outs = [new(b, a) for b, a in zip(bufs, out_avals)]
         return outs[0] if out_tree is LEAF else tree_unflatten(out_tree, outs)
 
-    def lower(self, *args, **kwargs) -> "Lowered":
+    def lower(self, *args, **kwargs) -> Lowered:
+        """The program for these arguments' signature, not run: arrays, scalars or
+        ``ShapeDtypeStruct``s (pytrees of them) give the shapes and dtypes."""
         key, leaves, tree, statics, avals = self._signature(args, kwargs)
+        for i, x in enumerate(leaves):
+            if type(x) is ShapeDtypeStruct and x.sharding is not None:
+                raise NotImplementedError(
+                    f"jit({self.__name__}).lower: argument {i} is a ShapeDtypeStruct with a "
+                    f"sharding; give the layout with jit(in_shardings=...) instead{where()}")
         entry = self._cache.get(key) or self._trace(key, tree, statics, avals)
-        return Lowered(self, entry)
+        return Lowered(self, entry, statics)
 
     def trace(self, *args, **kwargs):
         return self.lower(*args, **kwargs)
@@ -531,82 +537,6 @@ def _warn_unusable(fname, avals):
     else:
         warnings.warn_explicit(msg, UserWarning, src.filename, src.lineno)
 
-
-class ArgInfo:
-    """One argument of a lowered program: its abstract value and whether it is donated."""
-
-    def __init__(self, aval, donated: bool):
-        self._aval, self.donated = aval, donated
-        self.shape, self.dtype = aval.shape, aval.dtype
-
-    def __repr__(self):
-        return f"ArgInfo(shape={self.shape}, dtype={self.dtype}, donated={self.donated})"
-
-
-class Lowered:
-    """``jit(f).lower(*args)``: the StableHLO program for one signature."""
-
-    def __init__(self, jitted: Jitted, entry: _Entry):
-        self._jitted = jitted
-        self._entry = entry
-
-    def as_text(self, dialect: str = "stablehlo") -> str:
-        closed = check_ir(self._entry.closed, "jit")
-        nc = len(closed.consts)
-        return lower_module(closed.jaxpr, donated=[nc + i for i in self._entry.donate],
-                            arg_shardings=self._entry.arg_shardings,
-                            out_shardings=self._entry.out_shardings)
-
-    @property
-    def jaxpr(self) -> ClosedJaxpr:
-        return self._entry.closed
-
-    @property
-    def args_info(self):
-        """``(args, kwargs)`` of ``ArgInfo`` (shape, dtype, donated) for the arguments the
-        program takes (static ones are not among them), as JAX's ``Lowered.args_info``."""
-        donate = set(self._entry.donate)
-        infos = [ArgInfo(v.aval, i in donate)
-                 for i, v in enumerate(self._entry.closed.jaxpr.invars)]
-        return tree_unflatten(self._entry.in_tree, infos)
-
-    def compile(self) -> "Compiled":
-        self._jitted._compiled(self._entry)
-        return Compiled(self._jitted, self._entry)
-
-
-class Compiled:
-    def __init__(self, jitted: Jitted, entry: _Entry):
-        self._jitted = jitted
-        self._entry = entry
-
-    def __call__(self, *args, **kwargs):
-        leaves, _ = tree_flatten((args, kwargs))
-        return self._jitted._run(self._entry, self._entry.exe, leaves)
-
-    def as_text(self) -> str:
-        return self._entry.exe.hlo_text()
-
-    @property
-    def input_shardings(self):
-        """``(args, kwargs)`` shardings of the compiled program's arguments."""
-        return self._shardings(True)
-
-    @property
-    def output_shardings(self):
-        return self._shardings(False)
-
-    def _shardings(self, inputs):
-        exe, entry = self._entry.exe, self._entry
-        nc = len(entry.closed.consts)
-        avals = exe.in_avals[nc:] if inputs else exe.out_avals
-        if exe.mesh is None:
-            got = [SingleDeviceSharding(exe.device)] * len(avals)
-        else:
-            got = exe.in_shardings[nc:] if inputs else exe.out_shardings
-        if not inputs:
-            return tree_unflatten(entry.out_tree, got)
-        return tree_unflatten(entry.in_tree, got)
 
 def jit(fun: Callable | None = None, *, in_shardings=None, out_shardings=None,
         static_argnums=(), static_argnames=(), donate_argnums=(), donate_argnames=(),
@@ -760,33 +690,6 @@ def make_jaxpr(fun: Callable, static_argnums=(), return_shape=False):
             return closed, tree_unflatten(out_tree, shapes)
         return closed
     return wrapped
-
-
-class ShapeDtypeStruct:
-    __slots__ = ("shape", "dtype", "weak_type", "sharding")
-
-    def __init__(self, shape, dtype, weak_type=False, sharding=None):
-        self.shape = tuple(shape)
-        self.dtype = np.dtype(dtype)
-        self.weak_type = weak_type
-        self.sharding = sharding
-
-    @property
-    def aval(self):
-        return ShapedArray(self.shape, dtypes.canonicalize(self.dtype), self.weak_type)
-
-    ndim = property(lambda self: len(self.shape))
-    size = property(lambda self: int(np.prod(self.shape)))
-
-    def __repr__(self):
-        return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name})"
-
-    def __eq__(self, other):
-        return isinstance(other, ShapeDtypeStruct) and (self.shape, self.dtype) == \
-            (other.shape, other.dtype)
-
-    def __hash__(self):
-        return hash((self.shape, self.dtype))
 
 
 def eval_shape(fun: Callable, *args, **kwargs):

@@ -96,7 +96,7 @@ def test_an_error_that_is_not_a_plain_message_gets_a_note():
 
     def lib_raise():
         raise Custom("custom", 1)
-    import xform.core.trace as tr
+    import xform.core.source as tr
     e = Custom("custom", 1)
     try:
         lib_raise()
