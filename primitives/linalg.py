@@ -24,6 +24,18 @@ float32/float64/complex64/complex128: the dtypes LAPACK and cuSOLVER take.
 * ``svd[full_matrices, compute_uv]  a[..., m, n] -> s (, u, vh)``: descending
   singular values ``s[..., k]``, and if ``compute_uv`` the singular vectors
   ``u[..., m, k]``, ``vh[..., k, n]`` (``m x m`` / ``n x n`` if ``full_matrices``).
+* ``eig[compute_left_eigenvectors, compute_right_eigenvectors, enable_eigvec_derivs]
+  a[..., n, n] -> w (, vl) (, vr)``: eigenvalues ``w[..., n]`` of a general matrix and,
+  as asked, its left/right eigenvectors (columns, unit 2-norm, largest component
+  real: LAPACK geev's normalisation), all complex.  ``enable_eigvec_derivs`` only
+  lets the JVP rule differentiate the eigenvectors.
+* ``schur[compute_schur_vectors]  a[..., n, n] -> t (, z)``: ``a = z t z^H`` with ``t``
+  upper (quasi-upper for real ``a``: 2x2 blocks for complex pairs) triangular.
+* ``hessenberg  a[..., n, n] -> h, taus``: upper Hessenberg form in ``h``'s upper
+  triangle and first subdiagonal, the reflectors below it, their scales ``taus[..., n-1]``.
+* ``tridiagonal[lower]  a[..., n, n] -> h, d, e, taus``: the Hermitian ``a`` (its
+  ``lower`` or upper triangle) reduced to a real tridiagonal matrix (diagonal ``d[..., n]``,
+  off-diagonal ``e[..., n-1]``, both real), reflectors in ``h``, scales ``taus[..., n-1]``.
 
 A decomposition that fails (LAPACK's ``info != 0``) yields NaNs, as in JAX.
 """
@@ -104,6 +116,35 @@ def _svd_rule(a, *, full_matrices, compute_uv):
     return [s, ShapedArray((*batch, m, um), a.dtype), ShapedArray((*batch, vn, n), a.dtype)]
 
 
+def _eig_rule(a, *, compute_left_eigenvectors, compute_right_eigenvectors,
+              enable_eigvec_derivs):
+    _check_matrix("eig", "operand", a, square=True)
+    c = np.dtype(np.result_type(a.dtype, np.complex64))
+    vecs = [ShapedArray(a.shape, c)] * (int(bool(compute_left_eigenvectors)) +
+                                         int(bool(compute_right_eigenvectors)))
+    return [ShapedArray(a.shape[:-1], c), *vecs]
+
+
+def _schur_rule(a, *, compute_schur_vectors):
+    _check_matrix("schur", "operand", a, square=True)
+    return [a.strip_weak()] * (2 if compute_schur_vectors else 1)
+
+
+def _hessenberg_rule(a):
+    _check_matrix("hessenberg", "operand", a, square=True)
+    n = a.shape[-1]
+    return [a.strip_weak(), ShapedArray((*a.shape[:-2], max(n - 1, 0)), a.dtype)]
+
+
+def _tridiagonal_rule(a, *, lower):
+    _check_matrix("tridiagonal", "operand", a, square=True)
+    *batch, n, _ = a.shape
+    if n == 0:
+        _fail("tridiagonal", f"operand must not be empty, got {a.str_short()}")
+    return [a.strip_weak(), _real(a, (*batch, n)), _real(a, (*batch, n - 1)),
+            ShapedArray((*batch, n - 1), a.dtype)]
+
+
 cholesky = _define("cholesky", "linalg", _cholesky_rule, (),
                    "lower Cholesky factor (NaN if not positive definite)")
 triangular_solve = _define(
@@ -119,4 +160,15 @@ eigh = _define("eigh", "linalg", _eigh_rule, ("lower",),
 svd = _define("svd", "linalg", _svd_rule, ("full_matrices", "compute_uv"),
               "singular value decomposition: s (, u, vh)", multiple_results=True)
 
-linalg = {p.name: p for p in (cholesky, triangular_solve, lu, qr, eigh, svd)}
+eig = _define("eig", "linalg", _eig_rule,
+              ("compute_left_eigenvectors", "compute_right_eigenvectors", "enable_eigvec_derivs"),
+              "general eigendecomposition: w (, vl) (, vr), complex", multiple_results=True)
+schur = _define("schur", "linalg", _schur_rule, ("compute_schur_vectors",),
+                "Schur decomposition: t (, z)", multiple_results=True)
+hessenberg = _define("hessenberg", "linalg", _hessenberg_rule, (),
+                     "Hessenberg reduction: h, taus", multiple_results=True)
+tridiagonal = _define("tridiagonal", "linalg", _tridiagonal_rule, ("lower",),
+                      "Hermitian tridiagonal reduction: h, d, e, taus", multiple_results=True)
+
+linalg = {p.name: p for p in (cholesky, triangular_solve, lu, qr, eigh, svd, eig, schur,
+                              hessenberg, tridiagonal)}

@@ -10,7 +10,8 @@ own lowering writes them (tests/test_linalg.py compares the text with JAX's):
 * matrices in column-major layout (``operand_layouts``/``result_layouts`` list
   dimensions minor to major: ``[n-2, n-1, n-3, ..., 0]``), everything of lower
   rank (pivots, taus, eigenvalues, info) row-major;
-* the matrix operand aliased to the first result (the solvers work in place);
+* the matrix operand aliased to the first result where JAX aliases it (the solvers
+  work in place; geev's results are all fresh buffers);
 * ``info`` (one int32 per matrix) turned into NaNs where the solver failed.
 
 Which library is called depends on the platform the module is lowered for
@@ -90,10 +91,11 @@ def custom_call(ctx, target, args, in_avals, out_avals, config, aliases, column_
                 f"operand_index = {operand}, operand_tuple_indices = []>")
 
     cfg = ", ".join(f"{k} = {v}" for k, v in sorted(config.items()))
+    aliased = ", ".join(alias(o, r) for o, r in aliases.items())
     attrs = (f'api_version = 1 : i32, backend_config = "", call_target_name = "{target}", '
              f"called_computations = [], has_side_effect = false, "
              f"operand_layouts = [{', '.join(layout(a) for a in in_avals)}], "
-             f"output_operand_aliases = [{', '.join(alias(o, r) for o, r in aliases.items())}], "
+             f"{f'output_operand_aliases = [{aliased}], ' if aliases else ''}"
              f"result_layouts = [{', '.join(layout(a) for a in out_avals)}], "
              f"mhlo.backend_config = {{{cfg}}}, "
              f'mhlo.frontend_attributes = {{num_batch_dims = "{rank - 2}"}}')
@@ -101,11 +103,13 @@ def custom_call(ctx, target, args, in_avals, out_avals, config, aliases, column_
 
 
 def _nan_unless_ok(ctx, x, aval, info, info_aval, ok="EQ"):
-    """``x`` where ``info <ok> 0`` (per matrix), NaN elsewhere."""
+    """``x`` where ``info <ok> 0`` (per matrix), NaN elsewhere (``nan + nan j`` if complex,
+    as JAX)."""
     good = cmp(ctx, info, full(ctx, 0, info_aval), info_aval, ok)
     nb = info_aval.ndim
     good = ctx.broadcast(good, info_aval.update(dtype=dtypes.bool_), aval.shape, range(nb))
-    return select(ctx, good, x, full(ctx, np.nan, aval), aval)
+    nan = complex(np.nan, np.nan) if dtypes.is_complex(aval.dtype) else np.nan
+    return select(ctx, good, x, full(ctx, nan, aval), aval)
 
 
 def _keep_triangle(ctx, x, aval, lower):
@@ -297,9 +301,80 @@ def _gesvd(ctx, lib, x, a, s_aval, u_aval, vh_aval, full_matrices, compute_uv):
     return s, u, vh, ok
 
 
+def _cpu_only(what, jax_too=True):
+    """LAPACK's target name root for ``what``; other platforms raise."""
+    platform = lowering_platform()
+    if platform != "cpu":
+        why = ("as in JAX, which implements it on CPU only" if jax_too else
+               "JAX's GPU lowering picks cuSOLVER's geev or its own hybrid kernel by the "
+               "cuSOLVER version found at run time, which xform does not reproduce")
+        raise NotImplementedError(f"linalg.{what} has no lowering for platform {platform!r}: "
+                                  f"it runs on CPU only ({why})")
+    _solver(platform, what)
+
+
+def _eig(ctx, eqn, args):
+    (x,), (a,), outs, p = args, in_avals_of(eqn), out_avals_of(eqn), eqn.params
+    _cpu_only("eig", jax_too=False)
+    left, right = p["compute_left_eigenvectors"], p["compute_right_eigenvectors"]
+    real = not dtypes.is_complex(a.dtype)
+    w_aval, vec = outs[0], a.update(dtype=outs[0].dtype)
+    part = a.update(shape=a.shape[:-1])   # geev's eigenvalues: real and imaginary parts if real
+    info = _batch_info(a)
+    mode = {True: _char("V"), False: _char("N")}
+    res = custom_call(ctx, _lapack_name("geev", a.dtype), [x], [a],
+                      [part] * (2 if real else 1) + [vec, vec, info],
+                      {"compute_left": mode[bool(left)], "compute_right": mode[bool(right)]}, {})
+    *w, vl, vr, ok = res
+    w = ctx.op1("stablehlo.complex", w, [part, part], w_aval) if real else w[0]
+    results = [_nan_unless_ok(ctx, w, w_aval, ok, info)]
+    results += [_nan_unless_ok(ctx, v, vec, ok, info) for v, on in ((vl, left), (vr, right)) if on]
+    return results
+
+
+def _schur(ctx, eqn, args):
+    (x,), (a,) = args, in_avals_of(eqn)
+    vectors = eqn.params["compute_schur_vectors"]
+    _cpu_only("schur")
+    part, info = a.update(shape=a.shape[:-1]), _batch_info(a)
+    real = not dtypes.is_complex(a.dtype)
+    t, z, *_, ok = custom_call(ctx, _lapack_name("gees", a.dtype), [x], [a],
+                               [a, a] + [part] * (2 if real else 1) + [info, info],
+                               {"mode": _char("V" if vectors else "N"), "sort": _char("N")},
+                               {0: 0})
+    return [_nan_unless_ok(ctx, v, a, ok, info) for v in ([t, z] if vectors else [t])]
+
+
+def _hessenberg(ctx, eqn, args):
+    (x,), (a,), (_, taus) = args, in_avals_of(eqn), out_avals_of(eqn)
+    _cpu_only("hessenberg")
+    info = _batch_info(a)
+    h, t, ok = custom_call(ctx, _lapack_name("gehrd", a.dtype), [x], [a], [a, taus, info],
+                           {"low": "1 : i32", "high": f"{a.shape[-1]} : i32"}, {0: 0})
+    return [_nan_unless_ok(ctx, h, a, ok, info), _nan_unless_ok(ctx, t, taus, ok, info)]
+
+
+def _tridiagonal(ctx, eqn, args):
+    (x,), (a,), outs = args, in_avals_of(eqn), out_avals_of(eqn)
+    lower = eqn.params["lower"]
+    lib = _solver(lowering_platform(), "tridiagonal")
+    if lib == "lapack":
+        base = "hetrd" if dtypes.is_complex(a.dtype) else "sytrd"
+        target, cfg = _lapack_name(base, a.dtype), {"uplo": _char("L" if lower else "U")}
+    else:
+        target, cfg = f"{lib}_sytrd_ffi", {"lower": _bool(lower)}
+    info = _batch_info(a)
+    *res, ok = custom_call(ctx, target, [x], [a], [*outs, info], cfg, {0: 0})
+    return [_nan_unless_ok(ctx, r, o, ok, info) for r, o in zip(res, outs)]
+
+
 RULES[L.cholesky] = _cholesky
 RULES[L.triangular_solve] = _triangular_solve
 RULES[L.lu] = _lu
 RULES[L.qr] = _qr
 RULES[L.eigh] = _eigh
 RULES[L.svd] = _svd
+RULES[L.eig] = _eig
+RULES[L.schur] = _schur
+RULES[L.hessenberg] = _hessenberg
+RULES[L.tridiagonal] = _tridiagonal

@@ -297,15 +297,6 @@ KNOWN_FAILURES = {
     "scipy.special.i1": "grad2 @0: 0 (i1 is odd and smooth), JAX 1 (its abs kink)",
     "random.key_dtype": "differs on purpose: uint32, the dtype of xform's keys (JAX key<fry>)",
     # names xform lacks
-    "lax.linalg.eig": "missing in xform",
-    "lax.linalg.hessenberg": "missing in xform",
-    "lax.linalg.ormqr": "missing in xform",
-    "lax.linalg.qdwh": "missing in xform",
-    "lax.linalg.schur": "missing in xform",
-    "lax.linalg.tridiagonal": "missing in xform",
     "lax.rng_bit_generator": "missing in xform",
     "lax.scaled_dot": "missing in xform",
-    "numpy.linalg.eig": "missing in xform",
-    "numpy.linalg.eigvals": "missing in xform",
-    "numpy.roots": "missing in xform",
 }

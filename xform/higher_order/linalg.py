@@ -1,6 +1,8 @@
 """The decompositions (primitives/linalg.py) under every transform."""
 from __future__ import annotations
 
+import numpy as np
+
 from primitives import dtypes, linalg as _linalg_ops
 
 from ..transforms.ad_util import (
@@ -179,12 +181,76 @@ def _svd_jvp(primals, tangents, *, full_matrices, compute_uv):
     return [s, u, vh], [ds, du, _ADJ(dv)]
 
 
+def _eig_vec_jvp(w, v, da):
+    """``dw, dv`` for ``a v = v diag(w)`` (nondegenerate perturbation theory; each column
+    of ``v`` has LAPACK geev's normalisation: unit 2-norm, largest component real)."""
+    p = _MM(_la.solve(v, da), v)                       # v^-1 dA v
+    dw = _la.diagonal(p)
+    u = _MM(v, M(_reciprocal_gaps(w), p))
+    # dv_j = u_j + c_j v_j; the normalisation fixes the free c_j:
+    # c_j = -Re(v_j^H u_j) - i Im(u_kj) / Re(v_kj), k = argmax_i |v_ij| (the first of ties)
+    shape = aval_of(v).shape
+    rows = len(shape) - 2
+    k = lax.argmax(lax.abs(v), rows, np.int32)
+    at_k = lax.eq(lax.broadcasted_iota(np.int32, shape, rows), _la.expand_last(k, shape[-1], -2))
+    mask = lax.convert_element_type(at_k, aval_of(v).dtype)
+
+    def col_sum(x):
+        return lax.reduce_sum(x, (rows,))
+    c = lax.complex(NEG(lax.real(col_sum(M(lax.conj(v), u)))),
+                    NEG(D(lax.imag(col_sum(M(mask, u))), lax.real(col_sum(M(mask, v))))))
+    return dw, A(u, M(v, _la.expand_last(c, shape[-1], -2)))
+
+
+def _eig_jvp(primals, tangents, *, compute_left_eigenvectors, compute_right_eigenvectors,
+             enable_eigvec_derivs):
+    a, = primals
+    t, = tangents
+    left, right = compute_left_eigenvectors, compute_right_eigenvectors
+    if (left or right) and not enable_eigvec_derivs:
+        raise NotImplementedError(
+            "Derivatives of non-symmetric eigenvectors are only valid under assumptions on "
+            "the input that cannot be checked (distinct eigenvalues, no ties for the largest "
+            "component of an eigenvector); pass enable_eigvec_derivs=True to "
+            "lax.linalg.eig to opt in, as in JAX (see "
+            f"https://github.com/jax-ml/jax/issues/2748){where_eqn()}")
+    outs = bind(_linalg_ops.eig, a, compute_left_eigenvectors=left,
+                compute_right_eigenvectors=True, enable_eigvec_derivs=enable_eigvec_derivs)
+    w, vr = outs[0], outs[-1]
+    t = _linalg_cast(t, vr)
+    if not (left or right):   # dw_j = (vr^-1 dA vr)_jj
+        nd = aval_of(vr).ndim
+        return [w], [lax.reduce_sum(M(_la.solve(vr, t), _la.swap_last(vr)), (nd - 1,))]
+    dw, dvr = _eig_vec_jvp(w, vr, t)
+    primal_out, tangent_out = [w], [dw]
+    if left:   # the left eigenvectors are the right ones of a^H, for conj(w)
+        vl = outs[1]
+        primal_out.append(vl)
+        tangent_out.append(_eig_vec_jvp(lax.conj(w), vl, _ADJ(t))[1])
+    if right:
+        primal_out.append(vr)
+        tangent_out.append(dvr)
+    return primal_out, tangent_out
+
+
+def _no_derivative(name):
+    def rule(primals, tangents, **params):
+        raise NotImplementedError(
+            f"Differentiation rule for {name!r} not implemented: lax.linalg.{name} has no "
+            f"derivative (as in JAX){where_eqn()}; wrap its input in lax.stop_gradient if "
+            f"no derivative is needed")
+    return rule
+
+
 JVP[_linalg_ops.cholesky] = _cholesky_jvp
 JVP[_linalg_ops.triangular_solve] = _triangular_solve_jvp
 JVP[_linalg_ops.lu] = _lu_jvp
 JVP[_linalg_ops.qr] = _qr_jvp
 JVP[_linalg_ops.eigh] = _eigh_jvp
 JVP[_linalg_ops.svd] = _svd_jvp
+JVP[_linalg_ops.eig] = _eig_jvp
+for _p in (_linalg_ops.schur, _linalg_ops.hessenberg, _linalg_ops.tridiagonal):
+    JVP[_p] = _no_derivative(_p.name)
 TRANSPOSE[_linalg_ops.triangular_solve] = _triangular_solve_t
 
 

@@ -8,20 +8,23 @@ xform/ad.py and with ``xform.numpy.linalg``.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from primitives import dtypes, ops
 from primitives import linalg as _L
 
 from ..core import bind, where
-from .control_flow import fori_loop, scan
-from .ops import (add, aval, broadcast_in_dim, broadcasted_iota, concatenate, conj,
-               convert_element_type, div, dynamic_index_in_dim, eq, ge, le, mul, reduce_sum,
-               reshape, select, slice, sub, transpose)
+from .control_flow import fori_loop, scan, while_loop
+from .ops import (abs, add, aval, bitwise_and, bitwise_not, broadcast_in_dim, broadcasted_iota,
+               concatenate, conj, convert_element_type, div, dynamic_index_in_dim, eq, ge, gt,
+               le, lt, mul, real, reduce_max, reduce_sum, reshape, rsqrt, select, slice, sqrt,
+               sub, transpose, weak_literal)
 
 __all__ = ["cholesky", "triangular_solve", "lu", "lu_pivots_to_permutation", "qr", "eigh",
-           "svd", "symmetric_product", "cholesky_update", "tridiagonal_solve",
-           "householder_product"]
+           "svd", "eig", "schur", "hessenberg", "tridiagonal", "symmetric_product",
+           "cholesky_update", "tridiagonal_solve", "householder_product", "ormqr", "qdwh"]
 
 _INT32 = np.dtype("int32")
 
@@ -215,7 +218,69 @@ def svd(x, *, full_matrices: bool = True, compute_uv: bool = True, subset_by_ind
     return [u, s, vh]
 
 
+def _eig_implementation(implementation, use_magma):
+    if use_magma is not None:
+        warnings.warn("use_magma is deprecated, please use implementation= instead "
+                      "(as in JAX)", DeprecationWarning, stacklevel=3)
+        implementation = "magma" if use_magma else "lapack"
+    name = getattr(implementation, "value", implementation)
+    if name is not None and str(name).lower() != "lapack":
+        raise ValueError(f"lax.linalg.eig: only the LAPACK implementation is supported (xform "
+                         f"runs eig on CPU only), got implementation {implementation!r}{where()}")
+
+
+def eig(x, *, compute_left_eigenvectors: bool = True, compute_right_eigenvectors: bool = True,
+        enable_eigvec_derivs: bool = False, implementation=None, use_magma=None):
+    """``[w, vl, vr]`` (the eigenvectors as asked): eigenvalues and left/right eigenvectors
+    (columns) of a general square matrix, complex; LAPACK geev's order and normalisation
+    (unit 2-norm, largest component real).  CPU only, as JAX's LAPACK path."""
+    _check("lax.linalg.eig", x, square=True)
+    _eig_implementation(implementation, use_magma)
+    return list(bind(_L.eig, x, compute_left_eigenvectors=bool(compute_left_eigenvectors),
+                     compute_right_eigenvectors=bool(compute_right_eigenvectors),
+                     enable_eigvec_derivs=bool(enable_eigvec_derivs)))
+
+
+def schur(x, *, compute_schur_vectors: bool = True, sort_eig_vals: bool = False,
+          select_callable=None):
+    """``[t, z]`` (or ``[t]``) with ``x = z t z^H``: LAPACK gees, CPU only (as in JAX);
+    ``t`` is quasi-upper-triangular for real ``x``."""
+    _check("lax.linalg.schur", x, square=True)
+    if sort_eig_vals:
+        raise NotImplementedError(f"lax.linalg.schur: the sort feature of LAPACK's gees "
+                                  f"routine is not implemented (as in JAX){where()}")
+    return list(bind(_L.schur, x, compute_schur_vectors=bool(compute_schur_vectors)))
+
+
+def hessenberg(a):
+    """``[h, taus]``: the upper Hessenberg form in the upper triangle and first subdiagonal
+    of ``h``, the Householder reflectors below, their scales in ``taus`` (LAPACK gehrd; CPU
+    only, as in JAX)."""
+    _check("lax.linalg.hessenberg", a, square=True)
+    return list(bind(_L.hessenberg, a))
+
+
+def tridiagonal(a, *, lower: bool = True):
+    """``[h, d, e, taus]``: the Hermitian ``a`` (its ``lower`` or upper triangle) reduced
+    to the real tridiagonal matrix of diagonal ``d`` and off-diagonal ``e``; the reflectors
+    in ``h`` beyond that band and their scales in ``taus`` (LAPACK sytrd/hetrd)."""
+    sh = _check("lax.linalg.tridiagonal", a, square=True).shape
+    if sh[-1] == 0:
+        raise ValueError(f"lax.linalg.tridiagonal: the input must be a non-empty square "
+                         f"matrix, got shape {sh}{where()}")
+    return list(bind(_L.tridiagonal, a, lower=bool(lower)))
+
+
 # --- more helpers for the JVP rules (xform/ad.py) -------------------------------------------
+
+def solve(a, b):
+    """``a^-1 b`` for square ``a[..., n, n]`` and ``b[..., n, k]`` (equal batch), through
+    LU; differentiable through the rules of ``lu`` and ``triangular_solve``."""
+    lu_, _, perm = lu(a)
+    pb = matmul(permutation_matrix(perm, aval(b).dtype), b)
+    y = triangular_solve(lu_, pb, left_side=True, lower=True, unit_diagonal=True)
+    return triangular_solve(lu_, y, left_side=True, lower=False)
+
 
 def diagonal_matrix(v):
     """Matrices with ``v[..., k]`` on the diagonal."""
@@ -381,3 +446,158 @@ def householder_product(a, taus):
         proj = matmul(adjoint(v2), q)                                   # (..., 1, n)
         q = sub(q, mul(broadcast_to(tau, sh), matmul(v2, proj)))
     return q
+
+
+def ormqr(a, taus, c, *, left: bool = True, transpose: bool = False):
+    """``q @ c`` (``left``) or ``c @ q``, with ``q^H`` for ``q`` if ``transpose``, where
+    ``q = H_1 ... H_k`` is given by the reflectors ``H_i = I - tau_i v_i v_i^H`` stored
+    below ``a``'s diagonal (``v_i[i] = 1``), as LAPACK's ormqr/unmqr: one reflector at a
+    time, ``q`` never formed."""
+    _check("ormqr", a)
+    _check("ormqr", c)
+    sh, csh = aval(a).shape, aval(c).shape
+    m, k = sh[-2], aval(taus).shape[-1]
+    if csh[-2 if left else -1] != m:
+        raise ValueError(f"ormqr: with left={left}, c must have as many "
+                         f"{'rows' if left else 'columns'} as a has rows, got a {sh} and c "
+                         f"{csh}{where()}")
+    nb = len(sh) - 2
+    rows = broadcasted_iota(_INT32, sh[:-2] + (m,), nb)
+    cplx = dtypes.is_complex(aval(a).dtype)
+    # q c and c q^H apply the reflectors last to first; q^H c and c q first to last
+    order = range(k - 1, -1, -1) if left != transpose else range(k)
+    for i in order:
+        col = reshape(slice(a, (0,) * (nb + 1) + (i,), sh[:-1] + (i + 1,)), sh[:-1])
+        zero = _zeros_like(col)
+        v = select(eq(rows, i), add(zero, 1), select(ge(rows, i + 1), col, zero))
+        tau = reshape(slice(taus, (0,) * nb + (i,), sh[:-2] + (i + 1,)), sh[:-2] + (1, 1))
+        if transpose and cplx:
+            tau = conj(tau)
+        v2 = reshape(v, sh[:-2] + (m, 1))
+        update = matmul(v2, matmul(adjoint(v2), c)) if left else \
+            matmul(matmul(c, v2), adjoint(v2))
+        c = sub(c, mul(broadcast_to(tau, csh), update))
+    return c
+
+
+# --- qdwh: the polar decomposition by the QR-based dynamically weighted Halley iteration ---------
+# (Nakatsukasa, Bai and Gygi 2010), as JAX's lax.linalg.qdwh: a composite of qr, cholesky and
+# triangular_solve, so it differentiates and batches as any composite.
+
+QDWH_CHOLESKY_CUTOFF = 100   # weights c above this take the QR form of the step (stabler)
+
+
+def qdwh_weights(eps, max_iterations):
+    """The static schedule of Halley weights ``(a, b, c)``: ``l`` bounds the smallest
+    singular value of the scaled iterate from below and rises to 1."""
+    weights, l, tol_l = [], eps, 10.0 * eps / 2.0
+    while l + tol_l < 1 and len(weights) < max_iterations:
+        l2 = l * l
+        d = (4 * (1 / l2 - 1) / l2) ** (1 / 3)
+        sqd = (1.0 + d) ** 0.5
+        a = sqd + (2 - d + 2 * (2 - l2) / (l2 * sqd)) ** 0.5
+        b = (a - 1) ** 2 / 4
+        c = a + b - 1
+        l = l * (a + b * l2) / (1 + c * l2)
+        weights.append((a, b, c))
+    return weights
+
+
+def _qdwh_qr_step(u, params):
+    """``e u + (a - e) / sqrt(c) q1 q2^H`` with ``[sqrt(c) u; I] = [q1; q2] r``; ``params``
+    holds ``((a - e) / sqrt(c), sqrt(c), e)``."""
+    scale, sqrt_c, e = params
+    m, n = aval(u).shape
+    q, _ = qr(concatenate([mul(u, sqrt_c), eye_like(u, (n, n))], 0), full_matrices=False)
+    q1, q2 = slice(q, (0, 0), (m, n)), slice(q, (m, 0), (m + n, n))
+    return add(mul(u, e), mul(matmul(q1, adjoint(q2)), scale))
+
+
+def _qdwh_cholesky_step(u, params):
+    """The same step through the Cholesky factor of ``c u^H u + I``; ``params`` holds
+    ``(a - e, c, e)``."""
+    a_minus_e, c, e = params
+    n = aval(u).shape[1]
+    y = cholesky(add(mul(matmul(adjoint(u), u), c), eye_like(u, (n, n))), symmetrize_input=False)
+    z = triangular_solve(y, swap_last(u), left_side=True, lower=True, conjugate_a=True)
+    z = conj(z) if dtypes.is_complex(aval(u).dtype) else z
+    z = adjoint(triangular_solve(y, z, left_side=True, lower=True, transpose_a=True,
+                                 conjugate_a=True))
+    return add(mul(u, e), mul(z, a_minus_e))
+
+
+def _frobenius(x):
+    sq = real(mul(x, conj(x))) if dtypes.is_complex(aval(x).dtype) else mul(x, x)
+    return sqrt(reduce_sum(sq, tuple(range(aval(x).ndim))))
+
+
+def qdwh(x, *, is_hermitian: bool = False, max_iterations: int | None = None,
+         eps: float | None = None, dynamic_shape=None):
+    """``(u, h, num_iters, is_converged)``: the polar decomposition ``x = u h`` of an
+    ``m x n`` matrix (``m >= n``), ``u`` with orthonormal columns and ``h`` Hermitian
+    positive semi-definite, by at most ``max_iterations`` (10) Halley steps; convergence
+    is ``|u_k - u_k-1| < (5 eps)^(1/3)``.  ``is_hermitian`` is unused, as in JAX."""
+    a = _check("lax.linalg.qdwh", x)
+    if a.ndim != 2:
+        raise ValueError(f"lax.linalg.qdwh: x must be a matrix, got shape {a.shape}{where()}")
+    m, n = a.shape
+    if m < n:
+        raise ValueError(f"lax.linalg.qdwh: the input matrix of shape M x N must have M >= N, "
+                         f"got {a.shape}{where()}")
+    if dynamic_shape is not None:
+        raise NotImplementedError(f"lax.linalg.qdwh: dynamic_shape is not supported{where()}")
+    del is_hermitian
+    max_iterations = 10 if max_iterations is None else int(max_iterations)
+    eps = float(dtypes.finfo(dtypes.real_dtype(a.dtype)).eps) if eps is None else float(eps)
+    ax = abs(x)
+    one_norm = reduce_max(reduce_sum(ax, (0,)), (0,))
+    inf_norm = reduce_max(reduce_sum(ax, (1,)), (0,))
+    zero = eq(one_norm, _zeros_like(one_norm))
+    scale = select(zero, add(_zeros_like(one_norm), 1), mul(rsqrt(one_norm), rsqrt(inf_norm)))
+    u = mul(x, convert_element_type(scale, a.dtype))
+    tol_norm = (10.0 * eps / 2.0) ** (1 / 3)
+    weights = qdwh_weights(eps, max_iterations)
+    qr_params = [((wa - wb / wc) / wc ** 0.5, wc ** 0.5, wb / wc) for wa, wb, wc in weights
+                 if wc > QDWH_CHOLESKY_CUTOFF]
+    chol_params = [(wa - wb / wc, wc, wb / wc) for wa, wb, wc in weights
+                   if wc <= QDWH_CHOLESKY_CUTOFF]
+    true = eq(np.int32(0), np.int32(0))
+
+    def busy(u_next, u_prev):
+        return gt(_frobenius(sub(u_next, u_prev)), np.asarray(tol_norm, np.abs(
+            np.zeros((), a.dtype)).dtype)[()])
+
+    def sweep(u, params, step, test):
+        if not params:
+            return u, true
+        table = np.asarray(params, a.dtype)
+
+        def body(k, state):
+            u_prev = state[0]
+            row = dynamic_index_in_dim(table, convert_element_type(k, _INT32), 0,
+                                       keepdims=False, allow_negative_indices=False)
+            p = [reshape(slice(row, (j,), (j + 1,)), ()) for j in range(3)]
+            u_next = step(u_prev, p)
+            return u_next, busy(u_next, u_prev) if test else true
+        return fori_loop(0, len(params), body, (u, true))
+
+    u, _ = sweep(u, qr_params, _qdwh_qr_step, False)
+    u, not_converged = sweep(u, chol_params, _qdwh_cholesky_step, True)
+    fixed = [np.asarray(v, a.dtype)[()] for v in (3.0 - 1.0 / 3.0, 3.0, 1.0 / 3.0)]
+
+    def more(state):
+        k, _, going = state
+        return bitwise_and(going, lt(k, max_iterations))
+
+    def halley(state):   # the fixed weights (3, 1, 3) once l has reached 1
+        k, u_prev, _ = state
+        u_next = _qdwh_cholesky_step(u_prev, fixed)
+        return add(k, 1), u_next, busy(u_next, u_prev)
+    k0 = weak_literal(len(weights), dtypes.default_int())   # weakly typed, as JAX's
+    # at most max_iterations steps in all: the bound lets reverse mode through the loop
+    num_iters, u, not_converged = while_loop(more, halley, (k0, u, not_converged),
+                                             max_steps=max(max_iterations - len(weights), 0))
+    u = sub(mul(u, 1.5), mul(matmul(u, matmul(adjoint(u), u)), 0.5))
+    h = matmul(adjoint(u), x)
+    h = div(add(h, adjoint(h)), np.asarray(2, a.dtype)[()])
+    return u, h, num_iters, bitwise_not(not_converged)

@@ -1,6 +1,6 @@
 """Differences and integration (``diff``, ``ediff1d``, ``gradient``, ``trapezoid``,
 ``unwrap``), 1-d convolution (``convolve``, ``correlate``) and the polynomial functions
-(``polyval``, ``polyadd``, ..., ``poly``, ``vander``)."""
+(``polyval``, ``polyadd``, ..., ``poly``, ``roots``, ``vander``)."""
 from __future__ import annotations
 
 import builtins
@@ -12,20 +12,20 @@ from primitives import dtypes as _dt
 from primitives.dtypes import bool_
 
 from .. import lax
-from ._core import (asarray, astype, canonicalize_axes, canonicalize_axis, promote_dtypes,
-                    promote_dtypes_inexact, stack)
+from ._core import (_concrete, asarray, astype, canonicalize_axes, canonicalize_axis,
+                    promote_dtypes, promote_dtypes_inexact, stack)
 from ._shape import broadcast_to, concatenate, expand_dims, flip, moveaxis, ravel, reshape
-from ._creation import arange, ones, zeros, zeros_like
+from ._creation import arange, eye, ones, zeros, zeros_like
 from ._ufuncs import (abs, conj, equal, greater, less, logical_and, negative, not_equal, power,
                       real, remainder)
-from ._reductions import all, cumsum, sum
+from ._reductions import all, argmin, cumsum, sum
 from ._selection import where
-from ._editing import pad
+from ._editing import pad, roll
 from ._sorting import isin
 
 __all__ = ["diff", "ediff1d", "gradient", "trapezoid", "convolve", "correlate", "polyval",
-           "polyadd", "polysub", "polymul", "polyder", "polyint", "polydiv", "poly", "vander",
-           "unwrap"]
+           "polyadd", "polysub", "polymul", "polyder", "polyint", "polydiv", "poly", "roots",
+           "vander", "unwrap"]
 
 
 def diff(a, n=1, axis=-1, prepend=None, append=None):
@@ -242,13 +242,68 @@ def polydiv(u, v, *, trim_leading_zeros=False):
     return q, r
 
 
+def _eigvals(a):
+    return lax.linalg.eig(a, compute_left_eigenvectors=False,
+                          compute_right_eigenvectors=False)[0]
+
+
+def _complex_dtype(dtype):
+    return _onp.result_type(dtype, _onp.complex64)
+
+
+def _roots_no_zeros(p):
+    """The eigenvalues of the companion matrix of ``p`` (``p[0] != 0``)."""
+    n = p.shape[0]
+    if n < 2:
+        return zeros((0,), _complex_dtype(p.dtype))
+    top = reshape(-p[1:] / p[0], (1, n - 1))
+    return _eigvals(concatenate([top, eye(n - 2, n - 1, dtype=p.dtype)], 0))
+
+
+def _roots_with_zeros(p, num_leading_zeros):
+    """Roots of ``p`` rolled past its leading zeros; the roots those zeros stand for are
+    NaN, at the end (a fixed shape: works under jit)."""
+    n = p.shape[0]
+    p = where(num_leading_zeros == n, _onp.ones((), p.dtype), p)   # all zero: no LAPACK error
+    r = _roots_no_zeros(roll(p, -num_leading_zeros))
+    r = lax.sort_key_val(equal(r, 0), r)[1]      # the zero roots to the end
+    keep = arange(r.shape[0]) < r.shape[0] - num_leading_zeros
+    return where(keep, r, _onp.asarray(complex(_onp.nan, _onp.nan), r.dtype))
+
+
+def roots(p, *, strip_zeros: bool = True):
+    """The roots of the polynomial of coefficients ``p`` (highest power first), complex:
+    the eigenvalues of its companion matrix.  Leading zeros are stripped (a shape that
+    depends on values: not under jit) or, with ``strip_zeros=False``, give NaN roots."""
+    (p,) = promote_dtypes_inexact(asarray(p))
+    if p.ndim == 0:
+        p = reshape(p, (1,))
+    if p.ndim != 1:
+        raise ValueError(f"roots: input must be a rank-1 array, got shape {p.shape}")
+    if p.shape[0] < 2:
+        return zeros((0,), _complex_dtype(p.dtype))
+    num_leading_zeros = where(all(equal(p, 0)), p.shape[0], argmin(equal(p, 0)))
+    if strip_zeros:
+        k = _concrete(num_leading_zeros, "roots", "p", "to use roots under jit, pass "
+                      "strip_zeros=False (leading zeros then give NaN roots)")
+        return _roots_no_zeros(p[builtins.int(k):])
+    return _roots_with_zeros(p, num_leading_zeros)
+
+
 def poly(seq_of_zeros):
-    """Coefficients of the monic polynomial with the given roots (1-d input)."""
+    """Coefficients of the monic polynomial with the given roots (1-d input), or the
+    characteristic polynomial of a square matrix (its eigenvalues as roots)."""
     z = asarray(seq_of_zeros)
-    if z.ndim != 1:
-        raise NotImplementedError("poly: only a 1-d sequence of roots is supported (the "
-                                  "characteristic polynomial of a matrix needs eigvals)")
     (z,) = promote_dtypes_inexact(z)
+    if z.ndim == 0:
+        z = reshape(z, (1,))
+    if z.ndim == 2 and z.shape[0] == z.shape[1] and z.shape[0] != 0:
+        z = _eigvals(z)
+    if z.ndim != 1:
+        raise ValueError(f"poly: input must be 1-d or a non-empty square 2-d array, got "
+                         f"shape {z.shape}")
+    if z.shape[0] == 0:
+        return ones((), z.dtype)
     out = ones(1, z.dtype)
     for i in builtins.range(z.shape[0]):
         out = convolve(out, stack([ones((), z.dtype), -z[i]]), mode="full")

@@ -113,6 +113,11 @@ def outer(a, b):
 
 # --- result types (as jax.numpy.linalg's) -----------------------------------------------------
 
+class EigResult(_NamedTuple):
+    eigenvalues: object
+    eigenvectors: object
+
+
 class EighResult(_NamedTuple):
     eigenvalues: object
     eigenvectors: object
@@ -186,6 +191,19 @@ def svd(a, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool 
 
 def svdvals(x):
     return svd(x, compute_uv=False)
+
+
+def eig(a):
+    """Eigenvalues and right eigenvectors of a general matrix, always complex (LAPACK geev;
+    CPU only, as JAX's default)."""
+    (a,) = _matrices("eig", a, square=True)
+    w, v = _la.eig(a, compute_left_eigenvectors=False)
+    return EigResult(w, v)
+
+
+def eigvals(a):
+    (a,) = _matrices("eigvals", a, square=True)
+    return _la.eig(a, compute_left_eigenvectors=False, compute_right_eigenvectors=False)[0]
 
 
 def eigh(a, UPLO=None, symmetrize_input: bool = True):

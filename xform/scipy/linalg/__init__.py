@@ -2,14 +2,14 @@
 ``xform.lax.linalg`` (the ``linalg`` meta-operators), ``xform.numpy`` and ``xform.lax``.
 
 Modules: ``_solves`` (Cholesky, LU, solves, ``inv``, ``det``), ``_decomp`` (SVD, eigh,
-QR, and the Schur-based functions, which raise ``NotImplementedError`` until
-``lax.linalg`` has a Schur decomposition), ``_polar`` (QDWH), ``_expm``,
+QR, ``rsf2csf``), ``_schur`` (``schur``, ``hessenberg`` and the Schur-based ``sqrtm``,
+``funm``, ``solve_sylvester``; CPU only, as in JAX), ``_polar`` (QDWH), ``_expm``,
 ``_tridiagonal`` (``eigh_tridiagonal``) and ``_matrices`` (special matrices).
 """
 from ._solves import (cho_factor, cho_solve, cholesky, det, inv, lu, lu_factor, lu_solve,
                       solve, solve_triangular)
-from ._decomp import (eigh, funm, hessenberg, qr, qr_multiply, rsf2csf, schur,
-                      solve_sylvester, sqrtm, svd)
+from ._decomp import eigh, qr, qr_multiply, rsf2csf, svd
+from ._schur import funm, hessenberg, schur, solve_sylvester, sqrtm
 from ._polar import polar
 from ._expm import expm, expm_frechet
 from ._tridiagonal import eigh_tridiagonal

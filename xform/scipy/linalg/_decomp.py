@@ -1,9 +1,6 @@
 """Decompositions with SciPy's signatures and tuple results: ``svd``, ``eigh``, ``qr``,
-``qr_multiply``, ``hessenberg``, ``schur``, ``rsf2csf``, and what needs a Schur form
-(``sqrtm``, ``funm``, ``solve_sylvester``).
-
-``xform.lax.linalg`` has no Schur, Hessenberg or general eigen decomposition, so the
-functions that JAX builds on those raise ``NotImplementedError`` naming what is missing.
+``qr_multiply`` and ``rsf2csf`` (``_schur`` has the rest: ``schur``, ``hessenberg`` and
+what needs a Schur form).
 """
 from __future__ import annotations
 
@@ -15,6 +12,7 @@ from ... import lax
 from ... import numpy as jnp
 from ...core import where
 from ...lax import linalg as _la
+from ...numpy import linalg as _npla
 from ._solves import check_square, inexact
 
 
@@ -114,61 +112,10 @@ def qr_multiply(a, c, mode="right", pivoting=False, conjugate=False, overwrite_a
     return cq, jnp.triu(r[..., :k, :])
 
 
-def hessenberg(a, *, calc_q=False, overwrite_a=False, check_finite=True):
-    """Not implemented: needs a Hessenberg reduction (LAPACK gehrd) and
-    ``householder_product``, which xform.lax.linalg lacks."""
-    _missing("hessenberg", "lax.linalg.hessenberg (LAPACK gehrd) and householder_product")
-
-
-def schur(a, output="real"):
-    """Not implemented: needs ``lax.linalg.schur`` (LAPACK gees)."""
-    if output not in ("real", "complex"):
-        raise ValueError(f"scipy.linalg.schur: output must be 'real' or 'complex', got "
-                         f"{output!r}{where()}")
-    _missing("schur", "lax.linalg.schur (LAPACK gees)")
-
-
-def sqrtm(A, blocksize=1):
-    """Not implemented: JAX computes it from the complex Schur form (``schur``)."""
-    if blocksize > 1:
-        raise NotImplementedError(f"scipy.linalg.sqrtm: the blocked version (blocksize > 1) "
-                                  f"is not implemented (as in JAX){where()}")
-    _missing("sqrtm", "a complex Schur decomposition (lax.linalg.schur)")
-
-
-def funm(A, func, disp=True):
-    """Not implemented: JAX evaluates ``func`` on the complex Schur form (``schur``)."""
-    A = jnp.asarray(A)
-    if A.ndim != 2 or A.shape[0] != A.shape[1]:
-        raise ValueError(f"scipy.linalg.funm: A must be a square matrix, got shape {A.shape}"
-                         f"{where()}")
-    _missing("funm", "a real Schur decomposition (lax.linalg.schur)")
-
-
-def solve_sylvester(A, B, C, *, method="schur", tol=1e-8):
-    """Not implemented: JAX solves it through ``schur`` or a general eigendecomposition
-    (``eig``)."""
-    if method not in ("schur", "eigen"):
-        raise ValueError(f"scipy.linalg.solve_sylvester: method must be 'schur' or 'eigen', "
-                         f"got {method!r}{where()}")
-    _missing("solve_sylvester", "lax.linalg.schur" if method == "schur"
-             else "a general eigendecomposition (lax.linalg.eig)")
-
-
 # --- real to complex Schur form -----------------------------------------------------------------
 
 def _complex_dtype(dtype):
     return np.result_type(dtype, np.complex64)
-
-
-def _eigenvalue_2x2(blk):
-    """The eigenvalue of the 2x2 block that LAPACK's geev lists first for the blocks of a
-    real Schur form: the one of positive imaginary part (the larger real part when both are
-    real; the larger by the principal square root otherwise)."""
-    (p, q), (r, s) = blk
-    half_trace = (p + s) / 2
-    disc = jnp.sqrt(((p - s) / 2) ** 2 + q * r)
-    return half_trace + disc
 
 
 def _rsf2csf_2d(T, Z):
@@ -181,8 +128,9 @@ def _rsf2csf_2d(T, Z):
     def rotate(m, T, Z):
         # a Givens rotation g on rows/columns m-1, m that zeroes T[m, m-1]
         blk = lax.dynamic_slice(T, (m - 1, m - 1), (2, 2))
-        mu = _eigenvalue_2x2([[blk[0, 0], blk[0, 1]], [blk[1, 0], blk[1, 1]]]) - T[m, m]
-        r = jnp.sqrt(jnp.abs(mu) ** 2 + jnp.abs(T[m, m - 1]) ** 2).astype(T.dtype)
+        # the first eigenvalue LAPACK's geev gives for the block, as JAX
+        mu = _npla.eigvals(blk)[0] - T[m, m]
+        r = _npla.norm(jnp.stack([mu, T[m, m - 1]])).astype(T.dtype)
         c, s = mu / r, T[m, m - 1] / r
         g = jnp.stack([jnp.stack([jnp.conj(c), s]), jnp.stack([-s, c])])
         rows = lax.dynamic_slice_in_dim(T, m - 1, 2, axis=0)
