@@ -120,3 +120,19 @@ def test_eager_gradient_through_max_of_singular_values():
     got = xform.grad(lambda a: xform.lax.reduce_max(xform.numpy.linalg.svdvals(a), (0,)))(a)
     want = jax.grad(lambda a: jax.lax.reduce_max(jnp_.linalg.svdvals(a), (0,)))(a)
     np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-6)
+
+
+def test_digamma_and_lgamma_derivatives_at_poles_as_jax():
+    # issue 19: digamma' and lgamma'' at the poles were finite (JAX: inf), and the
+    # composite trigamma was only float32-accurate
+    d1 = xform.grad(xform.lax.digamma)
+    d2 = xform.grad(xform.grad(xform.lax.lgamma))
+    d3 = xform.grad(xform.grad(xform.lax.digamma))
+    for x in (-1.0, -2.0, -1000.0, -np.inf):
+        assert np.isposinf(d1(np.float32(x))) and np.isposinf(d2(np.float32(x)))
+    assert np.isnan(d3(np.float32(-2.0))) and np.isnan(d1(np.float32(np.inf)))
+    for x in (0.5, 1.0, 2.0, -0.5, 7.25):
+        np.testing.assert_allclose(d1(np.float32(x)), jax.grad(jax.lax.digamma)(np.float32(x)),
+                                   rtol=2e-6)
+        np.testing.assert_allclose(d3(np.float32(x)),
+                                   jax.grad(jax.grad(jax.lax.digamma))(np.float32(x)), rtol=1e-5)
