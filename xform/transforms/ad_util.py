@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from primitives import dtypes, ops
+from primitives.ops import GatherDimensionNumbers
 from primitives.core import Literal, ShapedArray
 
 from .. import lax
@@ -117,3 +118,42 @@ def nondiff_error(name, why=""):
     raise NonDifferentiableError(
         f"cannot differentiate meta-operator {name!r}{why}{where_eqn()}; wrap the value in "
         f"lax.stop_gradient if its derivative is not needed")
+
+
+# --- scatter windows: shared by scatter's JVP and its transpose -----------------------------
+def index_bounds(idx, operand_shape, sizes, index_map):
+    """(clamped indices, in-bounds mask over the batch of index vectors)."""
+    ia = aval_of(idx)
+    ub = np.asarray([operand_shape[d] - sizes[d] for d in index_map], ia.dtype)
+    ubb = bind(ops.broadcast_in_dim, ub, shape=ia.shape, broadcast_dimensions=(ia.ndim - 1,))
+    zero = Literal(np.zeros((), ia.dtype)[()], ShapedArray((), ia.dtype))
+    clamped = lax.max(lax.min(idx, ubb), bcast_to(zero, ia.shape))
+    inb = lax.reduce_and(lax.bitwise_and(lax.ge(idx, bcast_to(zero, ia.shape)), lax.le(idx, ubb)),
+                         (ia.ndim - 1,))
+    return clamped, inb
+
+
+def gather_scattered_windows(ct, idx, u_aval, x_shape, dn, **params):
+    """``ct`` gathered at the windows a scatter with ``dn`` writes (shaped like its updates,
+    ``u_aval``), zero where the update was dropped (out of bounds): the cotangent of a
+    scatter's updates, and which update won each place (scatter's JVP)."""
+    sizes = []
+    pos = 0
+    for d in range(len(x_shape)):
+        if d in dn.inserted_window_dims or d in dn.operand_batching_dims:
+            sizes.append(1)
+        else:
+            sizes.append(u_aval.shape[dn.update_window_dims[pos]])
+            pos += 1
+    gdn = GatherDimensionNumbers(
+        offset_dims=dn.update_window_dims, collapsed_slice_dims=dn.inserted_window_dims,
+        start_index_map=dn.scatter_dims_to_operand_dims,
+        operand_batching_dims=dn.operand_batching_dims,
+        start_indices_batching_dims=dn.scatter_indices_batching_dims)
+    g = bind(ops.gather, ct, idx, dimension_numbers=gdn, slice_sizes=tuple(sizes),
+             indices_are_sorted=params.get("indices_are_sorted", False),
+             unique_indices=params.get("unique_indices", False))
+    _, inb = index_bounds(idx, x_shape, sizes, dn.scatter_dims_to_operand_dims)
+    batch_dims = tuple(d for d in range(u_aval.ndim) if d not in dn.update_window_dims)
+    mask = bind(ops.broadcast_in_dim, inb, shape=u_aval.shape, broadcast_dimensions=batch_dims)
+    return bind(ops.select_n, mask, zeros_like_aval(u_aval), g)

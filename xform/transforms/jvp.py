@@ -21,7 +21,8 @@ from ..core.trace import with_sources
 from .. import lax
 from ..core import bind, Builder, trace_scope, Tracer
 from .ad_util import (
-    A, ad_state, add_tangents, aval_of, bcast_to, D, instantiate, is_diff_dtype,
+    A, ad_state, add_tangents, aval_of, bcast_to, D, gather_scattered_windows, instantiate,
+    is_diff_dtype,
     keep_dims_bcast, M, NEG, nondiff_error, NonDifferentiableError, S, tangent_aval,
     weak_const, Zero, zeros_like_aval)
 
@@ -397,7 +398,41 @@ def _scatter_linear_jvp(name):
 
 
 _scatter_linear_jvp("scatter_add")
-_scatter_linear_jvp("scatter")   # exact when the scattered indices are unique
+
+
+def _scatter_jvp(primals, tangents, *, dimension_numbers, **params):
+    """With repeated indices, one update wins each place (XLA's choice): its tangent is
+    the one carried, as in JAX.  Which one is found by scattering the updates' ids and
+    gathering them back; the tangent is then a scatter-add of the winners' tangents onto
+    the places of ``x`` no update wrote (linear in both, so it transposes)."""
+    x, idx, u = primals
+    prim = ops.scatter["scatter"]
+    dn = dimension_numbers
+    out = bind(prim, x, idx, u, dimension_numbers=dn, **params)
+    tx, _, tu = tangents
+    if type(tx) is Zero and type(tu) is Zero:
+        return [out], [Zero(aval_of(out))]
+    if params.get("unique_indices"):
+        return [out], [bind(prim, instantiate(tx), idx, instantiate(tu), dimension_numbers=dn,
+                            **params)]
+    xa, ua = aval_of(x), aval_of(u)
+    batch = tuple(d for d in range(ua.ndim) if d not in dn.update_window_dims)
+    counts = [ua.shape[d] for d in batch]
+    i32 = np.dtype(np.int32)
+    ids = lax.add(lax.iota(i32, int(np.prod(counts, dtype=np.int64))), np.int32(1))
+    ids = bind(ops.broadcast_in_dim, lax.reshape(ids, tuple(counts)), shape=ua.shape,
+               broadcast_dimensions=batch)
+    winner = bind(prim, lax.full(xa.shape, 0, i32), idx, ids, dimension_numbers=dn, **params)
+    won = lax.eq(gather_scattered_windows(winner, idx, ShapedArray(ua.shape, i32), xa.shape,
+                                          dn, **params), ids)
+    kept = lax.eq(winner, bcast_to(Literal(np.int32(0), ShapedArray((), i32)), xa.shape))
+    t_x = lax.select(kept, instantiate(tx), zeros_like_aval(xa))
+    t_u = lax.select(won, instantiate(tu), zeros_like_aval(ua))
+    return [out], [bind(ops.scatter["scatter_add"], t_x, idx, t_u, dimension_numbers=dn,
+                        **params)]
+
+
+JVP[ops.scatter["scatter"]] = _scatter_jvp
 
 
 def _scatter_mul_jvp(primals, tangents, **params):

@@ -12,15 +12,15 @@ import numpy as np
 from primitives import ops, sharding as _sharding
 from primitives.core import ClosedJaxpr, Jaxpr, Literal, ShapedArray, Var, has_effects
 from primitives.ops import (
-    ConvDimensionNumbers, GatherDimensionNumbers, ScatterDimensionNumbers)
+    ConvDimensionNumbers, ScatterDimensionNumbers)
 
 from ..core.checks import check_ir
 from ..core.trace import with_sources
 from .. import lax, passes
 from ..core import bind, Builder, trace_scope
 from .ad_util import (
-    ad_state, add_tangents, aval_of, bcast_to, D, instantiate, keep_dims_bcast, M, NEG,
-    NonDifferentiableError, S, unbroadcast, Zero, zeros_like_aval)
+    ad_state, add_tangents, aval_of, D, gather_scattered_windows, index_bounds, instantiate,
+    keep_dims_bcast, M, NEG, NonDifferentiableError, S, unbroadcast, Zero, zeros_like_aval)
 
 
 # --- the transpose rules ---------------------------------------------------------------------------
@@ -208,24 +208,12 @@ TRANSPOSE[ops.dynamic_slice] = _dynamic_slice_t
 TRANSPOSE[ops.dynamic_update_slice] = _dynamic_update_slice_t
 
 
-def _index_bounds(idx, operand_shape, sizes, index_map):
-    """(clamped indices, in-bounds mask over the batch of index vectors)."""
-    ia = aval_of(idx)
-    ub = np.asarray([operand_shape[d] - sizes[d] for d in index_map], ia.dtype)
-    ubb = bind(ops.broadcast_in_dim, ub, shape=ia.shape, broadcast_dimensions=(ia.ndim - 1,))
-    zero = Literal(np.zeros((), ia.dtype)[()], ShapedArray((), ia.dtype))
-    clamped = lax.max(lax.min(idx, ubb), bcast_to(zero, ia.shape))
-    inb = lax.reduce_and(lax.bitwise_and(lax.ge(idx, bcast_to(zero, ia.shape)), lax.le(idx, ubb)),
-                         (ia.ndim - 1,))
-    return clamped, inb
-
-
 def _gather_t(ct, x, idx, *, dimension_numbers, slice_sizes, indices_are_sorted=False,
               unique_indices=False):
     dn = dimension_numbers
     a = x.aval
     # gather clamps out-of-bounds starts, scatter drops them: clamp explicitly first
-    clamped, _ = _index_bounds(idx, a.shape, slice_sizes, dn.start_index_map)
+    clamped, _ = index_bounds(idx, a.shape, slice_sizes, dn.start_index_map)
     sdn = ScatterDimensionNumbers(
         update_window_dims=dn.offset_dims, inserted_window_dims=dn.collapsed_slice_dims,
         scatter_dims_to_operand_dims=dn.start_index_map,
@@ -238,36 +226,11 @@ def _gather_t(ct, x, idx, *, dimension_numbers, slice_sizes, indices_are_sorted=
 TRANSPOSE[ops.gather] = _gather_t
 
 
-def _scatter_gather(ct, idx, u_aval, x_shape, dn, **params):
-    """Cotangent of a scatter's updates: gather ``ct`` at the scattered windows,
-    zero where the update was dropped (out of bounds)."""
-    sizes = []
-    pos = 0
-    for d in range(len(x_shape)):
-        if d in dn.inserted_window_dims or d in dn.operand_batching_dims:
-            sizes.append(1)
-        else:
-            sizes.append(u_aval.shape[dn.update_window_dims[pos]])
-            pos += 1
-    gdn = GatherDimensionNumbers(
-        offset_dims=dn.update_window_dims, collapsed_slice_dims=dn.inserted_window_dims,
-        start_index_map=dn.scatter_dims_to_operand_dims,
-        operand_batching_dims=dn.operand_batching_dims,
-        start_indices_batching_dims=dn.scatter_indices_batching_dims)
-    g = bind(ops.gather, ct, idx, dimension_numbers=gdn, slice_sizes=tuple(sizes),
-             indices_are_sorted=params.get("indices_are_sorted", False),
-             unique_indices=params.get("unique_indices", False))
-    _, inb = _index_bounds(idx, x_shape, sizes, dn.scatter_dims_to_operand_dims)
-    batch_dims = tuple(d for d in range(u_aval.ndim) if d not in dn.update_window_dims)
-    mask = bind(ops.broadcast_in_dim, inb, shape=u_aval.shape, broadcast_dimensions=batch_dims)
-    return bind(ops.select_n, mask, zeros_like_aval(u_aval), g)
-
-
 def _scatter_add_t(ct, x, idx, u, *, dimension_numbers, **params):
     ct_x = ct if _lin(x) else None
     ct_u = None
     if _lin(u):
-        ct_u = _scatter_gather(ct, idx, u.aval, aval_of(ct).shape, dimension_numbers, **params)
+        ct_u = gather_scattered_windows(ct, idx, u.aval, aval_of(ct).shape, dimension_numbers, **params)
     return [ct_x, None, ct_u]
 
 
@@ -275,7 +238,7 @@ def _scatter_t(ct, x, idx, u, *, dimension_numbers, **params):
     ua = u.aval if _lin(u) else aval_of(u)
     ct_x = bind(ops.scatter["scatter"], ct, idx, zeros_like_aval(ua), dimension_numbers=dimension_numbers,
                 **params) if _lin(x) else None
-    ct_u = _scatter_gather(ct, idx, ua, aval_of(ct).shape, dimension_numbers, **params) \
+    ct_u = gather_scattered_windows(ct, idx, ua, aval_of(ct).shape, dimension_numbers, **params) \
         if _lin(u) else None
     return [ct_x, None, ct_u]
 
