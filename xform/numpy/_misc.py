@@ -20,7 +20,7 @@ from ._core import (asarray, broadcast_arrays_for, broadcast_shapes, canonicaliz
                     promote_dtypes, promote_dtypes_inexact, typeinfo)
 from ._shape import broadcast_arrays, broadcast_to, expand_dims
 from ._creation import ones, ones_like, zeros_like
-from ._ufuncs import (abs, equal, floor_divide, isnan, less_equal, logical_and, logical_not,
+from ._ufuncs import (abs, equal, floor_divide, isfinite, isnan, less_equal, logical_and,
                       logical_or, multiply, not_equal, remainder, _to_bool)
 from ._reductions import all, any
 from ._selection import where
@@ -69,12 +69,13 @@ def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
 def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
     a, b = broadcast_arrays_for("isclose", *promote_dtypes_inexact(a, b))
     a, b = asarray(a), asarray(b)
-    close = less_equal(abs(a - b), atol + rtol * abs(b))
-    close = logical_or(close, equal(a, b))  # infinities of the same sign
+    # within tolerance of a finite b, or equal (infinities of the same sign); as NumPy, an
+    # infinite b is close only to itself (|1 - inf| <= inf would say otherwise)
+    close = logical_and(isfinite(b), less_equal(abs(a - b), atol + rtol * abs(b)))
+    close = logical_or(close, equal(a, b))
     if equal_nan:
         close = logical_or(close, logical_and(isnan(a), isnan(b)))
-    return logical_and(close, logical_not(logical_or(isnan(a), isnan(b)))) \
-        if not equal_nan else close
+    return close
 
 
 def array_equal(a1, a2, equal_nan=False):

@@ -407,7 +407,8 @@ def heaviside(x1, x2):
     x1, x2 = broadcast_arrays_for(
         "heaviside", *_reject_complex("heaviside", *promote_dtypes_inexact(x1, x2)))
     zero = zeros_like(x1)
-    return _where(less(x1, zero), zero, _where(greater(x1, zero), ones_like(x1), x2))
+    return _where(less(x1, zero), zero,
+                  _where(greater(x1, zero), ones_like(x1), _where(isnan(x1), x1, x2)))
 
 
 def hypot(x1, x2):

@@ -359,3 +359,11 @@ def test_save_load_round_trip_keeps_bfloat16_as_jax(tmp_path):
     with xnp.load(tmp_path / "b.npz") as z:       # archives stay NumPy's, as in JAX
         np.testing.assert_array_equal(z["a"], np.arange(3))
     assert xnp.set_printoptions is np.set_printoptions
+
+
+def test_isclose_at_infinities_and_heaviside_of_nan_as_jax():
+    a = np.array([1.0, -np.inf, np.inf, np.inf, np.nan, 2.0], np.float32)
+    b = np.array([np.inf, np.inf, -np.inf, np.inf, np.nan, 2.0 + 1e-7], np.float32)
+    for kw in ({}, {"equal_nan": True}):
+        assert_same(xnp.isclose(a, b, **kw), jnp.isclose(a, b, **kw))
+    assert_same(xnp.heaviside(a, np.float32(0.5)), jnp.heaviside(a, np.float32(0.5)))
