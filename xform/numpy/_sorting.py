@@ -129,7 +129,10 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
     values = _compact("unique", srt, mask, size, fill_value)
     out = [moveaxis(values, 0, axis)]
     k = values.shape[0]
-    (first,) = nonzero(mask, size=k, fill_value=n) if n else (zeros(k, int32),)
+    # run starts, one past size: the end of the last kept run is the next run's start
+    # (values beyond size are dropped, their counts are not folded into the last one)
+    (starts,) = nonzero(mask, size=k + 1, fill_value=n) if n else (zeros(k + 1, int32),)
+    first = starts[:k]
     if return_index:  # padding repeats the first index, as in JAX
         out.append(astype(take(perm, nonzero(mask, size=k)[0]), _dt.default_int())
                    if n else zeros(k, _dt.default_int()))
@@ -139,8 +142,7 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
             inv = inv.at[perm].set(astype(cumsum(mask) - 1, _dt.default_int()))
         out.append(reshape(inv, shape_of(ar)) if flat_axis and ar.ndim == 1 else inv)
     if return_counts:
-        ends = concatenate([first[1:], asarray([n], first.dtype)]) if k else first
-        out.append(astype(where(less(first, n), ends - first, 0), _dt.default_int()))
+        out.append(astype(where(less(first, n), starts[1:] - first, 0), _dt.default_int()))
     return out[0] if len(out) == 1 else tuple(out)
 
 

@@ -367,3 +367,13 @@ def test_isclose_at_infinities_and_heaviside_of_nan_as_jax():
     for kw in ({}, {"equal_nan": True}):
         assert_same(xnp.isclose(a, b, **kw), jnp.isclose(a, b, **kw))
     assert_same(xnp.heaviside(a, np.float32(0.5)), jnp.heaviside(a, np.float32(0.5)))
+
+
+def test_unique_counts_truncated_by_size_as_jax():
+    # more unique values than size: the kept ones keep their own counts (the dropped ones
+    # were folded into the last count)
+    x = np.array([3.0, 1.0, 2.0, 2.0, 5.0, 4.0, 4.0, 0.5], np.float32)
+    for size in (3, 8, 10):
+        assert_same(tuple(xnp.unique_counts(x, size=size)),
+                    tuple(jnp.unique_counts(x, size=size)))
+        assert_same(tuple(xnp.unique_all(x, size=size)), tuple(jnp.unique_all(x, size=size)))
