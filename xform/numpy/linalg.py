@@ -374,13 +374,37 @@ def _default_rtol(a):
 
 def pinv(a, rtol=None, hermitian: bool = False):
     """Moore-Penrose pseudo-inverse from the SVD; singular values below ``rtol * max(s)``
-    count as zero."""
+    count as zero.  Its derivative is the pseudo-inverse's own (below), not the SVD's,
+    which is NaN at repeated singular values (the identity, any diagonal matrix)."""
     (a,) = _matrices("pinv", a)
     rtol = _default_rtol(a) if rtol is None else rtol
+    return _pinv(a, rtol, hermitian)
+
+
+def _pinv_value(a, rtol, hermitian):
     u, s, vh = svd(a, full_matrices=False, hermitian=hermitian)
     cutoff = _asarray(rtol, s.dtype)[..., None] * _max(s, axis=-1, keepdims=True)
     s_inv = _where(s > cutoff, 1 / _where(s > cutoff, s, 1), 0).astype(a.dtype)
     return _la.matmul(_la.adjoint(vh) * s_inv[..., None, :], _la.adjoint(u))
+
+
+_pinv = _custom_jvp(_pinv_value, nondiff_argnums=(1, 2))
+
+
+@_pinv.defjvp
+def _pinv_jvp(rtol, hermitian, primals, tangents):
+    # Golub & Pereyra (1973), as JAX: dp = -p da p + (I - p a) da^H p^H p
+    #                                           + p p^H da^H (I - a p)
+    (a,), (da,) = primals, tangents
+    p = _pinv(a, rtol, hermitian)
+    adj, mm = _la.adjoint, _la.matmul
+    dah = adj(da)
+    m, n = a.shape[-2:]
+    eye_n = _onp.eye(n, dtype=a.dtype)
+    eye_m = _onp.eye(m, dtype=a.dtype)
+    dp = (-mm(mm(p, da), p) + mm(mm(eye_n - mm(p, a), dah), mm(adj(p), p))
+          + mm(mm(mm(p, adj(p)), dah), eye_m - mm(a, p)))
+    return p, dp
 
 
 def matrix_rank(M, rtol=None, *, tol=None):

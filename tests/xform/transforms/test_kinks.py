@@ -158,3 +158,15 @@ def test_scatter_with_repeated_indices_differentiates_the_winning_update():
     g = xform.grad(lambda v: (xform.numpy.asarray(x).at[np.array([1, 1])].set(v) * w).sum())
     h = jax.grad(lambda v: (jnp_.asarray(x).at[np.array([1, 1])].set(v) * w).sum())
     np.testing.assert_array_equal(g(u[:2]), h(u[:2]))
+
+
+def test_pinv_derivative_at_repeated_singular_values_as_jax():
+    # the full oracle sweep: pinv's derivative went through svd's, NaN at the identity
+    for a in (np.eye(3, dtype=np.float32), np.diag([2.0, 2.0, 1.0]).astype(np.float32),
+              np.array([[1.0, 2.0], [2.0, 4.0], [0.0, 1.0]], np.float32)):
+        got = xform.jacfwd(xform.numpy.linalg.pinv)(a)
+        want = jax.jacfwd(jnp_.linalg.pinv)(a)
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+        got = xform.grad(lambda m: (xform.numpy.linalg.pinv(m) ** 2).sum())(a)
+        want = jax.grad(lambda m: (jnp_.linalg.pinv(m) ** 2).sum())(a)
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
