@@ -11,7 +11,9 @@ failure); where JAX raises on every case of the value check, the name's class do
 fit it and it counts as unclassified.  xform raising where JAX does not is a failure.
 
 The JAX side runs under `jax.jit` where it can (each check's function is built once per
-name and dtype, so the cases of a name share one compile), eagerly otherwise.  float64 runs
+name and dtype, so the cases of a name share one compile), eagerly otherwise; a derivative
+or vmap check that disagrees is compared again with JAX run eagerly, as xform's side is
+(XLA's simplifier can turn JAX's jitted ``nan * 0`` into 0).  float64 runs
 with x64 turned on at runtime in both libraries (``xform.config.update("jax_enable_x64")``,
 `x64`).  The command line runs names in worker processes (sweep_pool.py) so that a check
 that hangs is killed after ``--timeout`` seconds instead of stopping the run.
@@ -348,6 +350,19 @@ def _xform_run(cache, key, prep, check):
     return prep.fun(check)(*args)
 
 
+def _against_eager_jax(bad, got, jp, check, tol, case):
+    """xform runs a derivative or vmap check eagerly, JAX (for speed) under ``jax.jit``,
+    where XLA may rewrite ``nan * 0`` into ``0`` (a select) and so answer differently from
+    JAX's own eager run at NaN and inf inputs.  On a mismatch, compare like with like:
+    JAX's eager answer decides."""
+    args = jp.batched_args() if check == "vmap" else jp.dyn
+    try:
+        want = jp.fun(check)(*args)
+    except Exception:
+        return bad
+    return compare(got, want, tol, case.labels, case.label)
+
+
 def _float_out(out):
     leaves = jax.tree_util.tree_leaves(out)
     return bool(leaves) and all(_is_array(o) and np.issubdtype(o.dtype, np.floating)
@@ -401,8 +416,10 @@ def run_spec(spec, dtype="f32", checks=CHECKS, quick=False, on_check=None, on_st
                 if on_stage:
                     on_stage(check, "xform")
                 got = _xform_run(xcache, (check, skey), xp, check)
-                bad = compare(got, want, TOL[np.dtype(dt)] * TOL_SCALE[check], case.labels,
-                              case.label)
+                tol = TOL[np.dtype(dt)] * TOL_SCALE[check]
+                bad = compare(got, want, tol, case.labels, case.label)
+                if bad and check not in ("value", "jit"):
+                    bad = _against_eager_jax(bad, got, jp, check, tol, case)
             except Exception as e:
                 bad = {("all" if case.labels is not None else case.label):
                        ("xform_error", _short(e), "a value")}
