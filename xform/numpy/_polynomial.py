@@ -114,14 +114,22 @@ def gradient(f, *varargs, axis=None, edge_order=None):
 
 
 def trapezoid(y, x=None, dx=1.0, axis=-1):
-    y = moveaxis(asarray(y), axis, -1)
+    """The trapezoid rule along ``axis``, computed as JAX does: with a constant spacing,
+    ``dx * (sum(y) - (y[0] + y[-1]) / 2)`` (so inf and -inf samples give NaN there too),
+    else the sum of ``dx_i * (y_i + y_{i+1}) / 2``."""
     if x is None:
-        (y,) = promote_dtypes_inexact(y)
-        return sum(y[..., 1:] + y[..., :-1], -1) * (0.5 * dx)
-    y, x = promote_dtypes_inexact(y, asarray(x))
-    x = moveaxis(x, axis, -1) if x.ndim == y.ndim else x
-    dxs = diff(x, axis=-1)
-    return 0.5 * sum(dxs * (y[..., 1:] + y[..., :-1]), -1)
+        (y,) = promote_dtypes_inexact(asarray(y))
+        d = asarray(dx)
+        if d.ndim > 0:   # spacings per sample, broadcast against y
+            d = moveaxis(reshape(d, (1,) * (y.ndim - d.ndim) + d.shape), axis, -1)
+    else:
+        y, x = promote_dtypes_inexact(asarray(y), asarray(x))
+        d = diff(x) if x.ndim == 1 else moveaxis(diff(x, axis=axis), axis, -1)
+    y = moveaxis(y, axis, -1)
+    if d.ndim == 0 or d.shape[-1] == 1:
+        d = d if d.ndim == 0 else d[..., 0]
+        return d * (sum(y, -1) - 0.5 * (y[..., 0] + y[..., -1]))
+    return 0.5 * sum(d * (y[..., 1:] + y[..., :-1]), -1)
 
 
 def _conv1d(op, x, y, mode, precision=None, preferred_element_type=None):

@@ -377,3 +377,14 @@ def test_unique_counts_truncated_by_size_as_jax():
         assert_same(tuple(xnp.unique_counts(x, size=size)),
                     tuple(jnp.unique_counts(x, size=size)))
         assert_same(tuple(xnp.unique_all(x, size=size)), tuple(jnp.unique_all(x, size=size)))
+
+
+def test_trapezoid_as_jax_with_nonfinite_samples_and_spacing_arrays():
+    m = np.array([[np.inf, 1.0, -np.inf, 0.0], [np.nan, 2.0, 1.0, -1.0],
+                  [0.5, -0.5, 2.0, np.inf]], np.float32)
+    for kw in ({}, {"axis": 0}, {"dx": 0.5}, {"x": np.array([0.0, 1.0, 3.0, 3.5], np.float32)},
+               {"dx": np.array([0.5], np.float32)}):
+        assert_same(xnp.trapezoid(m, **kw), jnp.trapezoid(m, **kw))
+    r = RNG.standard_normal((3, 4)).astype(np.float32)
+    assert_same(xnp.trapezoid(r, dx=np.array([1.0, 2.0, 0.5], np.float32)[:, None]),
+                jnp.trapezoid(r, dx=np.array([1.0, 2.0, 0.5], np.float32)[:, None]))
