@@ -291,8 +291,6 @@ KNOWN_FAILURES = {
     # differences from JAX
     "numpy.i0": "differs on purpose: i0''(0) = 1/2 (true), JAX 0 (docs/differences.md)",
     "numpy.ldexp": "differs on purpose: d/dx ldexp(x, e) at x = 0 is 2**e, JAX 1",
-    "scipy.special.hyp1f1": "raises NotImplementedError",
-    "scipy.special.hyp2f1": "raises NotImplementedError",
     "scipy.special.i0": "grad @0: 0 (i0 is even and smooth), JAX 1 (its abs kink)",
     "scipy.special.i1": "grad2 @0: 0 (i1 is odd and smooth), JAX 1 (its abs kink)",
     "random.key_dtype": "differs on purpose: uint32, the dtype of xform's keys (JAX key<fry>)",

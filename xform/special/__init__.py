@@ -9,10 +9,8 @@ Box-Cox), ``_gamma`` (gamma, beta, zeta, polygamma and friends), ``_incomplete``
 (``gammainc``, ``gammaincc``, ``betainc``), ``_error`` (erf family, normal distribution,
 Dawson, Owen's T), ``_bessel`` (``i0``, ``i1``, scaled variants, ``bessel_jn``),
 ``_expint`` (exponential, sine and cosine integrals, ``spence``), ``_more`` (``fresnel``,
-``wofz``).  Values follow the algorithms JAX runs, so they are JAX's to rounding;
-derivatives are JAX's rules, with the exceptions written in docs/differences.md.
-``hyp1f1``, ``hyp2f1`` and ``sph_harm_y`` are not written yet: they raise
-``NotImplementedError`` naming themselves."""
+``wofz``), ``_hyper`` (``hyp1f1``, ``hyp2f1``, ``sph_harm_y``).  Values follow the
+algorithms JAX runs, so they are JAX's to rounding; derivatives are JAX's rules, with the exceptions written in docs/differences.md."""
 from __future__ import annotations
 
 from ._basic import (boxcox, boxcox1p, entr, expit, kl_div, log_softmax, logit, logsumexp,
@@ -26,7 +24,8 @@ from ._incomplete import betainc, gammainc, gammaincc
 from ._gamma import lax_polygamma  # noqa: F401
 from ._incomplete import igamma_grad_a, random_gamma_grad  # noqa: F401
 from ._expint import exp1, expi, expn, sici, spence
-from ._more import fresnel, hyp1f1, hyp2f1, sph_harm_y, wofz
+from ._hyper import hyp1f1, hyp2f1, sph_harm_y
+from ._more import fresnel, wofz
 
 __all__ = [
     "bernoulli", "bessel_jn", "beta", "betainc", "betaln", "boxcox", "boxcox1p", "comb",

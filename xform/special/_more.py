@@ -1,7 +1,7 @@
 """Fresnel integrals (``fresnel``, Cephes' rational approximations as JAX's third-party
 port), the Faddeeva function ``wofz`` (Weideman's 32-term rational approximation; also
-``erfcx`` of complex input), and the names whose algorithms are not written in xform yet:
-``hyp1f1``, ``hyp2f1``, ``sph_harm_y`` raise ``NotImplementedError`` naming themselves."""
+``erfcx`` of complex input).  (``hyp1f1``, ``hyp2f1`` and ``sph_harm_y`` are in
+``_hyper``.)"""
 from __future__ import annotations
 
 import numpy as np
@@ -13,21 +13,7 @@ from ..api import custom_jvp, jit
 from ._common import check_arraylike, polyval
 from ..core import where as _where_msg
 
-__all__ = ["fresnel", "wofz", "hyp1f1", "hyp2f1", "sph_harm_y"]
-
-
-def _missing(name, signature):
-    def f(*args, **kwargs):
-        raise NotImplementedError(f"xform.scipy.special.{name} is not implemented yet"
-                                  f"{_where_msg()}")
-    f.__name__ = f.__qualname__ = name
-    f.__doc__ = f"``{name}{signature}``: not implemented yet (raises NotImplementedError)."
-    return f
-
-
-hyp1f1 = _missing("hyp1f1", "(a, b, x)")
-hyp2f1 = _missing("hyp2f1", "(a, b, c, x)")
-sph_harm_y = _missing("sph_harm_y", "(n, m, theta, phi, diff_n=0)")
+__all__ = ["fresnel", "wofz"]
 
 
 # ---- fresnel --------------------------------------------------------------------------------
