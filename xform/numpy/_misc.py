@@ -197,7 +197,11 @@ save, savez = _onp.save, _onp.savez
 def load(file, *args, **kwargs):
     """``numpy.load``, with a ``.npy`` array returned as an xform Array and ``bfloat16``
     restored (NumPy writes it as 2-byte void); ``.npz`` archives stay NumPy's."""
-    out = _onp.load(file, *args, **kwargs)
+    try:
+        out = _onp.load(file, *args, **kwargs)
+    except OSError as e:   # a missing or unreadable file: say where the user asked for it
+        e.add_note(f"(xform.numpy.load{_where_msg()})")
+        raise
     if isinstance(out, _onp.ndarray):
         if out.dtype == _onp.dtype("V2"):
             out = out.view(_dt.bfloat16)
