@@ -498,3 +498,72 @@ def _shutdown_quietly(dist_client, service, raise_=False):
         raise error
     return None, None
 
+
+
+# --- portable artifacts (xform.export) ---------------------------------------------------
+
+def stablehlo_versions() -> tuple[str, str, str]:
+    """``(minimum, current, exported)``: the StableHLO versions this jaxlib reads (from
+    minimum to current) and the one ``portable_artifact`` writes: the oldest that keeps a
+    12-week compatibility window, so a program exported today loads in a binding up to
+    about three months older (as JAX's default)."""
+    from jax.extend.mlir.dialects import stablehlo
+    minimum, current = stablehlo.get_minimum_version(), stablehlo.get_current_version()
+    try:
+        target = stablehlo.get_version_from_compatibility_requirement(
+            stablehlo.StablehloCompatibilityRequirement.WEEK_12)
+    except AttributeError:   # an older binding
+        target = current
+    return minimum, current, target
+
+
+def portable_artifact(text: str, target_version: str) -> bytes:
+    """The module ``text`` as a StableHLO portable artifact (versioned VHLO bytecode)."""
+    from jax.extend.mlir.dialects import stablehlo
+    module = _parsed(text)
+    with _mlir_context:
+        return stablehlo.serialize_portable_artifact(module, target_version)
+
+
+def module_from_artifact(payload: bytes) -> str:
+    """The text of a module serialized by ``portable_artifact`` (ValueError if it is not
+    one this binding can read)."""
+    from jax.extend.mlir.dialects import stablehlo
+    _parsed("module {}")      # the context, with every dialect registered
+    with _mlir_context:
+        try:
+            module = stablehlo.deserialize_portable_artifact(_mlir_context, payload)
+        except Exception as e:   # noqa: BLE001 - the binding's error types vary
+            raise ValueError(f"not a StableHLO portable artifact this jaxlib can read "
+                             f"({e})") from None
+        return module.operation.get_asm(enable_debug_info=False)
+
+
+def linkable_functions(text: str, prefix: str) -> tuple[list, str]:
+    """The functions of module ``text`` renamed with ``prefix`` and made private, as text
+    that can sit in another module, and the new name of its ``main``.  Argument and result
+    attributes of ``main`` that describe a whole program (donation, shardings) go."""
+    from jax.extend.mlir import ir
+    module = _parsed(text)
+    with _mlir_context:
+        body = module.body
+        names = [ir.StringAttr(op.attributes["sym_name"]).value for op in body.operations
+                 if "sym_name" in op.attributes]
+        for old in names:
+            new = prefix + old
+            ir.SymbolTable.replace_all_symbol_uses(old, new, module.operation)
+            for op in body.operations:
+                if "sym_name" in op.attributes and \
+                        ir.StringAttr(op.attributes["sym_name"]).value == old:
+                    op.attributes["sym_name"] = ir.StringAttr.get(new)
+        funcs = []
+        for op in body.operations:
+            if op.operation.name != "func.func":
+                raise ValueError(f"an exported module holds {op.operation.name}, which "
+                                 f"cannot be linked into another program")
+            op.attributes["sym_visibility"] = ir.StringAttr.get("private")
+            for attr in ("arg_attrs", "res_attrs"):
+                if attr in op.attributes:
+                    del op.attributes[attr]
+            funcs.append(op.operation.get_asm(enable_debug_info=False))
+        return funcs, "@" + prefix + "main"

@@ -77,6 +77,16 @@ def _scalar_text(v, dtype) -> str:
     return f"0x{int(bits):0{2 * dt.itemsize}X}"
 
 
+def dense_bytes_attr(value, aval: ShapedArray) -> str:
+    """``dense<"0x...">``: an array of any size as its raw little-endian bytes (what MLIR
+    reads fastest); booleans, which MLIR packs differently, as ``dense_attr`` writes them."""
+    arr = np.ascontiguousarray(np.asarray(value, dtype=aval.dtype))
+    if arr.dtype == np.bool_ or arr.size <= 1:
+        return dense_attr(arr, aval)
+    assert np.little_endian   # the bytes are written in the host's order
+    return f'dense<"0x{arr.tobytes().hex().upper()}"> : {ttype(aval)}'
+
+
 def dense_attr(value, aval: ShapedArray) -> str:
     """``dense<...> : tensor<...>`` for a scalar (splat) or a small array."""
     arr = np.asarray(value, dtype=aval.dtype)
@@ -246,15 +256,19 @@ def io_aliases(jaxpr: Jaxpr, donated) -> dict:
 
 
 def lower_module(jaxpr: Jaxpr, name: str = "main", donated=(), platform=None,
-                 arg_shardings=None, out_shardings=None) -> str:
+                 arg_shardings=None, out_shardings=None, const_values=None) -> str:
     """The module text of ``lower_program`` (which see)."""
-    return lower_program(jaxpr, name, donated, platform, arg_shardings, out_shardings)[0]
+    return lower_program(jaxpr, name, donated, platform, arg_shardings, out_shardings,
+                         const_values)[0]
 
 
 def lower_program(jaxpr: Jaxpr, name: str = "main", donated=(), platform=None,
-                  arg_shardings=None, out_shardings=None):
+                  arg_shardings=None, out_shardings=None, const_values=None):
     """A whole StableHLO module whose ``main`` takes ``constvars + invars``; ``platform``
     (default: the default device's) picks vendor custom calls where a rule has them.
+    With ``const_values`` (numpy arrays, one per constvar) the constants are written
+    into the module instead (a self-contained program: ``xform.export``), and ``main``
+    takes ``invars`` only.
 
     ``donated``: indices of parameters whose buffers the caller gives up; those that
     ``io_aliases`` pairs with an output get ``tf.aliasing_output``, so XLA writes that
@@ -274,19 +288,29 @@ def lower_program(jaxpr: Jaxpr, name: str = "main", donated=(), platform=None,
     saved, _platform = _platform, platform
     saved_module, _module = _module, _ModuleState()
     try:
-        text = _lower_module(jaxpr, name, donated, arg_shardings, out_shardings)
+        text = _lower_module(jaxpr, name, donated, arg_shardings, out_shardings,
+                             const_values)
         return text, _module.first, _module.callbacks
     finally:
         _platform, _module = saved, saved_module
 
 
-def _lower_module(jaxpr: Jaxpr, name, donated, arg_shardings, out_shardings) -> str:
+def _lower_module(jaxpr: Jaxpr, name, donated, arg_shardings, out_shardings,
+                  const_values=None) -> str:
     ctx = Ctx()
     if "ordered" in jaxpr_effects(jaxpr):
         ctx.token = ctx.op1("stablehlo.after_all", [], [], TOKEN)
-    params = jaxpr.constvars + jaxpr.invars
-    names = [f"%arg{i}" for i in range(len(params))]
-    outs = lower_jaxpr_body(ctx, jaxpr, names[:len(jaxpr.constvars)], names[len(jaxpr.constvars):])
+    if const_values is None:
+        params = jaxpr.constvars + jaxpr.invars
+        names = [f"%arg{i}" for i in range(len(params))]
+        consts, args = names[:len(jaxpr.constvars)], names[len(jaxpr.constvars):]
+    else:
+        params = jaxpr.invars
+        args = names = [f"%arg{i}" for i in range(len(params))]
+        consts = [ctx.op1("stablehlo.constant", [], [], v.aval,
+                          f"value = {dense_bytes_attr(c, v.aval)}")
+                  for v, c in zip(jaxpr.constvars, const_values)]
+    outs = lower_jaxpr_body(ctx, jaxpr, consts, args)
     aliases = io_aliases(jaxpr, donated) if donated else {}
     arg_decls = []
     for i, (n, v) in enumerate(zip(names, params)):
@@ -332,6 +356,8 @@ class _ModuleState:
         self.channels = 0
         self.callbacks: list = []  # host functions, by custom-call index
         self.maximal = False       # an op placed on one device (``maximal_sharding``)
+        self.linked: dict = {}     # foreign module fingerprint -> the symbol of its main
+        self.functions: list = []  # the linked modules' functions, as text
 
     def symbol(self, mesh) -> str:
         sym = self.meshes.get(mesh)
@@ -348,7 +374,7 @@ class _ModuleState:
         return sym
 
     def declarations(self) -> list[str]:
-        out = []
+        out = list(self.functions)
         if self.first is None:
             return out
         if self.maximal:
@@ -364,6 +390,19 @@ class _ModuleState:
 
 
 _module: _ModuleState | None = None
+
+
+def link_module(module) -> str:
+    """Link a foreign StableHLO module (``primitives.exported.ForeignModule``) into the
+    module being lowered, once: its functions are renamed apart and made private; returns
+    the symbol of its ``main``."""
+    sym = _module.linked.get(module.fingerprint)
+    if sym is None:
+        prefix = f"xform_exported_{len(_module.linked)}_"
+        funcs, sym = _jaxlib.linkable_functions(module.text, prefix)
+        _module.functions.extend(f"  {f}\n" for f in funcs)
+        _module.linked[module.fingerprint] = sym
+    return sym
 
 
 def mesh_symbol(mesh) -> str:

@@ -15,3 +15,4 @@ from . import sharding
 from . import shard_map
 from . import callback
 from . import checkify
+from . import exported

@@ -8,13 +8,16 @@
   recomputes during the backward pass (``differentiated``) first passes its operands
   through an optimization barrier when ``prevent_cse`` is set: XLA then cannot see that
   the recomputation repeats the forward pass and merge the two (which would keep the
-  forward values alive, undoing the checkpoint).  ``name`` is the identity."""
+  forward values alive, undoing the checkpoint).  ``name`` is the identity.
+* ``call_exported`` (primitives/exported.py): the foreign module's functions are linked
+  into the program once (``link_module``) and its ``main`` is called."""
 from __future__ import annotations
 
 from primitives import custom as _custom
+from primitives import exported as _exported
 from primitives import remat as _remat
 
-from ..emitter import RULES, in_avals_of, lower_jaxpr_body
+from ..emitter import RULES, in_avals_of, link_module, lower_jaxpr_body, out_avals_of
 
 
 def _inline_call(ctx, eqn, args):
@@ -45,3 +48,12 @@ def _checkpoint_lower(ctx, eqn, args):
 
 RULES[_remat.checkpoint] = _checkpoint_lower
 RULES[_remat.name] = lambda ctx, eqn, args: [args[0]]
+
+
+def _call_exported(ctx, eqn, args):
+    callee = link_module(eqn.params["module"])
+    return ctx.op("func.call", args, in_avals_of(eqn), out_avals_of(eqn),
+                  f"callee = {callee}")
+
+
+RULES[_exported.call_exported] = _call_exported

@@ -1044,6 +1044,29 @@ def check_callback(prim):
 CHECKS["callback"] = check_callback
 
 
+def check_exported(prim):
+    """``call_exported`` links a foreign StableHLO module and calls its ``main``: here a
+    module computing ``a * b + 1`` by hand, so the lowering is tested without export."""
+    from primitives.exported import ForeignModule
+    text = ("module @m {\n  func.func public @main(%a: tensor<3xf32>, %b: tensor<3xf32>) "
+            "-> tensor<3xf32> {\n    %0 = stablehlo.multiply %a, %b : tensor<3xf32>\n"
+            "    %1 = call @helper(%0) : (tensor<3xf32>) -> tensor<3xf32>\n"
+            "    return %1 : tensor<3xf32>\n  }\n"
+            "  func.func private @helper(%x: tensor<3xf32>) -> tensor<3xf32> {\n"
+            "    %c = stablehlo.constant dense<1.0> : tensor<3xf32>\n"
+            "    %0 = stablehlo.add %x, %c : tensor<3xf32>\n    return %0 : tensor<3xf32>\n"
+            "  }\n}\n")
+    mod = ForeignModule(text, (_f32((3,)),) * 2, (_f32((3,)),), "m", ("cpu",))
+    a, b = np.float32([1, 2, 3]), np.float32([0.5, -1, 2])
+    out = run(prim, {"module": mod}, a, b)
+    np.testing.assert_allclose(np.asarray(out[0]), a * b + 1)
+    with pytest.raises(Exception, match=r"argument 1 .* must be f32\[3\], got f32\[4\]"):
+        run(prim, {"module": mod}, a, np.float32([1, 2, 3, 4]))
+
+
+CHECKS["exported"] = check_exported
+
+
 def check_checkify(prim):
     """``check`` has no lowering: a clear error saying to wrap the function in checkify;
     a ``debug_check`` (``debug=True``) lowers to nothing."""

@@ -5,5 +5,5 @@ derivatives, collectives, linear algebra, FFT, ``shard_map``, host callbacks and
 Importing this package registers them in the transforms' tables (``transforms.jvp.JVP``, ``transforms.transpose.TRANSPOSE``,
 ``transforms.partial_eval.PARTIAL_EVAL``, ``transforms.batching.RULES``).
 """
-from . import (callbacks, checkify, collectives, control_flow, custom_derivatives, fft, linalg,
-               remat, shard_map)
+from . import (callbacks, checkify, collectives, control_flow, custom_derivatives, exported, fft,
+               linalg, remat, shard_map)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from primitives import callback as _cb
 
-from ..transforms.batching import RULES, batched_aval, moveaxis
+from ..transforms.batching import RULES, batched_aval, moveaxis, sequential
 from ..transforms.jvp import JVP
 from ..transforms.transpose import TRANSPOSE
 from .. import lax
@@ -68,30 +68,8 @@ TRANSPOSE[_cb.pure_callback] = _no_transpose
 
 # --- batching ------------------------------------------------------------------------------------
 
-def _sequential(prim, ax, args, dims, params, unrolled=False):
-    """One call per batch element, in index order; results stacked on axis 0."""
-    batched = [d is not None for d in dims]
-    moved = [x if d is None else moveaxis(x, d, 0) for x, d in zip(args, dims)]
-    fixed = [x for x, b in zip(moved, batched) if not b]
-    per_elt = [x for x, b in zip(moved, batched) if b]
-
-    def one(xs):
-        fx, bx = iter(fixed), iter(xs)
-        ops = [next(bx) if b else next(fx) for b in batched]
-        return bind(prim, *ops, **params)
-
-    if unrolled:
-        rows = [one([lax.index_in_dim(x, i, 0, keepdims=False) for x in per_elt])
-                for i in range(ax.size)]
-        outs = [lax.concatenate([lax.expand_dims(r[k], (0,)) for r in rows], 0)
-                for k in range(len(params["result_avals"]))]
-    else:
-        outs = lax.map(one, per_elt)
-    return list(outs), [0] * len(outs)
-
-
 def _io_rule(ax, args, dims, **params):
-    return _sequential(_cb.io_callback, ax, args, dims, params)
+    return sequential(_cb.io_callback, ax, args, dims, params, len(params["result_avals"]))
 
 
 def _pure_rule(ax, args, dims, *, callback, result_avals, vmap_method):
@@ -102,8 +80,8 @@ def _pure_rule(ax, args, dims, *, callback, result_avals, vmap_method):
             f"batches ('sequential', 'sequential_unrolled', 'expand_dims', 'broadcast_all' "
             f"or 'legacy_vectorized'), as in JAX")
     if vmap_method in ("sequential", "sequential_unrolled"):
-        return _sequential(_cb.pure_callback, ax, args, dims, params,
-                           unrolled=vmap_method == "sequential_unrolled")
+        return sequential(_cb.pure_callback, ax, args, dims, params, len(result_avals),
+                          unrolled=vmap_method == "sequential_unrolled")
     moved = [x if d is None else moveaxis(x, d, 0) for x, d in zip(args, dims)]
     if vmap_method in ("expand_dims", "broadcast_all"):
         size = ax.size if vmap_method == "broadcast_all" else 1

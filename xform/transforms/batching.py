@@ -92,6 +92,30 @@ def _scalar(value, dtype):
     return np.asarray(value, dtype)[()]
 
 
+def sequential(prim, ax, args, dims, params, n_out: int, unrolled: bool = False):
+    """The batching rule of last resort: one ``prim`` per batch element, in index order
+    (a ``lax.map``, or unrolled), results stacked on axis 0.  For meta-operators whose
+    inside the IR cannot see (host callbacks, exported programs)."""
+    batched = [d is not None for d in dims]
+    moved = [x if d is None else moveaxis(x, d, 0) for x, d in zip(args, dims)]
+    fixed = [x for x, b in zip(moved, batched) if not b]
+    per_elt = [x for x, b in zip(moved, batched) if b]
+
+    def one(xs):
+        fx, bx = iter(fixed), iter(xs)
+        ops_ = [next(bx) if b else next(fx) for b in batched]
+        return bind(prim, *ops_, **params)
+
+    if unrolled:
+        rows = [one([lax.index_in_dim(x, i, 0, keepdims=False) for x in per_elt])
+                for i in range(ax.size)]
+        outs = [lax.concatenate([lax.expand_dims(r[k], (0,)) for r in rows], 0)
+                for k in range(n_out)]
+    else:
+        outs = lax.map(one, per_elt)
+    return list(outs), [0] * len(outs)
+
+
 def batched_aval(aval: ShapedArray, bd, size: int) -> ShapedArray:
     if bd is None:
         return aval

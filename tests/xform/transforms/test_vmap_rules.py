@@ -347,6 +347,7 @@ def test_every_primitive_has_a_rule_and_a_case():
     covered.add(ops.REGISTRY["sharding_constraint"])  # over 8 devices: api/test_sharding.py
     covered |= {ops.REGISTRY["pure_callback"], ops.REGISTRY["io_callback"]}  # test_callbacks
     covered.add(ops.REGISTRY["check"])   # raises eagerly: experimental/test_checkify.py
+    covered.add(ops.REGISTRY["call_exported"])   # api/test_export.py (vmap of a call)
     missing_case = [n for n, p in ops.REGISTRY.items() if p not in covered]
     assert not missing_case, f"meta-operators without a batching test case: {missing_case}"
 

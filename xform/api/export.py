@@ -1,0 +1,467 @@
+"""``xform.export``: a jitted function as a self-contained StableHLO program that leaves
+the process, as ``jax.export``.
+
+    exp = export.export(jit(f))(ShapeDtypeStruct((4,), "float32"))   # an Exported
+    blob = exp.serialize(vjp_order=1)          # bytes: write them anywhere
+    exp2 = export.deserialize(blob)            # in another process, without f's code
+    y = exp2.call(x)                           # also inside jit, vmap and grad
+
+**What an ``Exported`` holds.**  The program's StableHLO module as a *portable artifact*
+(StableHLO's versioned VHLO bytecode, the form its compatibility guarantees cover),
+written for the oldest StableHLO version of a 12-week window, so an older binding can
+load it; the constants the function closed over are written into the module.  Beside
+it: the flat input and output avals, the pytree structures of ``(args, kwargs)`` and of
+the result, the platforms the module was lowered for, and, when serialized with
+``vjp_order=k``, the exported VJP program (recursively, k levels).
+
+**The file format** is ours (JAX's is a flatbuffer whose schema belongs to JAX):
+``XFORMEXP`` (8 bytes), the format version (u32, little-endian), the length of a UTF-8
+JSON header (u32), the header, the artifact, then the serialized VJP if any.  The header
+records the sizes and the SHA-256 of the artifact, so a truncated or corrupted file is
+an error that says so, never a crash; a file of a newer format version, or whose
+StableHLO is newer than this jaxlib reads, is refused with both versions named.
+
+**Calling it** binds ``call_exported`` (primitives/exported.py), whose lowering links
+the module's functions into the caller's program: an exported program called under
+``jit`` is compiled together with what surrounds it.  ``vmap`` runs it once per batch
+element (rules: higher_order/exported.py); ``grad``/``vjp`` use the exported VJP
+through a ``custom_vjp``; forward mode is refused, as in JAX.
+
+**Platforms.**  The module is lowered once per requested platform; when the lowerings are
+the same text (no vendor library calls) one module serves all of them, otherwise export
+asks for one platform at a time.  Calling it on a platform it was not exported for is
+an error naming both.
+
+**Not yet:** symbolic dimensions (``symbolic_shape``) and programs over several devices
+raise ``NotImplementedError``; host callbacks (``debug.print``, ``io_callback``) cannot
+be serialized (their Python functions stay in the process), so export refuses them.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+
+import numpy as np
+
+from primitives import dtypes
+from primitives.core import ShapedArray, jaxpr_effects
+from primitives.exported import ForeignModule, call_exported
+from lowering import _jaxlib
+from lowering.emitter import lower_module
+
+from ..core import bind
+from ..core.array import array_from_numpy
+from ..core.checks import check_ir
+from ..core.pytree import LEAF, PyTreeDef, tree_flatten, tree_structure, tree_unflatten
+from ..core.source import where
+from ..core.trace import eval_jaxpr, leaf_aval
+from .ad import vjp as _vjp
+from .custom_derivatives import custom_vjp
+from .jit import Jitted, jit
+from .stages import ShapeDtypeStruct, _leaf_paths
+
+__all__ = ["Exported", "export", "deserialize", "symbolic_shape", "symbolic_args_specs",
+           "default_export_platform", "minimum_supported_calling_convention_version",
+           "maximum_supported_calling_convention_version", "DisabledSafetyCheck"]
+
+MAGIC = b"XFORMEXP"
+FORMAT_VERSION = 1   # of the container and the calling convention (``main(*flat args)``)
+minimum_supported_calling_convention_version = 1
+maximum_supported_calling_convention_version = FORMAT_VERSION
+_PLATFORMS = ("cpu", "cuda", "rocm", "tpu")
+
+
+class DisabledSafetyCheck:
+    """A check ``Exported.call`` may skip: only ``platform()`` (call on a platform the
+    program was not exported for, at the caller's risk)."""
+
+    def __init__(self, name):
+        self._name = name
+
+    @classmethod
+    def platform(cls):
+        return cls("platform")
+
+    def __eq__(self, other):
+        return isinstance(other, DisabledSafetyCheck) and self._name == other._name
+
+    def __hash__(self):
+        return hash(self._name)
+
+    def __repr__(self):
+        return f"DisabledSafetyCheck.{self._name}()"
+
+
+def default_export_platform() -> str:
+    """The platform ``export`` lowers for when none is given: the default device's."""
+    return _jaxlib.platform_name(_jaxlib.default_device())
+
+
+class Exported:
+    """A program exported by ``export(jit(f))(*args)``: call it (``call``), serialize it
+    (``serialize``), look at it (``mlir_module``, ``in_avals``, ``out_avals``, ...)."""
+
+    def __init__(self, *, fun_name, in_tree, in_avals, out_tree, out_avals, platforms,
+                 mlir_module_serialized, stablehlo_version, disabled_safety_checks=(),
+                 get_vjp=None, text=None):
+        self.fun_name = fun_name
+        self.in_tree, self.in_avals = in_tree, tuple(in_avals)
+        self.out_tree, self.out_avals = out_tree, tuple(out_avals)
+        self.platforms = tuple(platforms)
+        self.mlir_module_serialized = mlir_module_serialized
+        self.stablehlo_version = stablehlo_version
+        self.disabled_safety_checks = tuple(disabled_safety_checks)
+        self.calling_convention_version = FORMAT_VERSION
+        self.nr_devices = 1
+        self.in_shardings_hlo = (None,) * len(self.in_avals)
+        self.out_shardings_hlo = (None,) * len(self.out_avals)
+        self.ordered_effects = self.unordered_effects = ()
+        self.module_kept_var_idx = tuple(range(len(self.in_avals)))
+        self.uses_global_constants = False
+        self._get_vjp = get_vjp
+        self._vjp = None
+        self._text = text
+        self._module = None
+
+    def __repr__(self):
+        ins = ", ".join(a.str_short() for a in self.in_avals)
+        outs = ", ".join(a.str_short() for a in self.out_avals)
+        return f"Exported({self.fun_name}: ({ins}) -> ({outs}) for {', '.join(self.platforms)})"
+
+    def mlir_module(self) -> str:
+        """The StableHLO module, as text."""
+        if self._text is None:
+            try:
+                self._text = _jaxlib.module_from_artifact(self.mlir_module_serialized)
+            except ValueError as e:
+                lo, cur, _ = _jaxlib.stablehlo_versions()
+                raise ValueError(
+                    f"the exported {self.fun_name} holds StableHLO {self.stablehlo_version}, "
+                    f"which this jaxlib (StableHLO {lo} to {cur}) cannot read: {e}") from None
+        return self._text
+
+    def has_vjp(self) -> bool:
+        return self._vjp is not None or self._get_vjp is not None
+
+    def vjp(self) -> "Exported":
+        """The exported VJP: ``vjp(*flat primals, *flat output cotangents) -> flat input
+        cotangents``, where only inexact (float, complex) outputs take a cotangent and only
+        inexact inputs get one."""
+        if self._vjp is None:
+            if self._get_vjp is None:
+                raise ValueError(
+                    f"the exported {self.fun_name} has no VJP: it was deserialized from "
+                    f"bytes serialized with vjp_order=0; serialize with vjp_order=1 (or "
+                    f"higher) to differentiate it")
+            self._vjp = self._get_vjp()
+        return self._vjp
+
+    def serialize(self, vjp_order: int = 0) -> bytes:
+        """The bytes of this program (and of ``vjp_order`` levels of its VJP)."""
+        if not isinstance(vjp_order, int) or vjp_order < 0:
+            raise ValueError(f"Exported.serialize: vjp_order must be an int >= 0, got "
+                             f"{vjp_order!r}")
+        vjp_blob = self.vjp().serialize(vjp_order - 1) if vjp_order else b""
+        header = {
+            "format": "xform.export", "fun_name": self.fun_name,
+            "in_tree": _tree_json(self.in_tree, "in_tree"),
+            "out_tree": _tree_json(self.out_tree, "out_tree"),
+            "in_avals": [_aval_json(a) for a in self.in_avals],
+            "out_avals": [_aval_json(a) for a in self.out_avals],
+            "platforms": list(self.platforms), "nr_devices": 1,
+            "stablehlo_version": self.stablehlo_version,
+            "disabled_safety_checks": [c._name for c in self.disabled_safety_checks],
+            "module_size": len(self.mlir_module_serialized),
+            "module_sha256": hashlib.sha256(self.mlir_module_serialized).hexdigest(),
+            "vjp_size": len(vjp_blob)}
+        head = json.dumps(header).encode()
+        return (MAGIC + struct.pack("<II", FORMAT_VERSION, len(head)) + head
+                + self.mlir_module_serialized + vjp_blob)
+
+    # --- calling -----------------------------------------------------------------------------
+
+    def _foreign(self) -> ForeignModule:
+        if self._module is None:
+            self._module = ForeignModule(self.mlir_module(), self.in_avals, self.out_avals,
+                                         self.fun_name, self.platforms)
+        return self._module
+
+    def call(self, *args, **kwargs):
+        """Run the program on ``args``/``kwargs`` (structured as the exported function's
+        arguments, each of its exported shape and dtype); eagerly or under a transform."""
+        name = f"Exported.call of {self.fun_name}"
+        leaves, tree = tree_flatten((args, kwargs))
+        if tree != self.in_tree:
+            raise TypeError(f"{name}: the arguments are structured as {tree}, but the "
+                            f"function was exported for {self.in_tree}{where()}")
+        paths = _leaf_paths(self.in_tree)
+        ops = []
+        for path, x, want in zip(paths, leaves, self.in_avals):
+            got = leaf_aval(x, f"{name}: argument {path}")
+            if got.shape != want.shape or got.dtype != want.dtype:
+                raise TypeError(f"{name}: argument {path} is {got.str_short()}, but the "
+                                f"function was exported for {want.str_short()}{where()}")
+            if isinstance(x, (np.ndarray, np.generic, int, float, complex)):
+                x = array_from_numpy(np.asarray(x, dtype=want.dtype))
+            ops.append(x)
+        self._check_platform(name)
+        if self.has_vjp() and any(_inexact(a) for a in self.in_avals):
+            outs = self._differentiable()(*ops)
+        else:
+            outs = bind(call_exported, *ops, module=self._foreign())
+        return tree_unflatten(self.out_tree, list(outs))
+
+    def _check_platform(self, name):
+        here = default_export_platform()
+        if here not in self.platforms and \
+                DisabledSafetyCheck.platform() not in self.disabled_safety_checks:
+            raise ValueError(
+                f"{name}: the function was exported for {', '.join(self.platforms)}, but "
+                f"is called on {here}; export it for {here} too (platforms=...)")
+
+    def _differentiable(self):
+        """The call as a ``custom_vjp`` whose backward pass is the exported VJP."""
+        module = self._foreign()
+        in_avals, out_avals = self.in_avals, self.out_avals
+
+        @custom_vjp
+        def call(*xs):
+            return tuple(bind(call_exported, *xs, module=module))
+
+        def fwd(*xs):
+            return call(*xs), xs
+
+        def bwd(xs, cts):
+            vjp = self.vjp()
+            ct_in = [c for c, a in zip(cts, out_avals) if _inexact(a)]
+            got = iter(vjp.call(*xs, *ct_in))
+            return tuple(next(got) if _inexact(a) else None for a in in_avals)
+
+        call.defvjp(fwd, bwd)
+        return call
+
+
+def _inexact(aval) -> bool:
+    return dtypes.is_inexact(aval.dtype)
+
+
+# --- export ------------------------------------------------------------------------------------
+
+def export(fun_jit, *, platforms=None, disabled_checks=()):
+    """``export(jit(f))(*args, **kwargs) -> Exported``: ``f`` lowered for the shapes and
+    dtypes of ``args`` (arrays or ``ShapeDtypeStruct``s), as a self-contained program."""
+    if not isinstance(fun_jit, Jitted):
+        raise TypeError(f"export: pass a function wrapped in xform.jit (export(jit(f))), got "
+                        f"{type(fun_jit).__name__} {getattr(fun_jit, '__name__', fun_jit)!r}")
+    if platforms is None:
+        platforms = (default_export_platform(),)
+    elif isinstance(platforms, str):
+        platforms = (platforms,)
+    platforms = tuple(platforms)
+    for p in platforms:
+        if p not in _PLATFORMS:
+            raise ValueError(f"export: unknown platform {p!r}; platforms are "
+                             f"{', '.join(_PLATFORMS)}")
+    if not platforms:
+        raise ValueError("export: platforms must name at least one platform")
+    for c in disabled_checks:
+        if not isinstance(c, DisabledSafetyCheck):
+            raise TypeError(f"export: disabled_checks holds {c!r}; use "
+                            f"export.DisabledSafetyCheck.platform()")
+
+    def do_export(*args, **kwargs):
+        for x in tree_flatten((args, kwargs))[0]:
+            if isinstance(x, ShapeDtypeStruct) and any(not isinstance(d, int) for d in x.shape):
+                raise NotImplementedError(
+                    f"export of {fun_jit.__name__}: symbolic dimensions ({x.shape}) are not "
+                    f"supported yet (issue 18); export once per concrete shape{where()}")
+        lowered = fun_jit.lower(*args, **kwargs)
+        return _from_entry(fun_jit, lowered._entry, platforms, tuple(disabled_checks))
+
+    return do_export
+
+
+def _from_entry(fun_jit, entry, platforms, disabled) -> Exported:
+    closed = check_ir(entry.closed, "export")
+    name = fun_jit.__name__
+    if jaxpr_effects(closed.jaxpr):
+        raise ValueError(
+            f"export of {name}: the function calls a host callback (debug.print, "
+            f"debug.callback, io_callback or pure_callback); its Python function cannot be "
+            f"serialized with the program.  Export the function without it")
+    if any(s is not None for s in (entry.arg_shardings or ())) or \
+            any(s is not None for s in (entry.out_shardings or ())) or entry.device is not None:
+        raise NotImplementedError(
+            f"export of {name}: programs with shardings or a device placement cannot be "
+            f"exported yet (issue 18); export the one-device function")
+    consts = [np.asarray(c) for c in closed.consts]
+    texts = {}
+    for p in platforms:
+        try:
+            texts[p] = lower_module(closed.jaxpr, platform=p, const_values=consts)
+        except (NotImplementedError, RuntimeError, ValueError) as e:
+            raise NotImplementedError(f"export of {name} for {p}: {e}") from None
+    if len(set(texts.values())) > 1:
+        raise NotImplementedError(
+            f"export of {name}: the program differs between {', '.join(platforms)} (it calls "
+            f"a vendor library); export it for one platform at a time")
+    text = texts[platforms[0]]
+    _, _, version = _jaxlib.stablehlo_versions()
+    payload = _jaxlib.portable_artifact(text, version)
+    in_avals = [v.aval for v in closed.jaxpr.invars]
+    out_avals = [v.aval for v in closed.jaxpr.outvars]
+
+    def get_vjp():
+        return _export_vjp(closed, in_avals, out_avals, name, platforms, disabled)
+
+    return Exported(fun_name=name, in_tree=entry.in_tree, in_avals=in_avals,
+                    out_tree=entry.out_tree, out_avals=out_avals, platforms=platforms,
+                    mlir_module_serialized=payload, stablehlo_version=version,
+                    disabled_safety_checks=disabled, get_vjp=get_vjp, text=text)
+
+
+def _export_vjp(closed, in_avals, out_avals, name, platforms, disabled) -> Exported:
+    """The VJP of the flat program, exported: ``(*primals, *inexact output cotangents)
+    -> inexact input cotangents``."""
+    n = len(in_avals)
+    diff_in = [i for i, a in enumerate(in_avals) if _inexact(a)]
+    diff_out = [k for k, a in enumerate(out_avals) if _inexact(a)]
+
+    def vjp_fun(*xs):
+        primals, cts = list(xs[:n]), xs[n:]
+
+        def f(*dx):
+            full = list(primals)
+            for i, v in zip(diff_in, dx):
+                full[i] = v
+            outs = eval_jaxpr(closed.jaxpr, closed.consts, full)
+            return tuple(outs[k] for k in diff_out)
+
+        _, pullback = _vjp(f, *[primals[i] for i in diff_in])
+        return tuple(pullback(tuple(cts)))
+
+    vjp_fun.__name__ = f"vjp_{name}"
+    structs = [ShapeDtypeStruct(a.shape, a.dtype, a.weak_type) for a in in_avals] + \
+              [ShapeDtypeStruct(out_avals[k].shape, out_avals[k].dtype) for k in diff_out]
+    return export(jit(vjp_fun), platforms=platforms, disabled_checks=disabled)(*structs)
+
+
+# --- deserialize --------------------------------------------------------------------------------
+
+def deserialize(blob) -> Exported:
+    """The ``Exported`` that ``Exported.serialize`` wrote (``bytes`` or ``bytearray``)."""
+    if not isinstance(blob, (bytes, bytearray, memoryview)):
+        raise TypeError(f"export.deserialize: expected bytes, got {type(blob).__name__}")
+    blob = bytes(blob)
+    exp, rest = _read(blob)
+    if rest:
+        raise ValueError(f"export.deserialize: {len(rest)} bytes follow the exported "
+                         f"program; the data is not one serialized Exported")
+    return exp
+
+
+def _read(blob: bytes):
+    if not blob.startswith(MAGIC):
+        hint = ""
+        if len(blob) >= 8 and blob[4:8] != MAGIC[4:8]:
+            hint = " (a jax.export artifact is a flatbuffer of JAX's schema, which xform " \
+                   "does not read; see docs/differences.md)"
+        raise ValueError(f"export.deserialize: not a serialized xform Exported: it starts "
+                         f"with {blob[:8]!r}, not {MAGIC!r}{hint}")
+    if len(blob) < 16:
+        raise ValueError("export.deserialize: the data is truncated (no header)")
+    version, head_len = struct.unpack("<II", blob[8:16])
+    if version > FORMAT_VERSION or version < minimum_supported_calling_convention_version:
+        raise ValueError(
+            f"export.deserialize: the data was written in export format version {version}; "
+            f"this xform reads versions {minimum_supported_calling_convention_version} to "
+            f"{FORMAT_VERSION}" + (" (upgrade xform)" if version > FORMAT_VERSION else ""))
+    try:
+        head = json.loads(blob[16:16 + head_len].decode())
+        start = 16 + head_len
+        size = head["module_size"]
+        payload = blob[start:start + size]
+        vjp_blob = blob[start + size:start + size + head["vjp_size"]]
+        rest = blob[start + size + head["vjp_size"]:]
+        if len(payload) != size or len(vjp_blob) != head["vjp_size"]:
+            raise ValueError("truncated")
+        if hashlib.sha256(payload).hexdigest() != head["module_sha256"]:
+            raise ValueError("the module's checksum does not match")
+        in_tree, out_tree = _tree_from(head["in_tree"]), _tree_from(head["out_tree"])
+        in_avals = [_aval_from(a) for a in head["in_avals"]]
+        out_avals = [_aval_from(a) for a in head["out_avals"]]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+        raise ValueError(f"export.deserialize: the data is corrupted or truncated ({e})") \
+            from None
+    vjp = _read(vjp_blob)[0] if vjp_blob else None
+    exp = Exported(fun_name=head["fun_name"], in_tree=in_tree, in_avals=in_avals,
+                   out_tree=out_tree, out_avals=out_avals, platforms=head["platforms"],
+                   mlir_module_serialized=payload,
+                   stablehlo_version=head["stablehlo_version"],
+                   disabled_safety_checks=[DisabledSafetyCheck(c)
+                                           for c in head["disabled_safety_checks"]])
+    exp._vjp = vjp
+    return exp, rest
+
+
+def _aval_json(a: ShapedArray) -> list:
+    return [list(a.shape), a.dtype.name, bool(a.weak_type)]
+
+
+def _aval_from(x) -> ShapedArray:
+    shape, name, weak = x
+    return ShapedArray(tuple(int(d) for d in shape), np.dtype(name), bool(weak))
+
+
+def _tree_json(td: PyTreeDef, what: str):
+    """A structure of tuples, lists, dicts (str/int keys) and None as JSON: a leaf is
+    ``"*"``, a node ``[kind, children]`` (``dict``: ``["dict", children, keys]``)."""
+    t = td.node_type
+    if t is None:
+        return "*"
+    kids = [_tree_json(c, what) for c in td.children]
+    if t is type(None):
+        return ["none", []]
+    if t is tuple:
+        return ["tuple", kids]
+    if t is list:
+        return ["list", kids]
+    if t is dict and all(type(k) in (str, int) for k in td.aux):
+        return ["dict", kids, [[type(k).__name__, k] for k in td.aux]]
+    raise TypeError(f"Exported.serialize: the {what} holds {td._body()}; a serialized "
+                    f"program's arguments and results may be structured with tuples, lists, "
+                    f"dicts (str or int keys) and None only")
+
+
+def _tree_from(x) -> PyTreeDef:
+    def skeleton(node):
+        if node == "*":
+            return 0
+        kind, kids = node[0], [skeleton(k) for k in node[1]]
+        if kind == "none":
+            return None
+        if kind == "tuple":
+            return tuple(kids)
+        if kind == "list":
+            return kids
+        if kind == "dict":
+            keys = [int(v) if t == "int" else str(v) for t, v in node[2]]
+            return dict(zip(keys, kids))
+        raise ValueError(f"unknown tree node {kind!r}")
+    return LEAF if x == "*" else tree_structure(skeleton(x))
+
+
+# --- symbolic shapes (not yet) -------------------------------------------------------------------
+
+def symbolic_shape(shape_spec, *, constraints=(), scope=None, like=None):
+    """JAX's symbolic dimensions (``"b, 4"``): not supported yet (issue 18)."""
+    raise NotImplementedError(
+        f"export.symbolic_shape({shape_spec!r}): symbolic dimensions are not supported yet "
+        f"(issue 18); export once per concrete shape")
+
+
+def symbolic_args_specs(args, shapes_specs, constraints=(), scope=None):
+    raise NotImplementedError(
+        "export.symbolic_args_specs: symbolic dimensions are not supported yet (issue 18); "
+        "export once per concrete shape")
