@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # XLA's C++ INFO lines are noise to users
 
@@ -19,6 +20,7 @@ from jax.extend import backend as _backend    # noqa: E402
 from jax._src.lib import xla_client as _xla_client  # noqa: E402  HloSharding, OpSharding
 
 from primitives.lru import memoize             # noqa: E402
+from . import disk_cache                        # noqa: E402
 
 ArrayImpl = _xc.ArrayImpl
 JaxRuntimeError = _xc.JaxRuntimeError
@@ -317,13 +319,46 @@ def compile_module(text: str, device, compile_options=None, kind=None, devices=N
             opts.device_assignment = _xc.DeviceAssignment.create(
                 np.array([[devices[0].id]], dtype=np.int32))
         try:
-            return compile_and_load(text, dlist, opts)
+            if host_callbacks:   # they name this process's Python functions: not cached
+                return compile_and_load(text, dlist, opts)
+            return _compile_cached(client, compile_and_load, text, dlist, opts, devices)
         except JaxRuntimeError as e:   # an XLA without one of our options: drop it, retry
             unknown = [k for k, _ in opts.env_option_overrides
                        if f"No such compile option: '{k}'" in str(e)]
             if not unknown:
                 raise
             _unknown_options.update(unknown)
+
+
+def version() -> str:
+    """The binding's version (part of every persistent cache key)."""
+    import jaxlib
+    return getattr(jaxlib, "__version__", "")
+
+
+def _compile_cached(client, compile_and_load, text, dlist, opts, devices):
+    """``compile_and_load``, through the persistent compilation cache (lowering/disk_cache.py):
+    keyed by the module text, the serialized compile options, the devices' platform, kind
+    and ids, and the jaxlib version.  A program that compiles faster than
+    ``MIN_COMPILE_SECS`` is not stored (loading it would save little)."""
+    if not disk_cache.ENABLED:
+        return compile_and_load(text, dlist, opts)
+    k = disk_cache.key("xla", text, opts.SerializeAsString(), devices[0].platform,
+                       devices[0].device_kind, [d.id for d in devices], version())
+    blob = disk_cache.get("compile", k)
+    if blob is not None:
+        try:
+            return client.deserialize_executable(blob, dlist, opts)
+        except Exception:   # noqa: BLE001 - another build's bytes: compile afresh
+            disk_cache.discard("compile", k)
+    start = time.perf_counter()
+    exe = compile_and_load(text, dlist, opts)
+    if time.perf_counter() - start >= disk_cache.MIN_COMPILE_SECS:
+        try:
+            disk_cache.put("compile", k, client.serialize_executable(exe))
+        except JaxRuntimeError:   # a backend that cannot serialize executables
+            pass
+    return exe
 
 
 def _partition(opts, devices, free_params, free_outputs) -> None:

@@ -7,6 +7,11 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 # so a transform that writes a malformed program fails the test that made it, naming the
 # transform.  Read once when xform is imported; XFORM_CHECK_IR=0 turns it off.
 os.environ.setdefault("XFORM_CHECK_IR", "1")
+# The persistent trace cache is off in the suite (tests count traces, and the same
+# function body recurs across tests); tests/xform/api/test_persistent_cache.py turns it
+# on in its own processes.  Subprocesses inherit this.  The compilation cache stays on
+# (in the user's cache directory): it never changes what a program computes.
+os.environ["XFORM_TRACE_CACHE"] = "0"
 
 import pytest  # noqa: E402
 from hypothesis import settings, HealthCheck  # noqa: E402

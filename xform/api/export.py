@@ -53,7 +53,8 @@ from lowering.emitter import lower_module
 from ..core import bind
 from ..core.array import array_from_numpy
 from ..core.checks import check_ir
-from ..core.pytree import LEAF, PyTreeDef, tree_flatten, tree_structure, tree_unflatten
+from ..core.pytree import (PyTreeDef, tree_flatten, tree_unflatten, treedef_from_json,
+                           treedef_to_json)
 from ..core.source import where
 from ..core.trace import eval_jaxpr, leaf_aval
 from .ad import vjp as _vjp
@@ -165,8 +166,8 @@ class Exported:
         vjp_blob = self.vjp().serialize(vjp_order - 1) if vjp_order else b""
         header = {
             "format": "xform.export", "fun_name": self.fun_name,
-            "in_tree": _tree_json(self.in_tree, "in_tree"),
-            "out_tree": _tree_json(self.out_tree, "out_tree"),
+            "in_tree": _tree_json(self.in_tree, "arguments"),
+            "out_tree": _tree_json(self.out_tree, "results"),
             "in_avals": [_aval_json(a) for a in self.in_avals],
             "out_avals": [_aval_json(a) for a in self.out_avals],
             "platforms": list(self.platforms), "nr_devices": 1,
@@ -388,7 +389,8 @@ def _read(blob: bytes):
             raise ValueError("truncated")
         if hashlib.sha256(payload).hexdigest() != head["module_sha256"]:
             raise ValueError("the module's checksum does not match")
-        in_tree, out_tree = _tree_from(head["in_tree"]), _tree_from(head["out_tree"])
+        in_tree = treedef_from_json(head["in_tree"])
+        out_tree = treedef_from_json(head["out_tree"])
         in_avals = [_aval_from(a) for a in head["in_avals"]]
         out_avals = [_aval_from(a) for a in head["out_avals"]]
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
@@ -415,41 +417,12 @@ def _aval_from(x) -> ShapedArray:
 
 
 def _tree_json(td: PyTreeDef, what: str):
-    """A structure of tuples, lists, dicts (str/int keys) and None as JSON: a leaf is
-    ``"*"``, a node ``[kind, children]`` (``dict``: ``["dict", children, keys]``)."""
-    t = td.node_type
-    if t is None:
-        return "*"
-    kids = [_tree_json(c, what) for c in td.children]
-    if t is type(None):
-        return ["none", []]
-    if t is tuple:
-        return ["tuple", kids]
-    if t is list:
-        return ["list", kids]
-    if t is dict and all(type(k) in (str, int) for k in td.aux):
-        return ["dict", kids, [[type(k).__name__, k] for k in td.aux]]
-    raise TypeError(f"Exported.serialize: the {what} holds {td._body()}; a serialized "
-                    f"program's arguments and results may be structured with tuples, lists, "
-                    f"dicts (str or int keys) and None only")
-
-
-def _tree_from(x) -> PyTreeDef:
-    def skeleton(node):
-        if node == "*":
-            return 0
-        kind, kids = node[0], [skeleton(k) for k in node[1]]
-        if kind == "none":
-            return None
-        if kind == "tuple":
-            return tuple(kids)
-        if kind == "list":
-            return kids
-        if kind == "dict":
-            keys = [int(v) if t == "int" else str(v) for t, v in node[2]]
-            return dict(zip(keys, kids))
-        raise ValueError(f"unknown tree node {kind!r}")
-    return LEAF if x == "*" else tree_structure(skeleton(x))
+    try:
+        return treedef_to_json(td)
+    except TypeError:
+        raise TypeError(f"Exported.serialize: the {what} are structured as {td}; a "
+                        f"serialized program's arguments and results may be structured with "
+                        f"tuples, lists, dicts (str or int keys) and None only") from None
 
 
 # --- symbolic shapes (not yet) -------------------------------------------------------------------

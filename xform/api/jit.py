@@ -28,6 +28,7 @@ from ..core.checks import check_ir
 from ..core.pytree import LEAF, broadcast_prefix, tree_flatten, tree_unflatten
 from ..core.trace import leaf_aval, trace_to_jaxpr
 from .stages import Lowered, ShapeDtypeStruct
+from . import trace_cache
 
 _PY_SCALARS = (int, float, complex, bool)
 
@@ -45,7 +46,12 @@ def _to_buffer(x):
 
 class _Entry:
     __slots__ = ("closed", "out_tree", "exe", "const_bufs", "out_avals", "cacheable",
-                 "donate", "donated", "arg_shardings", "out_shardings", "in_tree", "device")
+                 "donate", "donated", "arg_shardings", "out_shardings", "in_tree", "device",
+                 "persist_key")
+    # closed: the traced program; None for an entry loaded from the persistent trace
+    # cache (trace_cache.py), which is traced again only if the jaxpr itself is needed
+    # (lower(), or a call inside another trace); persist_key: the trace cache key this
+    # entry is stored under once compiled (None: not stored)
     # donate: flat argument leaves the caller asked to donate (donate_argnums/argnames);
     # donated: those whose buffers an output reuses (known once compiled);
     # arg_shardings / out_shardings: per parameter (captured constants first) / output,
@@ -304,6 +310,7 @@ class Jitted:
         flat_fun.__wrapped__ = self._fun
         closed, out_tree = trace_to_jaxpr(flat_fun, avals, tree)
         entry = _Entry()
+        entry.persist_key = None
         entry.closed = passes.simplify(closed)
         entry.out_tree = out_tree
         entry.exe = None
@@ -341,7 +348,31 @@ class Jitted:
             entry.const_bufs = [c._buf for c in closed.consts]
             if entry.exe.mesh is not None or entry.device is not None:
                 entry.const_bufs = list(closed.consts)   # laid out at each call
+            if entry.persist_key is not None:
+                trace_cache.store(entry.persist_key, entry)
+                entry.persist_key = None
         return entry.exe
+
+    def _persisted(self, key, tree, statics, avals):
+        """The entry for this signature from the persistent trace cache (another process
+        traced it), or None; on a miss, the key to store the new trace under."""
+        if not trace_cache.enabled() or core._stack or _checks.special or len(key) > 4 or \
+                self._in_shardings is not None or self._out_shardings is not None:
+            return None, None
+        k = trace_cache.key_of(self, tree, statics, avals)
+        found = None if k is None else trace_cache.lookup(k)
+        if found is None:
+            return None, k
+        entry = _Entry()
+        entry.exe, consts, entry.out_tree, entry.donate, entry.donated = found
+        entry.closed = entry.persist_key = entry.device = None
+        entry.const_bufs = [c._buf for c in consts]
+        entry.out_avals = entry.exe.out_avals
+        entry.arg_shardings = entry.out_shardings = None
+        entry.in_tree = tree
+        entry.cacheable = True
+        self._cache.put(key, entry)
+        return entry, None
 
     def __call__(self, *args, **kwargs):
         if not kwargs and not core._stack and not _checks.special:
@@ -387,8 +418,11 @@ class Jitted:
             return self._fun(*args, **kwargs)
         key, leaves, tree, statics, avals = self._signature(args, kwargs)
         entry = self._cache.get(key)
-        if entry is None:
-            entry = self._trace(key, tree, statics, avals)
+        if entry is None or (entry.closed is None and core._stack):
+            entry, persist = self._persisted(key, tree, statics, avals)
+            if entry is None:
+                entry = self._trace(key, tree, statics, avals)
+                entry.persist_key = persist
         if core._stack:  # inside another trace: inline the traced program (no donation)
             outs = core.eval_jaxpr(entry.closed.jaxpr, entry.closed.consts, leaves)
             return tree_unflatten(entry.out_tree, outs)
@@ -486,7 +520,9 @@ class Jitted:
                 raise NotImplementedError(
                     f"jit({self.__name__}).lower: argument {i} is a ShapeDtypeStruct with a "
                     f"sharding; give the layout with jit(in_shardings=...) instead{where()}")
-        entry = self._cache.get(key) or self._trace(key, tree, statics, avals)
+        entry = self._cache.get(key)
+        if entry is None or entry.closed is None:   # (one from the trace cache)
+            entry = self._trace(key, tree, statics, avals)
         return Lowered(self, entry, statics)
 
     def trace(self, *args, **kwargs):

@@ -19,7 +19,13 @@ Every option is read by the code it names (none is stored and ignored):
 * ``jax_default_matmul_precision``: the precision of a contraction called with
   ``precision=None`` (``xform.lax.precision``);
 * ``jax_numpy_rank_promotion``: ``"allow"``, ``"warn"`` or ``"raise"`` when a numpy
-  operation broadcasts operands of different ranks (``xform.numpy._core``).
+  operation broadcasts operands of different ranks (``xform.numpy._core``);
+* the persistent caches (``lowering.disk_cache``): ``jax_enable_compilation_cache``
+  (default on), ``jax_compilation_cache_dir`` (None: ``~/.cache/xform``),
+  ``jax_compilation_cache_max_size`` (bytes per kind, default 1 GiB; -1: no bound),
+  ``jax_persistent_cache_min_compile_time_secs`` (default 1.0, as JAX),
+  ``jax_persistent_cache_min_entry_size_bytes``; ``xform_trace_cache`` (default on):
+  also keep traced programs, so another process skips tracing (``xform.api.trace_cache``).
 
 As in JAX, each option starts from its environment variable when that is set
 (``JAX_ENABLE_X64=1``, ``JAX_DEFAULT_MATMUL_PRECISION=highest``, ...), and
@@ -33,7 +39,7 @@ import contextlib
 import os
 
 from primitives import dtypes, lru
-from lowering import _jaxlib
+from lowering import _jaxlib, disk_cache
 
 from . import checks
 
@@ -61,6 +67,32 @@ def _update_trace_key(values):
         (values["jax_enable_x64"],) + rest
 
 
+_CACHE_OPTIONS = {"jax_enable_compilation_cache": "ENABLED",
+                  "jax_compilation_cache_dir": "DIRECTORY",
+                  "jax_compilation_cache_max_size": "MAX_BYTES",
+                  "jax_persistent_cache_min_compile_time_secs": "MIN_COMPILE_SECS",
+                  "jax_persistent_cache_min_entry_size_bytes": "MIN_ENTRY_BYTES"}
+
+
+def _set_cache_option(key, value):
+    """Check a persistent-cache option and hand it to ``lowering.disk_cache``."""
+    try:
+        if key == "jax_enable_compilation_cache":
+            value = value.lower() in ("1", "true", "yes", "on") if isinstance(value, str) \
+                else bool(value)
+        elif key == "jax_compilation_cache_dir":
+            value = None if value in (None, "") else os.path.abspath(
+                os.path.expanduser(os.fspath(value)))
+        elif key == "jax_persistent_cache_min_compile_time_secs":
+            value = float(value)
+        else:
+            value = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"config.update: {key} cannot be {value!r}") from None
+    setattr(disk_cache, _CACHE_OPTIONS[key], value)
+    return value
+
+
 def _env_value(name, default):
     raw = os.environ.get(name.upper())
     if raw is None:
@@ -77,10 +109,16 @@ class Config:
                         "xform_cpu_fusion_emitters": None, "xform_cpu_loop_kernels": None,
                         "xform_check_ir": checks.enabled(), "xform_cache_size": lru.limit(),
                         "jax_disable_jit": False, "jax_default_matmul_precision": None,
-                        "jax_numpy_rank_promotion": "allow"}
+                        "jax_numpy_rank_promotion": "allow",
+                        "jax_enable_compilation_cache": disk_cache.ENABLED,
+                        "jax_compilation_cache_dir": disk_cache.DIRECTORY,
+                        "jax_compilation_cache_max_size": disk_cache.MAX_BYTES,
+                        "jax_persistent_cache_min_compile_time_secs": disk_cache.MIN_COMPILE_SECS,
+                        "jax_persistent_cache_min_entry_size_bytes": disk_cache.MIN_ENTRY_BYTES,
+                        "xform_trace_cache": True}
         self._absl_flags = None
         for name in ("jax_enable_x64", "jax_disable_jit", "jax_default_matmul_precision",
-                     "jax_numpy_rank_promotion"):
+                     "jax_numpy_rank_promotion", *_CACHE_OPTIONS, "xform_trace_cache"):
             value = _env_value(name, self._values[name])
             if value != self._values[name]:
                 self.update(name, value)
@@ -123,6 +161,11 @@ class Config:
         elif key == "xform_cache_size":
             lru.set_limit(value)
             value = lru.limit()
+        elif key in _CACHE_OPTIONS:
+            value = _set_cache_option(key, value)
+        elif key == "xform_trace_cache":
+            value = bool(value) if not isinstance(value, str) else \
+                value.lower() in ("1", "true", "yes", "on")
         self._values[key] = value
         if key in _TRACE_OPTIONS:
             _update_trace_key(self._values)

@@ -700,3 +700,43 @@ register_pytree_node(
 
 def all_leaves(iterable, is_leaf=None):
     return all(tree_structure(x, is_leaf) == LEAF for x in iterable)
+
+
+def treedef_to_json(td: PyTreeDef):
+    """A structure of tuples, lists, dicts (str/int keys) and None as JSON data (what
+    ``xform.export`` and the trace cache write): a leaf is ``"*"``, a node
+    ``[kind, children]`` (a dict: ``["dict", children, keys]``); any other node type is a
+    ``TypeError`` naming it."""
+    t = td.node_type
+    if t is None:
+        return "*"
+    kids = [treedef_to_json(c) for c in td.children]
+    if t is type(None):
+        return ["none", []]
+    if t is tuple:
+        return ["tuple", kids]
+    if t is list:
+        return ["list", kids]
+    if t is dict and all(type(k) in (str, int) for k in td.aux):
+        return ["dict", kids, [[type(k).__name__, k] for k in td.aux]]
+    raise TypeError(f"{td._body()} is not made of tuples, lists, dicts (str or int keys) "
+                    f"and None only")
+
+
+def treedef_from_json(x) -> PyTreeDef:
+    """The inverse of ``treedef_to_json`` (ValueError on data it did not write)."""
+    def skeleton(node):
+        if node == "*":
+            return 0
+        kind, kids = node[0], [skeleton(k) for k in node[1]]
+        if kind == "none":
+            return None
+        if kind == "tuple":
+            return tuple(kids)
+        if kind == "list":
+            return kids
+        if kind == "dict":
+            keys = [int(v) if t == "int" else str(v) for t, v in node[2]]
+            return dict(zip(keys, kids))
+        raise ValueError(f"unknown tree node {kind!r}")
+    return LEAF if x == "*" else tree_structure(skeleton(x))
