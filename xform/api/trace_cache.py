@@ -204,11 +204,13 @@ class _Walker:
                 self.value(c)
 
     def function(self, f):
+        """A library function counts by name, but its closure, defaults and attributes
+        are walked (``grad(loss)`` is a library closure over the user's ``loss``)."""
         co = f.__code__
-        if _is_library_file(co.co_filename):
-            return self.emit("libfn", f.__module__, f.__qualname__)
-        self.emit("fn", f.__qualname__)
-        self.code(co)
+        library = _is_library_file(co.co_filename)
+        self.emit("libfn" if library else "fn", f.__module__, f.__qualname__)
+        if not library:
+            self.code(co)
         self.value(f.__defaults__)
         self.value(f.__kwdefaults__)
         for cell in f.__closure__ or ():
@@ -216,6 +218,11 @@ class _Walker:
                 self.value(cell.cell_contents)
             except ValueError:          # an empty cell
                 self.emit("empty cell")
+        extra = {k: v for k, v in vars(f).items() if k not in ("__doc__", "__module__")}
+        if extra:
+            self.value(extra)
+        if library:
+            return
         names = _names(co)
         g = f.__globals__
         for name in sorted(names):

@@ -224,3 +224,36 @@ def test_fingerprint_refuses_what_it_cannot_see():
     k1 = trace_cache.key_of(jit(g), None, (), ())
     scale[0] = 3.0
     assert k1 is not None and trace_cache.key_of(jit(g), None, (), ()) != k1
+
+
+def test_fingerprint_sees_through_library_wrappers():
+    """``jit(grad(loss))``: grad's wrapper is library code, but the user function it
+    closes over is part of the key (as are partial arguments and methods' objects)."""
+    import functools
+    import xform
+    from xform import jit
+    from xform.api import trace_cache
+
+    def make(c):
+        def loss(x):
+            return x * c
+        return loss
+
+    def key(f):
+        return trace_cache.key_of(jit(f), None, (), ())
+
+    assert key(xform.grad(make(2.0))) != key(xform.grad(make(3.0)))
+    assert key(xform.grad(make(2.0))) == key(xform.grad(make(2.0)))
+    assert key(xform.vmap(make(2.0))) != key(xform.vmap(make(3.0)))
+
+    def scaled(x, s):
+        return x * s
+    assert key(functools.partial(scaled, s=1.0)) != key(functools.partial(scaled, s=2.0))
+
+    class Model:
+        def __init__(self, w):
+            self.w = w
+
+        def apply(self, x):
+            return x * self.w
+    assert key(Model(np.ones(3)).apply) != key(Model(np.zeros(3)).apply)
