@@ -282,8 +282,12 @@ def test_cpu_emitter_choice_and_knob(monkeypatch):
     big = xform.make_jaxpr(chain)(xnp.ones(2000)).jaxpr
     loop = xform.make_jaxpr(lambda v: chain(xform.lax.fori_loop(0, 3, lambda i, c: c * 2, v)))(
         xnp.ones(7)).jaxpr
-    assert [_small_straight_line(j) for j in (small, short, big, loop)] == \
-        [True, False, False, False]
+    grad = xform.make_jaxpr(xform.grad(lambda v: chain(v).sum()))(xnp.ones(7)).jaxpr
+    many_outs = xform.make_jaxpr(lambda v: [v * i for i in range(300)])(xnp.ones(7)).jaxpr
+    dots = xform.make_jaxpr(lambda v: chain(v @ xnp.ones((7, 7))))(xnp.ones(7)).jaxpr
+    assert [_small_straight_line(j) for j in (small, short, big, loop, many_outs, dots)] == \
+        [True, False, False, False, False, False]
+    assert _small_straight_line(grad)   # one output: the classic emitter
     classic = [("xla_cpu_use_fusion_emitters", False)]
     opts = lambda small: _jaxlib._compile_options(
         "cpu", "straight-line" if small else None).env_option_overrides
