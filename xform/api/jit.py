@@ -515,11 +515,21 @@ class Jitted:
         """The program for these arguments' signature, not run: arrays, scalars or
         ``ShapeDtypeStruct``s (pytrees of them) give the shapes and dtypes."""
         key, leaves, tree, statics, avals = self._signature(args, kwargs)
-        for i, x in enumerate(leaves):
-            if type(x) is ShapeDtypeStruct and x.sharding is not None:
-                raise NotImplementedError(
-                    f"jit({self.__name__}).lower: argument {i} is a ShapeDtypeStruct with a "
-                    f"sharding; give the layout with jit(in_shardings=...) instead{where()}")
+        given = [x.sharding if type(x) is ShapeDtypeStruct else None for x in leaves]
+        if any(s is not None for s in given):
+            # a ShapeDtypeStruct's sharding is the layout an argument will arrive in: it
+            # keys the program as a committed Array's layout does
+            for i, s in enumerate(given):
+                if s is not None and not isinstance(s, (NamedSharding, SingleDeviceSharding)):
+                    raise TypeError(
+                        f"jit({self.__name__}).lower: argument {i} is a ShapeDtypeStruct "
+                        f"whose sharding is a {type(s).__name__}; give a NamedSharding or "
+                        f"SingleDeviceSharding{where()}")
+                if isinstance(s, NamedSharding):
+                    s.check_shape(avals[i].shape, f"jit({self.__name__}).lower: argument {i} "
+                                                  f"({avals[i].str_short()})")
+            prev = key[4] if len(key) > 4 else (None,) * len(leaves)
+            key = key[:4] + (tuple(g if g is not None else p for g, p in zip(given, prev)),)
         entry = self._cache.get(key)
         if entry is None or entry.closed is None:   # (one from the trace cache)
             entry = self._trace(key, tree, statics, avals)

@@ -65,7 +65,8 @@ def test_lowered_infos_and_text():
     args, kwargs = lo.args_info
     assert (args[0].shape, args[1].shape, kwargs) == ((3,), (), {})
     assert "stablehlo.multiply" in lo.as_text()
-    with pytest.raises(NotImplementedError, match="sharding"):
+    with pytest.raises(TypeError, match=r"argument 0 is a ShapeDtypeStruct whose sharding is "
+                                        r"a object; give a NamedSharding"):
         xform.jit(lambda x: x).lower(xform.ShapeDtypeStruct((2,), np.float32, sharding=object()))
     # the compiled program is the one the jitted function then runs
     g = xform.jit(lambda x: x + 1)

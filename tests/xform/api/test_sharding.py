@@ -345,3 +345,25 @@ def test_partition_spec_and_mesh_basics():
     x = xform.numpy.ones(3)
     assert x.sharding.device_set == {d} and not x.committed
     assert make_mesh((1,), ("a",)).device_list == [d]
+
+
+def test_lower_takes_sharded_shape_dtype_structs(md):
+    """``jit(f).lower(ShapeDtypeStruct(..., sharding=...))`` compiles for that layout, as
+    JAX: the compiled program's input shardings are the given ones, and it runs on
+    arrays laid out that way (and equals the one-device result)."""
+    md("""
+    f = lambda a, b: xnp.tanh(a @ b) * 2.0
+    sa = xf.ShapeDtypeStruct(A.shape, np.float32, sharding=ns("x", None))
+    sb = xf.ShapeDtypeStruct(B.shape, np.float32, sharding=ns(None, "y"))
+    comp = xf.jit(f).lower(sa, sb).compile()
+    ins, _ = comp.input_shardings
+    assert [spec_of_s(s) for s in ins] == [("x", None), (None, "y")], ins
+    out = comp(xf.device_put(A, ns("x", None)), xf.device_put(B, ns(None, "y")))
+    np.testing.assert_allclose(np.asarray(out), np.tanh(A @ B) * 2.0, rtol=1e-5, atol=1e-5)
+    try:
+        xf.jit(f).lower(xf.ShapeDtypeStruct((7, 16), np.float32, sharding=ns("x", None)), sb)
+    except ValueError as e:
+        assert "argument 0" in str(e) and "7" in str(e), e
+    else:
+        raise AssertionError("a shape the mesh does not divide must be refused")
+    """.replace("spec_of_s(s)", "tuple(s.spec)"))
