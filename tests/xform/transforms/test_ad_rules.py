@@ -549,6 +549,8 @@ def test_every_primitive_has_rules_and_a_case():
             continue   # no derivative (an error) or primal-only: tests/xform/api/test_callbacks.py
         if p.family == "checkify":
             continue   # primal-only: tests/xform/experimental/test_checkify.py
+        if p.family == "exported":
+            continue   # JVP/transpose are errors naming vjp_order; grad: tests/xform/api/test_export.py
         if p not in covered:
             missing_case.append(name)
     linear = ["neg", "add", "sub", "mul", "div", "convert_element_type", "reduce_sum",
