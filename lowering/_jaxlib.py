@@ -395,6 +395,19 @@ def output_tiles(exe, ndims, num_devices):
     return [tiles_of(s, nd, num_devices) for s, nd in zip(shardings, ndims)]
 
 
+def pytree_registry(module: str, name: str):
+    """A new C++ pytree registry of jaxlib's (None, tuple, namedtuple, list and dict
+    built in; nothing of JAX's registered), named ``module.name`` so that treedefs made
+    with it pickle by reference to it."""
+    reg = _xc.pytree.PyTreeRegistry(enable_none=True, enable_tuple=True,
+                                    enable_namedtuple=True, enable_list=True, enable_dict=True)
+    reg.__module__, reg.__name__ = module, name
+    return reg
+
+
+pytree = _xc.pytree   # PyTreeDef, key entries, treedef_tuple, all_leaves (C++)
+
+
 def is_buffer(x) -> bool:
     return type(x) is ArrayImpl
 

@@ -1,12 +1,12 @@
 """``xform.tree_util`` (as ``jax.tree_util``): the public face of ``xform.core.pytree``,
 plus the utilities built on it (broadcast, transpose, associative reduce) and
-``default_registry``, a registry object over xform's one pytree registry."""
+``default_registry``, xform's one (C++) pytree registry."""
 from __future__ import annotations
 
 from typing import Callable
 
 from .core.pytree import (  # noqa: F401
-    DictKey, FlattenedIndexKey, GetAttrKey, KeyEntry, KeyPath, Partial, PyTreeDef,
+    REGISTRY, DictKey, FlattenedIndexKey, GetAttrKey, KeyEntry, KeyPath, Partial, PyTreeDef,
     SequenceKey, _NO_INIT, _flatten_rest, all_leaves, flatten_one_level,
     flatten_one_level_with_keys, flatten_up_to, is_tree_node, keystr, register_dataclass,
     register_pytree_node, register_pytree_node_class, register_pytree_with_keys,
@@ -58,37 +58,6 @@ def tree_transpose(outer_treedef: PyTreeDef, inner_treedef: PyTreeDef | None,
                           [tree_unflatten(outer_treedef, col) for col in zip(*rows)])
 
 
-class _Registry:
-    """``jax.tree_util.default_registry``'s methods, over xform's single registry (so
-    ``register_node`` here is ``register_pytree_node``).  ``flatten_one_level*`` return
-    None for a leaf, as JAX's registry object does."""
-
-    def flatten(self, tree, leaf_predicate: Callable | None = None):
-        return tree_flatten(tree, leaf_predicate)
-
-    def flatten_with_path(self, tree, leaf_predicate: Callable | None = None):
-        return tree_flatten_with_path(tree, leaf_predicate, is_leaf_takes_path=True)
-
-    def flatten_one_level(self, tree):
-        return flatten_one_level(tree) if is_tree_node(type(tree)) else None
-
-    def flatten_one_level_with_keys(self, tree):
-        return flatten_one_level_with_keys(tree) if is_tree_node(type(tree)) else None
-
-    def is_node(self, type):
-        return is_tree_node(type)
-
-    def register_node(self, type, to_iterable, from_iterable, to_iterable_with_keys=None):
-        register_pytree_node(type, to_iterable, from_iterable, to_iterable_with_keys)
-
-    def register_dataclass_node(self, type, data_fields, meta_fields, /):
-        register_dataclass(type, data_fields, meta_fields)
-
-    def __repr__(self):
-        return "<xform.tree_util.default_registry>"
-
-    def __reduce__(self):
-        return "default_registry"
-
-
-default_registry = _Registry()
+# jaxlib's C++ registry object itself (flatten, flatten_with_path, flatten_one_level*,
+# is_node, register_node, register_dataclass_node), as jax.tree_util.default_registry is
+default_registry = REGISTRY

@@ -25,7 +25,7 @@ from ..core.array import raise_if_deleted
 from ..core import checks as _checks, nan_check
 from ..core import config as _config   # the module: its trace_key and _option
 from ..core.checks import check_ir
-from ..core.pytree import LEAF, broadcast_prefix, tree_flatten, tree_unflatten
+from ..core.pytree import LEAF, broadcast_prefix, node_aux, tree_flatten, tree_unflatten
 from ..core.trace import leaf_aval, trace_to_jaxpr
 from .stages import Lowered, ShapeDtypeStruct
 from . import trace_cache
@@ -76,7 +76,7 @@ class _FastCall:
         self.const_bufs = entry.const_bufs
         self.out_avals = exe.out_avals
         self.out_tree = entry.out_tree
-        self.single = entry.out_tree is LEAF
+        self.single = entry.out_tree == LEAF
         self.avals = avals                   # keeps the ids in the key alive
         self.donated = entry.donated         # () unless this signature donates buffers
         # a program over a mesh or on a committed device: called through ``exe`` (which
@@ -285,7 +285,8 @@ class Jitted:
         arguments of structure ``tree`` (of ``(dynamic args, dynamic kwargs)``)."""
         if not (self._donate_argnums or self._donate_argnames):
             return ()
-        arg_defs, kw_def = tree.children[0].children, tree.children[1]
+        top = tree.children()
+        arg_defs, kw_def = top[0].children(), top[1]
         static_pos = {name for kind, name, _ in statics if kind == "pos"}
         n = len(arg_defs) + len(static_pos)
         nums = {i % n if -n <= i < 0 else i for i in self._donate_argnums}
@@ -295,7 +296,7 @@ class Jitted:
             if i in nums:
                 out.extend(range(start, start + d.num_leaves))
             start += d.num_leaves
-        for name, d in zip(kw_def.aux, kw_def.children):
+        for name, d in zip(node_aux(kw_def), kw_def.children()):
             if name in self._donate_argnames:
                 out.extend(range(start, start + d.num_leaves))
             start += d.num_leaves
@@ -452,7 +453,7 @@ class Jitted:
             for i in entry.donated:   # (an argument copied into place keeps its buffer)
                 if type(leaves[i]) is Array:
                     leaves[i]._invalidate(why)
-            return outs[0] if entry.out_tree is LEAF else tree_unflatten(entry.out_tree, outs)
+            return outs[0] if entry.out_tree == LEAF else tree_unflatten(entry.out_tree, outs)
         if entry.donated:
             return self._run_donating(exe.pjrt_call, exe.handlers, entry.const_bufs,
                                       leaves, entry.donated, entry.out_tree, exe.out_avals)
@@ -463,7 +464,7 @@ class Jitted:
             raise_if_deleted(ins, f"jit({self.__name__})", len(entry.const_bufs), where())
             raise
         outs = [Array._from_buffer(b, a) for b, a in zip(outs, exe.out_avals)]
-        if entry.out_tree is LEAF:
+        if entry.out_tree == LEAF:
             return outs[0]
         return tree_unflatten(entry.out_tree, outs)
 
@@ -509,7 +510,7 @@ class Jitted:
                 x._invalidate(why)
         new = Array._from_buffer
         outs = [new(b, a) for b, a in zip(bufs, out_avals)]
-        return outs[0] if out_tree is LEAF else tree_unflatten(out_tree, outs)
+        return outs[0] if out_tree == LEAF else tree_unflatten(out_tree, outs)
 
     def lower(self, *args, **kwargs) -> Lowered:
         """The program for these arguments' signature, not run: arrays, scalars or
@@ -663,15 +664,15 @@ def _layouts(jitted, closed, tree, committed, out_tree):
     args = [None] * n_leaves
     given = jitted._in_shardings
     if given is not None:
-        arg_tree, kw_tree = tree.children
+        arg_tree, kw_tree = tree.children()
         if isinstance(given, list):
             given = tuple(given)
         if not _is_sharding_entry(given) and not isinstance(given, tuple):
             raise TypeError(f"{name}: in_shardings must be a sharding, None, or a tuple with "
                             f"one entry per positional argument, got {type(given).__name__}")
-        if isinstance(given, tuple) and len(given) != len(arg_tree.children):
+        if isinstance(given, tuple) and len(given) != len(arg_tree.children()):
             raise ValueError(f"{name}: in_shardings has {len(given)} entries but the function "
-                             f"was called with {len(arg_tree.children)} positional arguments "
+                             f"was called with {len(arg_tree.children())} positional arguments "
                              f"(static ones left out)")
         per = broadcast_prefix(given, arg_tree, _is_sharding_entry, f"{name}: in_shardings")
         args[:len(per)] = [_resolve(e, f"{name}: in_shardings") for e in per]

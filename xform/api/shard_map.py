@@ -37,7 +37,7 @@ from primitives.sharding import Mesh, PartitionSpec, context_mesh
 
 from .. import passes
 from ..core import bind, find_builder, where
-from ..core.pytree import broadcast_prefix, leaf_paths, tree_flatten, tree_unflatten
+from ..core.pytree import broadcast_prefix, leaf_paths, node_type, tree_flatten, tree_unflatten
 from ..core.trace import leaf_aval, trace_to_jaxpr
 from ..lax.parallel import axis_frame, bound_axis_names
 from .. import lax
@@ -59,7 +59,7 @@ def _fun_name(f) -> str:
 
 def _arg_paths(f, in_tree) -> list[str]:
     """``args[0]['w']``-style paths, with the parameter name when the signature has it."""
-    paths = leaf_paths(in_tree.children[0]) if in_tree.node_type is tuple else \
+    paths = leaf_paths(in_tree.children()[0]) if node_type(in_tree) is tuple else \
         leaf_paths(in_tree)
     try:
         params = [p.name for p in inspect.signature(f).parameters.values()
@@ -301,7 +301,7 @@ def _bind_shard_map(f, args, in_specs, out_specs, mesh, axis_names, check_vma):
         _check_specs("out_specs", out_specs, manual, mesh)
     leaves, in_tree = tree_flatten((args, {}))
     try:
-        per = broadcast_prefix(in_specs, in_tree.children[0], _is_spec_entry,
+        per = broadcast_prefix(in_specs, in_tree.children()[0], _is_spec_entry,
                                "shard_map in_specs")
     except ValueError as e:
         raise ValueError(f"{e} (shard_map of '{_fun_name(f)}' called with {len(args)} "

@@ -10,7 +10,7 @@ import numpy as np
 from primitives.core import Literal
 
 from ..core.array import Array
-from ..core.pytree import _lookup, _registry, tree_flatten, tree_unflatten
+from ..core.pytree import REGISTRY, tree_flatten, tree_unflatten
 from ..lax.parallel import axis_frame
 from ..transforms.batching import batch_jaxpr, unbatched_aval
 from ..core import eval_jaxpr, Tracer, where
@@ -24,11 +24,10 @@ def _children(x):
     """(children, keys) of a pytree node, or None for a leaf."""
     if x is None:
         return None
-    node = _registry.get(type(x)) or _lookup(type(x))
-    if node is None:
+    level = REGISTRY.flatten_one_level(x)
+    if level is None:
         return None
-    children, aux = node.flatten(x)
-    children = list(children)
+    children, aux = list(level[0]), level[1]
     if type(x) is dict:
         keys = [f"[{k!r}]" for k in aux]
     elif hasattr(x, "_fields"):

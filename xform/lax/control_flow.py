@@ -26,7 +26,8 @@ from primitives.irutil import intern_jaxpr
 from .. import passes
 from ..core import Tracer, bind, where
 from ..core.trace import leaf_aval, trace_to_jaxpr
-from ..core.pytree import PyTreeDef, tree_flatten, tree_unflatten, treedef_children
+from ..core.pytree import (PyTreeDef, leaf_paths, node_type, tree_flatten, tree_unflatten,
+                           treedef_children)
 from . import ops as lax
 
 __all__ = ["cond", "switch", "while_loop", "fori_loop", "scan", "map"]
@@ -79,25 +80,6 @@ def _merge_consts(*const_lists) -> list:
 
 # --- error messages ------------------------------------------------------------------------
 
-def _leaf_paths(td: PyTreeDef, root: str) -> list[str]:
-    out: list[str] = []
-
-    def walk(t, prefix):
-        if t.node_type is None:
-            out.append(prefix)
-            return
-        if t.node_type is dict:
-            keys = [f"[{k!r}]" for k in t.aux]
-        elif hasattr(t.node_type, "_fields"):
-            keys = [f".{f}" for f in t.node_type._fields]
-        else:
-            keys = [f"[{i}]" for i in range(len(t.children))]
-        for k, c in zip(keys, t.children):
-            walk(c, prefix + k)
-    walk(td, root)
-    return out
-
-
 def _tree_types(td: PyTreeDef, avals) -> str:
     return str(tree_unflatten(td, [_AvalRepr(a) for a in avals]))
 
@@ -116,7 +98,7 @@ def _check_types(op, what_a, tree_a, avals_a, what_b, tree_b, avals_b, root, ele
         raise TypeError(
             f"{op}: {what_a} and {what_b} must have the same pytree structure, got\n"
             f"  {what_a}: {tree_a}\n  {what_b}: {tree_b}{where()}")
-    bad = [(p, a, b) for p, a, b in zip(_leaf_paths(tree_a, root), avals_a, avals_b)
+    bad = [(p, a, b) for p, a, b in zip(leaf_paths(tree_a, root), avals_a, avals_b)
            if a.shape != b.shape or a.dtype != b.dtype]
     if bad:
         diffs = "\n".join(f"  {elem} {p}: {what_a} gives {a.str_short()}, {what_b} gives "
@@ -387,7 +369,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1, _split_transpos
         raise TypeError(f"scan: f must be callable, got {type(f).__name__}{where()}")
     x_leaves, x_tree = tree_flatten(xs)
     x_avals = _leaf_avals(x_leaves, "scan: xs")
-    paths = _leaf_paths(x_tree, "xs")
+    paths = leaf_paths(x_tree, "xs")
     for p, a in zip(paths, x_avals):
         if a.ndim == 0:
             raise ValueError(f"scan: every leaf of xs needs a leading axis to scan over, but "
@@ -422,7 +404,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1, _split_transpos
     for attempt in range(2):
         carry = tree_unflatten(c_tree, c_leaves)
         jaxpr, consts, out_tree = _trace(f, (carry, xs), list(c_avals) + s_avals)
-        if out_tree.node_type is not tuple or len(out_tree.children) != 2:
+        if node_type(out_tree) is not tuple or len(out_tree.children()) != 2:
             raise TypeError(f"scan: f must return a pair (carry, y), but it returns "
                             f"{out_tree}{where()}")
         ct, yt = treedef_children(out_tree)

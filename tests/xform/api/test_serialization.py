@@ -153,6 +153,7 @@ def test_file_is_a_plain_npz(tmp_path):
         assert {i.compress_type for i in zf.infolist()} == {zipfile.ZIP_STORED}
 
 
+@xform.tree_util.register_dataclass
 @dataclasses.dataclass
 class _State:
     w: object

@@ -53,7 +53,8 @@ class Pair:
 
 for _reg in (xtu.register_pytree_node, jax.tree_util.register_pytree_node):
     _reg(Box, lambda b: (b.items, b.label), lambda label, items: Box(list(items), label))
-jax.tree_util.register_dataclass(DC, data_fields=["a", "b"], meta_fields=[])
+for _reg in (xtu.register_dataclass, jax.tree_util.register_dataclass):
+    _reg(DC, data_fields=["a", "b"], meta_fields=[])
 
 TREES = [
     1, None, (), [], {}, (1, 2.0), [1, [2, (3, None)]], {"b": 1, "a": 2, "c": [3, 4]},
