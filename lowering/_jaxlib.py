@@ -67,9 +67,27 @@ def client(platform: str | None = None):
     raise RuntimeError("no usable platform among " + ", ".join(names) + ": " + "; ".join(errors))
 
 
+_default_override = None   # config jax_default_device (a device), see set_default_device
+
+
+def set_default_device(value) -> None:
+    """``jax_default_device``: a device, a platform name ('cpu', 'gpu', 'tpu': its first
+    local device) or None (the first local device of the default platform)."""
+    global _default_override
+    if isinstance(value, str):
+        value = client(value).local_devices()[0]
+    _default_override = value
+    default_device.cache_clear()
+
+
 @functools.lru_cache(maxsize=None)
 def default_device():
+    if _default_override is not None:
+        return _default_override
     return client(_platform).local_devices()[0]
+
+
+Device = _xc.Device   # the type of every device a PJRT client lists (``jax.Device``)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -90,6 +108,19 @@ def buffer_from_numpy(x: np.ndarray, device=None, weak_type: bool = False) -> Ar
     # None, jaxlib would canonicalise f64 to f32 by JAX's own flag
     return _xc.batched_device_put(aval, _sharding(device), [x], [device], True, False,
                                   enable_x64=True)
+
+
+def buffers_on(buffers, device):
+    """``buffers`` with each single-device one that is on another device than ``device``
+    copied there (through the host), or None if all already are: uncommitted arrays an
+    earlier ``jax_default_device`` left elsewhere."""
+    out, moved = [], False
+    for b in buffers:
+        if type(b) is ArrayImpl and len(b.devices()) == 1 and buffer_device(b) != device:
+            b = buffer_from_numpy(np.asarray(b), device, b.weak_type)
+            moved = True
+        out.append(b)
+    return out if moved else None
 
 
 @memoize("result handlers")

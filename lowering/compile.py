@@ -1,6 +1,9 @@
 """Jaxpr -> compiled PJRT executable, and calling it on device buffers."""
 from __future__ import annotations
 
+import logging
+import time
+
 from primitives import callback as _callback
 from primitives.lru import memoize
 from primitives.core import Eqn, Jaxpr, Var, sub_jaxprs
@@ -9,6 +12,15 @@ from primitives.sharding import NamedSharding, PartitionSpec, TiledSharding, spe
 from . import _jaxlib
 from . import rules  # noqa: F401  registers every lowering rule
 from .emitter import lower_program
+
+# ``jax_log_compiles`` (``xform.log_compiles()``): each compile is logged at WARNING level
+# on the "xform.compile" logger; otherwise at DEBUG, as JAX does
+LOG_COMPILES = False
+logger = logging.getLogger("xform.compile")
+
+
+def _log_level():
+    return logging.WARNING if LOG_COMPILES else logging.DEBUG
 
 
 class Executable:
@@ -24,9 +36,10 @@ class Executable:
                  "callbacks")
 
     def __init__(self, text: str, out_avals, device, kind=None, mesh=None, param_avals=(),
-                 arg_shardings=None, out_shardings=None, callbacks=()):
+                 arg_shardings=None, out_shardings=None, callbacks=(), name=None):
         """``kind``: what ``program_kind`` says of the program (picks XLA options);
-        ``callbacks``: its host functions (kept alive with it)."""
+        ``callbacks``: its host functions (kept alive with it); ``name``: what the
+        compile log calls it (``jit(f)``, an op's name)."""
         self.text = text
         self.callbacks = tuple(callbacks)
         self.device = device
@@ -38,12 +51,23 @@ class Executable:
         free_in = [arg_shardings is None or arg_shardings[i] is None for i in range(n_in)]
         free_out = [out_shardings is None or out_shardings[k] is None
                     for k in range(len(out_avals))]
+        level = _log_level()
+        logged = logger.isEnabledFor(level)
+        if logged:
+            name = name or "a program"
+            logger.log(level, "Compiling %s for %s with global shapes and types [%s]", name,
+                       device if mesh is None else f"a mesh of {mesh.size} devices",
+                       ", ".join(a.str_short() for a in param_avals))
+            start = time.perf_counter()
         try:
             self.exe = _jaxlib.compile_module(text, device, kind=kind, devices=devices,
                                               free_params=free_in, free_outputs=free_out,
                                               host_callbacks=self.callbacks)
         except _jaxlib.JaxRuntimeError as e:  # a lowering bug: show the module
             raise RuntimeError(f"XLA rejected the lowered program: {e}\n--- module ---\n{text}") from None
+        if logged:
+            logger.log(level, "Finished XLA compilation of %s in %.6f sec", name,
+                       time.perf_counter() - start)
         if mesh is None:
             self.one_at_a_time = False
             self.in_shardings = self.out_shardings = self.in_buffer_shardings = None
@@ -86,7 +110,13 @@ class Executable:
             outs = self.exe.execute_sharded(buffers).consume_with_handlers(self.handlers)
             _in_flight = outs
             return outs
-        return self.exe.execute_sharded(buffers).consume_with_handlers(self.handlers)
+        try:
+            return self.exe.execute_sharded(buffers).consume_with_handlers(self.handlers)
+        except _jaxlib.JaxRuntimeError:
+            moved = None if self.mesh is not None else _jaxlib.buffers_on(buffers, self.device)
+            if moved is None:
+                raise
+            return self.exe.execute_sharded(moved).consume_with_handlers(self.handlers)
 
     def _run_with_callbacks(self, buffers):
         """A program that calls back into Python runs to completion before the call
@@ -157,7 +187,7 @@ def _buffer_sharding(sharding, ndim):
 
 
 def compile_jaxpr(jaxpr: Jaxpr, device=None, donated=(), arg_shardings=None,
-                  out_shardings=None) -> Executable:
+                  out_shardings=None, name=None) -> Executable:
     """Lower and compile; the executable takes ``constvars + invars`` buffers.
 
     ``arg_shardings`` / ``out_shardings`` (per parameter / output: a ``NamedSharding``
@@ -172,7 +202,7 @@ def compile_jaxpr(jaxpr: Jaxpr, device=None, donated=(), arg_shardings=None,
     return Executable(text, [v.aval for v in jaxpr.outvars], device,
                       kind=program_kind(jaxpr), mesh=mesh, param_avals=params,
                       arg_shardings=arg_shardings, out_shardings=out_shardings,
-                      callbacks=callbacks)
+                      callbacks=callbacks, name=name)
 
 
 SMALL_ARRAY = 1024   # elements; see _small_straight_line and _small_loops
@@ -297,4 +327,4 @@ def compile_single_op(prim, params_key, in_avals: tuple, device, in_shardings=No
         in_shardings = [s if isinstance(s, NamedSharding) else None for s in in_shardings]
         if not any(in_shardings):   # only unnamed layouts: the first one's mesh is lost;
             in_shardings = None     # run on one device (the operands are copied there)
-    return compile_jaxpr(jaxpr, device, arg_shardings=in_shardings)
+    return compile_jaxpr(jaxpr, device, arg_shardings=in_shardings, name=prim.name)

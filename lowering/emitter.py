@@ -37,6 +37,9 @@ _ELT = {
     "uint8": "ui8", "uint16": "ui16", "uint32": "ui32", "uint64": "ui64",
     "bfloat16": "bf16", "float16": "f16", "float32": "f32", "float64": "f64",
     "complex64": "complex<f32>", "complex128": "complex<f64>",
+    "float8_e4m3fn": "f8E4M3FN", "float8_e5m2": "f8E5M2", "float8_e4m3b11fnuz": "f8E4M3B11FNUZ",
+    "float8_e4m3fnuz": "f8E4M3FNUZ", "float8_e5m2fnuz": "f8E5M2FNUZ", "float8_e3m4": "f8E3M4",
+    "float8_e4m3": "f8E4M3", "int4": "i4", "uint4": "ui4",
 }
 
 
@@ -81,8 +84,8 @@ def dense_bytes_attr(value, aval: ShapedArray) -> str:
     """``dense<"0x...">``: an array of any size as its raw little-endian bytes (what MLIR
     reads fastest); booleans, which MLIR packs differently, as ``dense_attr`` writes them."""
     arr = np.ascontiguousarray(np.asarray(value, dtype=aval.dtype))
-    if arr.dtype == np.bool_ or arr.size <= 1:
-        return dense_attr(arr, aval)
+    if arr.dtype == np.bool_ or arr.size <= 1 or arr.dtype in dtypes.INT4:
+        return dense_attr(arr, aval)   # (MLIR packs i1 and i4 in its raw form)
     assert np.little_endian   # the bytes are written in the host's order
     return f'dense<"0x{arr.tobytes().hex().upper()}"> : {ttype(aval)}'
 

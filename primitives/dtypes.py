@@ -19,10 +19,27 @@ uint8, uint16, uint32, uint64 = (np.dtype(t) for t in (np.uint8, np.uint16, np.u
 bfloat16 = np.dtype(ml_dtypes.bfloat16)
 float16, float32, float64 = (np.dtype(t) for t in (np.float16, np.float32, np.float64))
 complex64, complex128 = np.dtype(np.complex64), np.dtype(np.complex128)
+# narrow types (ml_dtypes): they promote only with Python scalars (and bool, for the
+# integers), as in JAX; values of another type must be cast explicitly
+(float8_e4m3fn, float8_e5m2, float8_e4m3b11fnuz, float8_e4m3fnuz, float8_e5m2fnuz, float8_e3m4,
+ float8_e4m3) = (np.dtype(getattr(ml_dtypes, n)) for n in (
+    "float8_e4m3fn", "float8_e5m2", "float8_e4m3b11fnuz", "float8_e4m3fnuz", "float8_e5m2fnuz",
+    "float8_e3m4", "float8_e4m3"))
+int4, uint4 = np.dtype(ml_dtypes.int4), np.dtype(ml_dtypes.uint4)
+FLOAT8 = (float8_e4m3fn, float8_e5m2, float8_e4m3b11fnuz, float8_e4m3fnuz, float8_e5m2fnuz,
+          float8_e3m4, float8_e4m3)
+INT4 = (int4, uint4)
 
 SUPPORTED = (bool_, int8, int16, int32, int64, uint8, uint16, uint32, uint64,
-             bfloat16, float16, float32, float64, complex64, complex128)
+             bfloat16, float16, float32, float64, complex64, complex128, *FLOAT8, *INT4)
 _SUPPORTED_SET = frozenset(SUPPORTED)
+# ml_dtypes' types NumPy calls kind "V": what they are
+_ML_KINDS = {bfloat16: "f", **{d: "f" for d in FLOAT8}, int4: "i", uint4: "u"}
+
+
+class TypePromotionError(ValueError, TypeError):
+    """No implicit promotion between these dtypes (JAX's ``TypePromotionError``, a
+    ``ValueError``; also a ``TypeError``, what a dtype mismatch raises elsewhere)."""
 
 # --- x64 switch ---------------------------------------------------------------
 # One module-level flag, read by canonicalize() (and by jit's signature key as
@@ -65,7 +82,7 @@ def _kind(dt) -> str:
     except (KeyError, TypeError):
         pass
     d = np.dtype(dt)
-    k = "f" if d == bfloat16 else d.kind
+    k = _ML_KINDS.get(d, d.kind)
     try:
         _KINDS[dt] = k
     except TypeError:
@@ -121,11 +138,42 @@ def to_inexact(dt) -> np.dtype:
 
 
 def finfo(dt):
-    return ml_dtypes.finfo(dt) if np.dtype(dt) == bfloat16 else np.finfo(dt)
+    return ml_dtypes.finfo(dt) if np.dtype(dt) in _ML_KINDS else np.finfo(dt)
 
 
 def iinfo(dt):
-    return np.iinfo(dt)
+    return ml_dtypes.iinfo(dt) if np.dtype(dt) in _ML_KINDS else np.iinfo(dt)
+
+
+def supports_inf(dt) -> bool:
+    """Whether ``dt`` has infinities (most float8 types do not: their range ends at
+    ``finfo.max``)."""
+    dt = np.dtype(dt)
+    if is_complex(dt) or not is_float(dt):
+        return is_complex(dt)
+    with np.errstate(over="ignore", invalid="ignore"):   # doubling max overflows by design
+        return bool(np.isinf(finfo(dt).max * 2))
+
+
+def lowest(dt):
+    """The identity of ``max`` in ``dt``: -inf, or the most negative finite value of a
+    float without infinities (as JAX), the integer minimum, False."""
+    dt = np.dtype(dt)
+    if dt == bool_:
+        return False
+    if is_int(dt):
+        return int(iinfo(dt).min)
+    return -np.inf if supports_inf(dt) else float(finfo(dt).min)
+
+
+def highest(dt):
+    """The identity of ``min`` in ``dt`` (see ``lowest``)."""
+    dt = np.dtype(dt)
+    if dt == bool_:
+        return True
+    if is_int(dt):
+        return int(iinfo(dt).max)
+    return np.inf if supports_inf(dt) else float(finfo(dt).max)
 
 
 def real_dtype(dt) -> np.dtype:
@@ -146,12 +194,12 @@ WEAK_INT, WEAK_FLOAT, WEAK_COMPLEX = "int*", "float*", "complex*"
 def _lattice(x64: bool) -> dict:
     return {
         bool_: [WEAK_INT],
-        WEAK_INT: [uint8, int8],
+        WEAK_INT: [uint8, int8, uint4, int4], uint4: [], int4: [],
         uint8: [int16, uint16], uint16: [int32, uint32],
         uint32: [int64, uint64] if x64 else [int32, uint64],
         uint64: [WEAK_FLOAT],
         int8: [int16], int16: [int32], int32: [int64], int64: [WEAK_FLOAT],
-        WEAK_FLOAT: [bfloat16, float16, WEAK_COMPLEX],
+        WEAK_FLOAT: [*FLOAT8, bfloat16, float16, WEAK_COMPLEX], **{d: [] for d in FLOAT8},
         bfloat16: [float32], float16: [float32], float32: [float64, complex64],
         float64: [complex128],
         WEAK_COMPLEX: [complex64], complex64: [complex128], complex128: [],
@@ -176,11 +224,12 @@ def _upper_bounds(x64: bool) -> dict:
 def _node(dtype, weak: bool):
     dt = np.dtype(dtype)
     if weak:
-        if dt.kind in "iu":
+        k = _kind(dt)
+        if k in "iu":
             return WEAK_INT
-        if dt.kind == "f" or dt == bfloat16:
+        if k == "f":
             return WEAK_FLOAT
-        if dt.kind == "c":
+        if k == "c":
             return WEAK_COMPLEX
     return dt
 
@@ -195,9 +244,24 @@ def _join(nodes: tuple):
     ubs = _upper_bounds(_x64)
     common = set.intersection(*(ubs[n] for n in nodes))
     lub = [c for c in common if all(o in ubs[c] for o in common)]
-    if len(lub) != 1:  # pragma: no cover - the lattice is a true lattice
-        raise TypeError(f"no unique promotion for {nodes}")
+    if len(lub) != 1:   # only the narrow types have no common upper bound
+        raise TypePromotionError(_no_promotion(nodes))
     return lub[0]
+
+
+_PY_NAMES = {WEAK_INT: "int", WEAK_FLOAT: "float", WEAK_COMPLEX: "complex"}
+
+
+def _no_promotion(nodes) -> str:
+    names = ", ".join(repr(_PY_NAMES.get(n) or str(n)) for n in nodes)
+    if any(n in FLOAT8 for n in nodes):
+        what, cast = "8-bit floats promote only with Python scalars and integers", "float32"
+    elif any(n in INT4 for n in nodes):
+        what, cast = "4-bit integers promote only with Python ints and bools", "int32"
+    else:  # pragma: no cover - every other pair of nodes has a join
+        what, cast = "these types do not promote", "float32"
+    return (f"dtypes ({names}) have no implicit promotion path: {what} (as in JAX, to "
+            f"avoid unintended promotion); cast explicitly, e.g. x.astype('{cast}')")
 
 
 def _promote(nodes: tuple) -> tuple:

@@ -11,6 +11,10 @@ from .core import Array, ConcretizationError, UnexpectedTracerError  # noqa: F40
 from .core import ensure_compile_time_eval, named_call, named_scope, typeof  # noqa: F401
 from .core.config import (config, debug_infs, debug_nans, default_matmul_precision,  # noqa: F401
                           enable_x64, numpy_rank_promotion)
+from .core.config import default_device, enable_checks, log_compiles  # noqa: F401
+from .api import (  # noqa: F401
+    Device, copy_to_host_async, host_count, host_id, host_ids, live_arrays,
+    print_environment_info, process_indices)
 from .api import (  # noqa: F401
     ShapeDtypeStruct, block_until_ready, checkpoint, checkpoint_name, checkpoint_policies,
     clear_caches, closure_convert, custom_gradient, custom_jvp, custom_vjp, default_backend,

@@ -98,22 +98,14 @@ def _lowest(dt):
     dt = np.dtype(dt)
     if dtypes.is_complex(dt):  # lexicographic order: (-inf, -inf) is below everything
         return complex(-np.inf, -np.inf)
-    if dt == dtypes.bool_:
-        return False
-    if dtypes.is_int(dt):
-        return np.iinfo(dt).min
-    return -np.inf
+    return dtypes.lowest(dt)
 
 
 def _highest(dt):
     dt = np.dtype(dt)
     if dtypes.is_complex(dt):
         return complex(np.inf, np.inf)
-    if dt == dtypes.bool_:
-        return True
-    if dtypes.is_int(dt):
-        return np.iinfo(dt).max
-    return np.inf
+    return dtypes.highest(dt)
 
 
 def _reduce_rule(name):
@@ -124,7 +116,7 @@ def _reduce_rule(name):
         sa = ShapedArray((), a.dtype)
         init_v = init(a.dtype)
         if dtypes.is_unsigned(a.dtype) and init_v == -1:
-            init_v = np.iinfo(a.dtype).max
+            init_v = dtypes.iinfo(a.dtype).max
         iv = ctx.constant(init_v, sa)
         region = _minmax_region(ctx, a.dtype, combiner)
         return ctx.op("stablehlo.reduce", [args[0], iv], [a, sa], out_avals_of(eqn),

@@ -49,7 +49,9 @@ BOOL, I8, I16, I32, I64 = D(np.bool_), D(np.int8), D(np.int16), D(np.int32), D(n
 U8, U16, U32, U64 = D(np.uint8), D(np.uint16), D(np.uint32), D(np.uint64)
 BF16, F16, F32, F64 = D(ml_dtypes.bfloat16), D(np.float16), D(np.float32), D(np.float64)
 C64, C128 = D(np.complex64), D(np.complex128)
-ALL = tuple(dtypes.SUPPORTED)
+# the NumPy oracle's dtypes; float8 and int4/uint4 (ml_dtypes, whose NumPy casts are not
+# XLA's) are checked against JAX in tests/xform/numpy/test_narrow_dtypes.py
+ALL = tuple(d for d in dtypes.SUPPORTED if d not in dtypes.FLOAT8 + dtypes.INT4)
 
 _TOL = {BF16: (2e-2, 1e-2), F16: (2e-3, 1e-3), F32: (2e-5, 1e-6), F64: (1e-12, 1e-14)}
 

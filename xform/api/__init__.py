@@ -16,6 +16,9 @@ from .ad import (  # noqa: F401
     float0, grad, hessian, jacfwd, jacobian, jacrev, jvp, linear_transpose, linearize,
     value_and_grad, vjp)
 from .vmap import vmap  # noqa: F401
+from .environment import (  # noqa: F401
+    Device, copy_to_host_async, host_count, host_id, host_ids, live_arrays,
+    print_environment_info, process_indices)
 from .custom_derivatives import closure_convert, custom_gradient, custom_jvp, custom_vjp  # noqa: F401
 from .checkpoint import checkpoint, checkpoint_name, checkpoint_policies, remat  # noqa: F401
 from .shard_map import pmap, shard_map  # noqa: F401

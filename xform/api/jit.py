@@ -345,7 +345,8 @@ class Jitted:
                 entry.donated = tuple(i for i in entry.donate if nc + i in aliases)
             entry.exe = compile_jaxpr(closed.jaxpr, entry.device, donated=donated,
                                       arg_shardings=entry.arg_shardings,
-                                      out_shardings=entry.out_shardings)
+                                      out_shardings=entry.out_shardings,
+                                      name=f"jit({self.__name__})")
             entry.const_bufs = [c._buf for c in closed.consts]
             if entry.exe.mesh is not None or entry.device is not None:
                 entry.const_bufs = list(closed.consts)   # laid out at each call

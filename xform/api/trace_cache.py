@@ -321,7 +321,7 @@ def lookup(k: str):
         disk_cache.discard("trace", k)
         return None
     exe = Executable(text, out_avals, _jaxlib.default_device(), kind=head["kind"],
-                     param_avals=param_avals)
+                     param_avals=param_avals, name="a program from the trace cache")
     arrays = [array_from_numpy(c, weak_type=w) for c, w in zip(consts, head["const_weak"])]
     return exe, arrays, out_tree, tuple(head["donate"]), tuple(head["donated"])
 

@@ -20,6 +20,10 @@ Every option is read by the code it names (none is stored and ignored):
   ``precision=None`` (``xform.lax.precision``);
 * ``jax_numpy_rank_promotion``: ``"allow"``, ``"warn"`` or ``"raise"`` when a numpy
   operation broadcasts operands of different ranks (``xform.numpy._core``);
+* ``jax_log_compiles`` (``log_compiles``): log every compile (``jit``, an eager op) on the
+  ``xform.compile`` logger at WARNING level, else at DEBUG (``lowering.compile``);
+* ``jax_default_device`` (``default_device``): the device uncommitted arrays and
+  computations go to (``lowering._jaxlib.default_device``); a change empties every cache;
 * the persistent caches (``lowering.disk_cache``): ``jax_enable_compilation_cache``
   (default on), ``jax_compilation_cache_dir`` (None: ``~/.cache/xform``),
   ``jax_compilation_cache_max_size`` (bytes per kind, default 1 GiB; -1: no bound),
@@ -40,6 +44,7 @@ import os
 
 from primitives import dtypes, lru
 from lowering import _jaxlib, disk_cache
+from lowering import compile as _compile
 
 from . import checks
 
@@ -47,7 +52,10 @@ _ALIASES = {"enable_x64": "jax_enable_x64", "platforms": "jax_platforms",
             "debug_nans": "jax_debug_nans", "debug_infs": "jax_debug_infs",
             "disable_jit": "jax_disable_jit",
             "default_matmul_precision": "jax_default_matmul_precision",
-            "numpy_rank_promotion": "jax_numpy_rank_promotion"}
+            "numpy_rank_promotion": "jax_numpy_rank_promotion",
+            # JAX's "invariant checking for JAX internals": xform's IR type checks
+            "enable_checks": "xform_check_ir", "jax_enable_checks": "xform_check_ir",
+            "log_compiles": "jax_log_compiles", "default_device": "jax_default_device"}
 _PRECISIONS = ("default", "high", "highest", "bfloat16", "tensorfloat32", "float32",
                "fastest")
 _RANK_PROMOTION = ("allow", "warn", "raise")
@@ -93,6 +101,20 @@ def _set_cache_option(key, value):
     return value
 
 
+def _check_default_device(value):
+    if value is None or isinstance(value, _jaxlib.Device):
+        return value
+    if isinstance(value, str) and value in ("cpu", "gpu", "tpu", "cuda", "rocm"):
+        try:
+            _jaxlib.client(value)
+        except RuntimeError as e:
+            raise ValueError(f"config.update: jax_default_device {value!r}: {e}") from None
+        return value
+    raise ValueError(f"config.update: jax_default_device must be a Device (such as "
+                     f"xform.devices('cpu')[0]), a platform name such as 'cpu' or 'gpu', or "
+                     f"None; got {type(value).__name__} {value!r:.60}")
+
+
 def _env_value(name, default):
     raw = os.environ.get(name.upper())
     if raw is None:
@@ -115,7 +137,8 @@ class Config:
                         "jax_compilation_cache_max_size": disk_cache.MAX_BYTES,
                         "jax_persistent_cache_min_compile_time_secs": disk_cache.MIN_COMPILE_SECS,
                         "jax_persistent_cache_min_entry_size_bytes": disk_cache.MIN_ENTRY_BYTES,
-                        "xform_trace_cache": True}
+                        "xform_trace_cache": True, "jax_log_compiles": False,
+                        "jax_default_device": None}
         self._absl_flags = None
         for name in ("jax_enable_x64", "jax_disable_jit", "jax_default_matmul_precision",
                      "jax_numpy_rank_promotion", *_CACHE_OPTIONS, "xform_trace_cache"):
@@ -163,6 +186,16 @@ class Config:
             value = lru.limit()
         elif key in _CACHE_OPTIONS:
             value = _set_cache_option(key, value)
+        elif key == "jax_log_compiles":
+            value = value.lower() in ("1", "true", "yes", "on") if isinstance(value, str) \
+                else bool(value)
+            _compile.LOG_COMPILES = value
+        elif key == "jax_default_device":
+            value = _check_default_device(value)
+            before = _jaxlib.default_device()
+            _jaxlib.set_default_device(value)
+            if _jaxlib.default_device() != before:
+                lru.clear_all()   # executables and buffers of the old default device
         elif key == "xform_trace_cache":
             value = bool(value) if not isinstance(value, str) else \
                 value.lower() in ("1", "true", "yes", "on")
@@ -270,6 +303,25 @@ def default_matmul_precision(value):
     """``with xform.default_matmul_precision("highest"):``: the precision of contractions
     called with ``precision=None`` inside the block."""
     return _option("jax_default_matmul_precision", value)
+
+
+def enable_checks(value: bool = True):
+    """``with xform.enable_checks():``: type-check the IR every transform and pass produces
+    inside the block (``jax_enable_checks``, which is ``xform_check_ir``)."""
+    return _option("xform_check_ir", value)
+
+
+def log_compiles(value: bool = True):
+    """``with xform.log_compiles():``: log each compile inside the block (``jax_log_compiles``)
+    with Python's ``logging`` at WARNING level, on the ``xform.compile`` logger."""
+    return _option("jax_log_compiles", value)
+
+
+def default_device(device):
+    """``with xform.default_device(xform.devices()[1]):``: arrays and computations with no
+    committed operand go to ``device`` inside the block (``jax_default_device``; a Device,
+    a platform name such as 'cpu', or None)."""
+    return _option("jax_default_device", device)
 
 
 def numpy_rank_promotion(value):

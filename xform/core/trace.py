@@ -514,7 +514,10 @@ def eager_apply(prim, args, params):
         outs = run(bufs).consume_with_handlers(handlers)
     except (TypeError, _jaxlib.JaxRuntimeError):   # a donated (deleted) array: say so
         raise_if_deleted(bufs, prim.name, where=where())
-        raise
+        moved = _jaxlib.buffers_on(bufs, _jaxlib.default_device())
+        if moved is None:
+            raise
+        outs = run(moved).consume_with_handlers(handlers)
     from_buffer = Array._from_buffer
     if len(outs) == 1:
         return [from_buffer(outs[0], out_avals[0])]

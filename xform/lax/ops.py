@@ -56,7 +56,7 @@ def weak_literal(x, dtype) -> Literal:
     if dtypes.is_int(dtype) and isinstance(x, builtins.float):
         raise TypeError(f"cannot convert float {x} to {dtype}{where()}")
     if dtypes.is_int(dtype) and isinstance(x, builtins.int):
-        info = np.iinfo(dtype)
+        info = dtypes.iinfo(dtype)
         if not info.min <= x <= info.max:
             raise OverflowError(f"Python int {x} is too large to convert to {dtype}{where()}")
     lit = Literal(np.asarray(x).astype(dtype)[()], ShapedArray((), dtype, weak_type=True))
@@ -413,7 +413,7 @@ def _default_fill(dtype):
         return np.nan
     if dtype == dtypes.bool_:
         return True
-    info = np.iinfo(dtype)
+    info = dtypes.iinfo(dtype)
     return info.min if dtypes.is_int(dtype) and info.min < 0 else info.max
 
 
@@ -569,10 +569,7 @@ def _window_identity(variant, dtype):
     big = variant == "reduce_window_min"
     if dtype == np.bool_:
         return np.bool_(big)
-    if dtypes.is_int(dtype):
-        info = np.iinfo(dtype)
-        return dtype.type(info.max if big else info.min)
-    return dtype.type(np.inf if big else -np.inf)
+    return dtype.type(dtypes.highest(dtype) if big else dtypes.lowest(dtype))
 
 
 _WINDOW_MONOIDS: dict = {}   # computation -> reduce_window variant; see register_window_monoid
