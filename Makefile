@@ -15,8 +15,13 @@ SEED ?= 0
 # bounded subset); prints the failures per name, then `N passed, M failed` and the counts of
 # names xform lacks (missing) and the sweep cannot call (unclassified)
 ORACLE_ARGS ?=
+# `make array-api [ARRAY_API_MODULE=jax.numpy]`: the array API standard's conformance suite
+# (vendored: third_party/array-api-tests) against xform.numpy with the settings of JAX's
+# tally in issue 17 (x64 on, 10 examples, seed 0); prints the failures, then the tally.
+# `make test` runs a bounded part (tests/xform/interop/test_array_api_conformance.py).
+ARRAY_API_MODULE ?= xform.numpy
 
-.PHONY: demo test fuzz oracle bench venv clean
+.PHONY: demo test fuzz oracle array-api bench venv clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +47,11 @@ fuzz: $(VENV)/.installed-test
 
 oracle: $(VENV)/.installed-test
 	$(PY) tests/oracle/sweep_run.py $(ORACLE_ARGS)
+
+array-api: $(VENV)/.installed-test
+	cd third_party/array-api-tests && ARRAY_API_TESTS_MODULE=$(ARRAY_API_MODULE) JAX_ENABLE_X64=1 \
+		$(CURDIR)/$(PY) -m pytest -p no:cacheprovider -n $(TEST_WORKERS) -q -rfE \
+		--max-examples=10 --hypothesis-seed=0 array_api_tests
 
 bench: $(VENV)/.installed
 	$(PY) -m bench

@@ -3,6 +3,8 @@
 zero-copy ``from_jax`` / ``from_dlpack``."""
 from __future__ import annotations
 
+import ctypes
+
 import numpy as np
 
 from primitives import dtypes
@@ -135,6 +137,98 @@ def from_jax(x) -> Array:
     return Array._from_buffer(x, aval)
 
 
-def from_dlpack(x) -> Array:
-    buf = _jaxlib.from_dlpack(x)
-    return Array._from_buffer(buf, ShapedArray(buf.shape, buf.dtype))
+def from_dlpack(x, /, *, device=None, copy=None):
+    """An ``Array`` of any DLPack producer ``x`` (NumPy, JAX, PyTorch, CuPy, xform):
+    the producer's memory itself when it can be (same device, XLA's 64-byte alignment,
+    a dtype that exists under the current x64 setting), else a copy.  ``copy=True``
+    always copies; ``copy=False`` never does, and raises ``BufferError`` when a copy is
+    needed.  ``device``: where the result lives (default: the producer's device).  The
+    result must not be written through the producer while it is in use: xform assumes
+    arrays never change."""
+    if not hasattr(x, "__dlpack__") or not hasattr(x, "__dlpack_device__"):
+        raise TypeError(f"from_dlpack: x must have __dlpack__ and __dlpack_device__ (a DLPack "
+                        f"producer), got {type(x).__name__}")
+    if copy not in (None, True, False):
+        raise TypeError(f"from_dlpack: copy must be None, True or False, got {copy!r}")
+    if device is not None and not isinstance(device, SingleDeviceSharding) \
+            and device not in local_devices():
+        raise ValueError(f"from_dlpack: device={device!r} is not one of this process's devices "
+                         f"({local_devices()})")
+    device = getattr(device, "device", device) if isinstance(device, SingleDeviceSharding) \
+        else device
+    src = _dlpack_source_device(x)
+    if device is not None and device != src and copy is False:
+        raise BufferError(f"from_dlpack: device={device} needs a copy of an array on {src}, "
+                          f"but copy=False")
+    capsule = x.__dlpack__(stream=_consumer_stream(src))
+    data = _capsule_data_pointer(capsule)
+    buf = _jaxlib.from_dlpack(capsule, src)
+    shares = buf.unsafe_buffer_pointer() == data
+    dt = dtypes.canonicalize(buf.dtype)
+    if not shares and buf.size and copy is False:
+        raise BufferError(f"from_dlpack: the producer's data (at {data:#x}) is not aligned to "
+                          f"XLA's 64 bytes, so it must be copied, but copy=False")
+    if dt != buf.dtype and copy is False:
+        raise BufferError(f"from_dlpack: {buf.dtype} data becomes {dt} when x64 is off (a "
+                          f"copy), but copy=False")
+    if (copy and shares) or dt != buf.dtype:
+        buf = _jaxlib.buffer_from_numpy(np.asarray(buf).astype(dt), src)
+    out = Array._from_buffer(buf, ShapedArray(buf.shape, dt))
+    if src != _jaxlib.default_device():   # on another device than the default: committed
+        out = array_mod.sharded(buf, out.aval, SingleDeviceSharding(src))
+    if device is not None and device != src:
+        out = device_put(out, device)
+    return out
+
+
+def _dlpack_source_device(x):
+    """The PJRT device holding a DLPack producer's data (its ``__dlpack_device__``)."""
+    kind, index = (int(v) for v in x.__dlpack_device__())
+    platform = {_DL_CPU: "cpu", _DL_CUDA: "cuda", _DL_CUDA_HOST: "cpu",
+                _DL_ROCM: "rocm"}.get(kind)
+    if platform is None:
+        raise BufferError(f"from_dlpack: the producer's data is on DLPack device type {kind}, "
+                          f"which xform cannot read (it reads CPU, CUDA and ROCm memory)")
+    try:
+        devs = _jaxlib.client(platform).local_devices()
+    except RuntimeError as e:
+        raise BufferError(f"from_dlpack: the producer's data is on {platform}, and xform "
+                          f"has no {platform} client here: {e}") from None
+    if platform == "cpu":
+        return devs[0]
+    for d in devs:
+        if d.local_hardware_id == index:
+            return d
+    raise BufferError(f"from_dlpack: no local {platform} device has hardware id {index}")
+
+
+def _consumer_stream(device):
+    """The stream the producer must order its work before (None on the CPU): the one
+    this device's buffers wait on, as DLPack's ``stream`` argument asks."""
+    if device.platform == "cpu":
+        return None
+    try:
+        return device.get_stream_for_external_ready_events()
+    except Exception:   # a plugin without streams: the producer synchronises fully
+        return None
+
+
+_DL_CPU, _DL_CUDA, _DL_CUDA_HOST, _DL_ROCM = 1, 2, 3, 10
+_capsule_name = ctypes.pythonapi.PyCapsule_GetName
+_capsule_name.restype, _capsule_name.argtypes = ctypes.c_char_p, [ctypes.py_object]
+_capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+_capsule_pointer.restype = ctypes.c_void_p
+_capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+
+
+def _capsule_data_pointer(capsule) -> int:
+    """The address of a DLPack tensor's first element (``data + byte_offset`` of the
+    ``DLTensor`` in the capsule, dlpack.h), to tell afterwards whether it was copied."""
+    name = _capsule_name(capsule)
+    if name != b"dltensor":
+        raise BufferError(f"from_dlpack: __dlpack__ gave a capsule named {name!r}, not an "
+                          f"unused 'dltensor'")
+    tensor = _capsule_pointer(capsule, name)   # DLManagedTensor: its DLTensor comes first
+    data = ctypes.c_void_p.from_address(tensor).value or 0
+    byte_offset = ctypes.c_uint64.from_address(tensor + 40).value   # after data, device,
+    return data + byte_offset                                       # ndim, dtype, shape, strides

@@ -15,6 +15,10 @@ from primitives.sharding import Sharding, SingleDeviceSharding
 from lowering import _jaxlib
 
 
+# DLPack's device type numbers (dlpack.h, DLDeviceType): the host
+_DL_CPU = 1
+
+
 class DeletedArrayError(RuntimeError):
     """An ``Array`` whose buffer was donated to a jitted function (or deleted) was used."""
 
@@ -131,11 +135,61 @@ class Array:
             return v.astype(dtype)
         return v.copy() if copy else v
 
-    def __dlpack__(self, *args, **kw):
-        return self._buf.__dlpack__(*args, **kw)
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """A DLPack capsule of this array's buffer (the standard's keywords): no copy
+        unless ``copy=True``, or ``dl_device`` asks for the host copy of an array on an
+        accelerator (``copy=False`` then raises ``BufferError``).  The capsule is the
+        unversioned kind whatever ``max_version`` allows, which the DLPack protocol
+        permits; a consumer must not write through it (xform arrays are immutable)."""
+        buf = self._buf
+        if type(buf) is DeletedBuffer:
+            raise buf.error()
+        if max_version is not None and not (
+                isinstance(max_version, tuple) and len(max_version) == 2
+                and all(isinstance(v, int) for v in max_version)):
+            raise TypeError(f"__dlpack__: max_version must be None or a (major, minor) tuple "
+                            f"of ints, got {max_version!r}")
+        if copy not in (None, True, False):
+            raise TypeError(f"__dlpack__: copy must be None, True or False, got {copy!r}")
+        if len(self.devices()) > 1:
+            raise BufferError(f"__dlpack__: the array is spread over {len(self.devices())} "
+                              f"devices ({self.sharding}); DLPack describes one buffer on one "
+                              f"device: export its pieces (.addressable_shards) one by one")
+        here = tuple(int(v) for v in buf.__dlpack_device__())
+        if dl_device is not None and tuple(int(v) for v in dl_device) != here:
+            if int(dl_device[0]) != _DL_CPU:
+                raise BufferError(f"__dlpack__: dl_device={tuple(dl_device)}: an array on "
+                                  f"{here} can be exported to its own device or to the host "
+                                  f"({_DL_CPU}, 0), not there")
+            if copy is False:
+                raise BufferError(f"__dlpack__: dl_device={tuple(dl_device)} (the host) needs "
+                                  f"a copy of an array on device {here}, but copy=False")
+            return np.array(self._value()).__dlpack__(max_version=max_version)
+        if here[0] == _DL_CPU and stream is not None:
+            raise BufferError(f"__dlpack__: stream={stream!r}: an array on the CPU has no "
+                              f"streams; pass stream=None")
+        if copy:
+            buf = _jaxlib.buffer_from_numpy(np.array(self._value()), _jaxlib.buffer_device(buf),
+                                            self.weak_type)
+        return buf.__dlpack__(stream=stream)
 
-    def __dlpack_device__(self):
-        return self._buf.__dlpack_device__()
+    def unsafe_buffer_pointer(self) -> int:
+        """The address of the buffer's first element (as ``jax.Array``'s): to tell
+        whether two arrays share memory, e.g. after a DLPack exchange."""
+        buf = self._buf
+        if type(buf) is DeletedBuffer:
+            raise buf.error()
+        if len(self.devices()) > 1:
+            raise ValueError(f"unsafe_buffer_pointer: the array is spread over "
+                             f"{len(self.devices())} devices; ask its .addressable_shards")
+        return buf.unsafe_buffer_pointer()
+
+    def __dlpack_device__(self) -> tuple:
+        """``(device type, device id)`` in DLPack's numbering (1: CPU, 2: CUDA)."""
+        buf = self._buf
+        if type(buf) is DeletedBuffer:
+            raise buf.error()
+        return buf.__dlpack_device__()
 
     def item(self, *args):
         return self._value().item(*args)

@@ -17,6 +17,9 @@ in one direction (``A -> B``: B imports from A, never the reverse):
     _fitting (polyfit, on linalg and _polynomial) above them, and _ufunc_objects (the
     ufunc objects that replace ``add``, ``multiply``, ... in this namespace) beside it.
 
+``_array_api`` (``__array_api_version__``, ``__array_namespace_info__``, ``to_device``:
+what the array API standard asks beyond functions; this module is the namespace that
+``x.__array_namespace__()`` returns) imports none of them either.
 ``_methods`` imports none of them: ``install`` below gives ``Array`` and ``Tracer`` their
 operators and methods, which look the functions up in this package.
 """
@@ -44,7 +47,7 @@ from ._selection import *  # noqa: F401,F403
 from ._indexing import take, take_along_axis  # noqa: F401
 from ._editing import *  # noqa: F401,F403
 from ._linalg_ops import *  # noqa: F401,F403
-from ._einsum import einsum  # noqa: F401
+from ._einsum import einsum, einsum_path  # noqa: F401
 from ._sorting import *  # noqa: F401,F403
 from ._polynomial import *  # noqa: F401,F403
 from ._statistics import *  # noqa: F401,F403
@@ -53,7 +56,9 @@ from . import fft, linalg  # noqa: F401
 from ._fitting import polyfit  # noqa: F401
 # add, multiply, ... become ufunc objects (add.reduce, multiply.outer, add.at)
 from ._ufunc_objects import *  # noqa: F401,F403
-from . import _methods, _ufuncs
+from . import _array_api, _methods, _ufuncs
+# the array API standard: x.__array_namespace__() is this module (docs/design.md)
+from ._array_api import __array_api_version__, __array_namespace_info__  # noqa: F401
 
 # lax.reduce_window recognises these three as its sum/max/min monoids
 for _fn, _variant in ((add, "reduce_window_sum"), (maximum, "reduce_window_max"),  # noqa: F405

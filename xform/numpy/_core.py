@@ -5,6 +5,8 @@ axis checks, and ``stack`` (here because ``asarray`` of a list of arrays stacks 
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import operator
 import warnings
 
@@ -15,6 +17,7 @@ from primitives.core import Literal
 
 from .. import lax
 from ..api import from_jax
+from ..api.devices import device_put as _device_put, local_devices as _local_devices
 from ..core import Array
 from ..core.config import config as _config
 from ..core import Tracer, array_from_numpy, where
@@ -53,7 +56,9 @@ def result_type(*args):
         raise ValueError("at least one array or dtype is required")
     typed = []
     for a in args:
-        if isinstance(a, (np.dtype, type)) and not isinstance(a, type) or \
+        if isinstance(a, type) and isinstance(getattr(a, "dtype", None), np.dtype):
+            typed.append((dtypes.canonicalize(a.dtype), False))   # xform.numpy.float32 & co.
+        elif isinstance(a, (np.dtype, type)) and not isinstance(a, type) or \
                 (isinstance(a, type) and issubclass(a, np.generic)) or isinstance(a, str):
             typed.append((dtypes.canonicalize(np.dtype(a)), False))
         elif a is int or a is float or a is complex or a is bool:
@@ -62,7 +67,14 @@ def result_type(*args):
             typed.append((dtypes.canonicalize(a), False))
         else:
             typed.append(typeinfo(a))
-    return dtypes.promote(*typed)[0]
+    return _promote(typed)[0]
+
+
+def _promote(infos):
+    try:
+        return dtypes.promote(*infos)
+    except dtypes.TypePromotionError as e:   # float8/int4 meeting a wider type
+        raise dtypes.TypePromotionError(f"{e}{where()}") from None
 
 
 def promote_dtypes(*args):
@@ -83,7 +95,7 @@ def promote_dtypes(*args):
             if dtypes.is_inexact(dt) or (ta is int and dtypes.is_int(dt)):
                 return lax.weak_literal(a, dt), b
     infos = [typeinfo(x) for x in args]
-    dt, weak = dtypes.promote(*infos)
+    dt, weak = _promote(infos)
     return [_cast(x, info, dt, weak) for x, info in zip(args, infos)]
 
 
@@ -108,7 +120,7 @@ def _cast(x, info, dt, weak):
 def promote_dtypes_inexact(*args):
     """Promote, then lift integer/bool results to the default float dtype."""
     infos = [typeinfo(x) for x in args]
-    dt, weak = dtypes.promote(*infos)
+    dt, weak = _promote(infos)
     if dtypes.is_inexact(dt):
         return promote_dtypes(*args)
     # the result is as weak as the promotion (2 / int8_array is a strong float)
@@ -196,7 +208,9 @@ def _check_rank_promotion(op, shapes):
     warnings.warn(msg, stacklevel=3)
 
 
-def asarray(x, dtype=None):
+def asarray(x, dtype=None, order=None, *, copy=None, device=None):
+    if copy is not None or device is not None or order is not None:
+        return _asarray_options(x, dtype, order, copy, device)
     t = type(x)
     if t is Array or t is Tracer:
         return x if dtype is None else astype(x, dtype)
@@ -224,9 +238,54 @@ def asarray(x, dtype=None):
     except ValueError as e:   # a ragged nested list, ...: NumPy's words, and the user's line
         raise ValueError(f"cannot make an array from {type(x).__name__} {x!r:.60}: {e}"
                          f"{where()}") from None
-    if arr.dtype.kind in "USO" or (arr.dtype.kind == "V" and arr.dtype != dtypes.bfloat16):
+    if arr.dtype.kind in "USO" or (arr.dtype.kind == "V" and arr.dtype not in dtypes.SUPPORTED):
         raise TypeError(f"cannot convert {type(x).__name__} to an xform array{where()}")
     return array_from_numpy(arr)
+
+
+def _asarray_options(x, dtype, order, copy, device):
+    """``asarray`` with the array API standard's ``copy=`` and ``device=`` (and NumPy's
+    ``order=``, of which only the C layout exists here).  ``copy=True`` gives a new buffer;
+    ``copy=False`` refuses what needs a copy: a dtype change, another device, or host data
+    for an accelerator."""
+    if copy not in (None, True, False):
+        raise TypeError(f"asarray: copy must be None, True or False, got {copy!r}{where()}")
+    if order not in (None, "K", "A", "C"):
+        raise NotImplementedError(f"asarray: order={order!r}: xform arrays are row-major "
+                                  f"(order None, 'K', 'A' or 'C'){where()}")
+    mine = type(x) is Array or type(x) is Tracer
+    target = getattr(device, "device", device) if device is not None else \
+        (x.device if type(x) is Array else _local_devices()[0])
+    if copy is False:
+        if not mine and getattr(target, "platform", "cpu") != "cpu":
+            raise ValueError(f"asarray: copy=False, but {type(x).__name__} data must be "
+                             f"copied to {target}{where()}")
+        if type(x) is Array and device is not None and x.device != target:
+            raise ValueError(f"asarray: copy=False, but moving the array from {x.device} to "
+                             f"device={device} is a copy{where()}")
+        if mine and dtype is not None and np.dtype(dtypes.canonicalize(dtype)) != x.dtype:
+            raise ValueError(f"asarray: copy=False, but converting {x.dtype} to "
+                             f"{np.dtype(dtype)} is a copy{where()}")
+    out = asarray(x, dtype)
+    if device is not None:
+        out = _device_put(out, device)
+    if copy and out is x and type(x) is Array:   # a new buffer with the same value
+        out = _device_put(array_from_numpy(np.array(x._value()), weak_type=x.weak_type),
+                          x.sharding)
+    return out
+
+
+def with_device(fn):
+    """``fn`` (a creation function) with the array API standard's keyword ``device=``:
+    the result is put on that device (None: the default device)."""
+    @functools.wraps(fn)
+    def f(*args, device=None, **kwargs):
+        out = fn(*args, **kwargs)
+        return out if device is None else _device_put(out, device)
+    sig = inspect.signature(fn)
+    f.__signature__ = sig.replace(parameters=[*sig.parameters.values(), inspect.Parameter(
+        "device", inspect.Parameter.KEYWORD_ONLY, default=None)])
+    return f
 
 
 def _sequence_dtype(x):
@@ -252,7 +311,12 @@ def _contains_array(x):
     return False
 
 
-def astype(x, dtype):
+def astype(x, dtype, /, *, copy=False, device=None):
+    """``x`` as ``dtype`` (the array API's ``copy=`` and ``device=``: ``copy=True`` gives a
+    new buffer even when the dtype is already ``dtype``)."""
+    if copy or device is not None:
+        y = astype(x, dtype)
+        return asarray(y, copy=(copy and y is x) or None, device=device)
     x = asarray(x)
     dt = dtypes.canonicalize(dtype)
     if x.dtype == dt and not x.aval.weak_type:

@@ -13,9 +13,10 @@ from primitives import dtypes as _dt
 from primitives.dtypes import int32
 
 from .. import lax
-from ..api import from_dlpack as _from_dlpack
-from ..core import Array, Tracer
-from ._core import asarray, result_type, shape_of, typeinfo
+from ..api.devices import from_dlpack as _from_dlpack
+from ..core import Array, Tracer, array_from_numpy
+from ..core import trace as _trace
+from ._core import asarray, result_type, shape_of, typeinfo, with_device
 from ._shape import broadcast_to, ravel, _shape_tuple
 
 __all__ = ["array", "full", "zeros", "ones", "empty", "full_like", "zeros_like", "ones_like",
@@ -30,6 +31,7 @@ def array(object, dtype=None, copy=True, ndmin=0):
     return out
 
 
+@with_device
 def full(shape, fill_value, dtype=None):
     shape = _shape_tuple(shape, "full")
     # as in JAX, a Python scalar fill with no dtype gives a weakly typed array
@@ -37,18 +39,22 @@ def full(shape, fill_value, dtype=None):
     return broadcast_to(fill, shape) if fill.shape != shape else fill
 
 
+@with_device
 def zeros(shape, dtype=None):
     return full(shape, 0, dtype or _dt.default_float())
 
 
+@with_device
 def ones(shape, dtype=None):
     return full(shape, 1, dtype or _dt.default_float())
 
 
+@with_device
 def empty(shape, dtype=None):
     return zeros(shape, dtype)
 
 
+@with_device
 def full_like(a, fill_value, dtype=None, shape=None):
     a_dt, a_weak = typeinfo(a)
     out = full(shape_of(a) if shape is None else shape, fill_value,
@@ -58,23 +64,27 @@ def full_like(a, fill_value, dtype=None, shape=None):
         if dtype is None and a_weak else out
 
 
+@with_device
 def zeros_like(a, dtype=None, shape=None):
     return full_like(a, 0, dtype, shape)
 
 
+@with_device
 def ones_like(a, dtype=None, shape=None):
     return full_like(a, 1, dtype, shape)
 
 
+@with_device
 def empty_like(a, dtype=None, shape=None):
     return zeros_like(a, dtype, shape)
 
 
+@with_device
 def arange(start, stop=None, step=None, dtype=None):
     for v in (start, stop, step):
         if isinstance(v, Tracer):
             v.concrete("arange's start/stop/step (they fix the output shape)")
-    if stop is None and step is None:
+    if stop is None:   # arange(n) and arange(n, step=s) both count from 0
         start, stop = 0, start
     step = 1 if step is None else step
     vals = [builtins.float(v) if isinstance(v, Array) else v for v in (start, stop, step)]
@@ -90,9 +100,13 @@ def arange(start, stop=None, step=None, dtype=None):
     return asarray(_onp.arange(vals[0], vals[1], vals[2], dtype=_onp.float64).astype(dtype))
 
 
+@with_device
 def eye(N, M=None, k=0, dtype=None):
     M = N if M is None else M
     dt = _dt.canonicalize(dtype or _dt.default_float())
+    if not _trace._stack and builtins.all(isinstance(v, (int, _onp.integer)) for v in (N, M, k)):
+        # eager: NumPy's exact 0/1 matrix, one transfer instead of a compile per shape
+        return array_from_numpy(_onp.eye(N, M, k, dtype=dt))
     r = lax.broadcasted_iota(int32, (N, M), 0)
     c = lax.broadcasted_iota(int32, (N, M), 1)
     return lax.convert_element_type(lax.eq(c - r, _onp.int32(k)), dt)
@@ -133,8 +147,10 @@ def copy(a, order=None):
     return asarray(a)
 
 
-def from_dlpack(x, *, device=None, copy=None):
-    return _from_dlpack(x)
+def from_dlpack(x, /, *, device=None, copy=None):
+    """An ``Array`` sharing the memory of any DLPack producer ``x`` when it can (see
+    ``xform.from_dlpack``)."""
+    return _from_dlpack(x, device=device, copy=copy)
 
 
 def frombuffer(buffer, dtype=float, count=-1, offset=0):

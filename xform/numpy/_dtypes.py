@@ -23,9 +23,11 @@ class _ScalarMeta(type):
     def __eq__(cls, other):
         if other is cls:
             return True
+        if other is None:   # np.dtype(None) is float64, but None is no dtype
+            return False
         try:
             return _onp.dtype(other) == cls.dtype
-        except TypeError:
+        except (TypeError, ValueError):   # not a dtype (ValueError: an arbitrary string)
             return False
 
     def __ne__(cls, other):
@@ -54,6 +56,8 @@ bfloat16, float16, float32, float64 = (_scalar_type(n, getattr(_dt, n))
                                        for n in ("bfloat16", "float16", "float32", "float64"))
 complex64, complex128 = _scalar_type("complex64", _dt.complex64), \
     _scalar_type("complex128", _dt.complex128)
+(float8_e4m3fn, float8_e5m2, float8_e4m3b11fnuz, float8_e4m3fnuz, float8_e5m2fnuz, float8_e3m4,
+ float8_e4m3, int4, uint4) = (_scalar_type(d.name, d) for d in (*_dt.FLOAT8, *_dt.INT4))
 
 __all__ = ["bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
            "bfloat16", "float16", "float32", "float64", "complex64", "complex128", "ndarray", "pi",
@@ -61,7 +65,9 @@ __all__ = ["bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint3
            "complex_", "iinfo", "finfo", "generic", "number", "inexact", "floating", "integer",
            "signedinteger", "unsignedinteger", "complexfloating", "issubdtype", "promote_types",
            "can_cast", "iscomplexobj", "isrealobj", "isscalar", "single", "double", "csingle",
-           "cdouble", "uint", "character", "flexible", "ComplexWarning", "isdtype"]
+           "cdouble", "uint", "character", "flexible", "ComplexWarning", "isdtype",
+           "float8_e4m3fn", "float8_e5m2", "float8_e4m3b11fnuz", "float8_e4m3fnuz",
+           "float8_e5m2fnuz", "float8_e3m4", "float8_e4m3", "int4", "uint4"]
 
 
 ndarray = Array
@@ -83,19 +89,30 @@ _ABSTRACT = (_onp.generic, _onp.number, _onp.inexact, _onp.floating, _onp.intege
              _onp.signedinteger, _onp.unsignedinteger, _onp.complexfloating)
 
 
-def _is_bf16(x) -> builtins.bool:
+# the abstract types above each ml_dtypes type (NumPy calls most of them kind "V")
+_ML_PARENTS = {"f": (_onp.floating, _onp.inexact, _onp.number, _onp.generic),
+               "i": (_onp.signedinteger, _onp.integer, _onp.number, _onp.generic),
+               "u": (_onp.unsignedinteger, _onp.integer, _onp.number, _onp.generic)}
+
+
+def _ml_dtype(x):
+    """The dtype of ``x`` if it is one of ml_dtypes' (bfloat16, float8_*, int4, uint4)."""
     if isinstance(x, type) and x in _ABSTRACT:
-        return False
+        return None
     try:
-        return _onp.dtype(x) == bfloat16
+        dt = _onp.dtype(x)
     except TypeError:
-        return False
+        return None
+    return dt if dt in _dt._ML_KINDS else None
 
 
 def issubdtype(arg1, arg2):
-    """NumPy's issubdtype, with bfloat16 counted as a floating type."""
-    if _is_bf16(arg1):
-        return _is_bf16(arg2) or arg2 in (_onp.floating, _onp.inexact, _onp.number, _onp.generic)
+    """NumPy's issubdtype, with ml_dtypes' types (bfloat16, float8_*, int4, uint4) in
+    their places: floating, signed or unsigned integer."""
+    ml = _ml_dtype(arg1)
+    if ml is not None:
+        return _ml_dtype(arg2) == ml or \
+            any(arg2 is p for p in _ML_PARENTS[_dt._kind(ml)])
     return _onp.issubdtype(arg1, arg2)
 
 

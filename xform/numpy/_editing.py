@@ -71,6 +71,8 @@ def repeat(a, repeats, axis=None, *, total_repeat_length=None):
     if reps.ndim == 0:
         return repeat(a, builtins.int(reps), axis)
     idx = _onp.repeat(_onp.arange(a.shape[axis]), reps)
+    if idx.size == 0:   # nothing to gather (and no row of an empty axis to gather from)
+        return lax.full(a.shape[:axis] + (0,) + a.shape[axis + 1:], 0, a.dtype)
     return take(a, asarray(idx.astype(_onp.int32)), axis=axis)
 
 

@@ -17,6 +17,7 @@ from primitives.ops import GatherDimensionNumbers, ScatterDimensionNumbers
 
 from .. import lax
 from ..core import Array, Tracer, where
+from ..core import trace as _trace
 from ._core import asarray, astype, broadcast_shapes, stack
 from ._shape import broadcast_to, ravel
 from ._ufuncs import clip, floor_divide, negative, power, reciprocal, remainder, _where
@@ -29,6 +30,25 @@ def _is_int_scalar(i):
     return isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))
 
 
+def _slice_of_ints(s: slice) -> slice:
+    """``s`` with 0-d integer arrays as bounds made Python ints (``x[i:i + n]`` with ``i``
+    an array, as NumPy and JAX allow); a traced bound fails, naming what it fixes."""
+    if not any(type(v) is Array or type(v) is Tracer for v in (s.start, s.stop, s.step)):
+        return s
+
+    def bound(v):
+        if type(v) is Tracer:
+            v.concrete("a slice bound (it fixes the result's shape; use "
+                       "lax.dynamic_slice for a traced start)")
+        if type(v) is not Array:
+            return v
+        if v.ndim or not dtypes.is_int(v.dtype):
+            raise IndexError(f"slice bounds must be integers or 0-d integer arrays, got an "
+                             f"array {v.dtype}{list(v.shape)}{where()}")
+        return int(v)
+    return slice(bound(s.start), bound(s.stop), bound(s.step))
+
+
 def _normalize(x, idx):
     """Expand Ellipsis, apply None (new axes) to ``x``; returns (x, one entry per dim)."""
     if isinstance(idx, list):
@@ -37,7 +57,8 @@ def _normalize(x, idx):
                         f"{where()}")
     if not isinstance(idx, tuple):
         idx = (idx,)
-    idx = tuple(asarray(i) if isinstance(i, list) else i for i in idx)
+    idx = tuple(asarray(i) if isinstance(i, list) else _slice_of_ints(i)
+                if isinstance(i, slice) else i for i in idx)
     # a scalar boolean adds an axis of length 1 (True) or 0 (False), as in NumPy
     idx = tuple((None if bool(i) else _EMPTY_AXIS) if _is_bool_scalar(i) else i for i in idx)
     n_ell = sum(1 for i in idx if i is Ellipsis)
@@ -132,7 +153,14 @@ def getitem(x, idx, mode=None, fill_value=None):
                 if not -n <= i < n:
                     raise IndexError(f"index {i} is out of bounds for axis {d} with size {n}"
                                      f"{where()}")
-                x = lax.slice_in_dim(x, i % n, i % n + 1, 1, d)
+                if type(x) is Array and not _trace._stack and n > 1:
+                    # eager: the index as an operand, so that one compiled program serves
+                    # every i (``for i in range(n): x[i]`` compiled n slices before)
+                    k = np.int32(i % n) if n < 2 ** 31 else np.int64(i % n)
+                    x = lax.dynamic_slice_in_dim(x, asarray(k), 1, d,
+                                                 allow_negative_indices=False)
+                else:
+                    x = lax.slice_in_dim(x, i % n, i % n + 1, 1, d)
                 drop.append(d)
             else:  # one traced scalar: dynamic_slice
                 n = x.shape[d]

@@ -12,7 +12,7 @@ from primitives.dtypes import bool_
 from .. import lax
 from ..core import where as _where_msg
 from ._core import (asarray, broadcast_arrays_for, broadcast_shapes, canonicalize_axes,
-                    promote_dtypes, stack)
+                    canonicalize_axis, promote_dtypes, stack)
 from ._shape import broadcast_to, expand_dims, moveaxis, ravel, reshape
 from ._creation import eye, tri, zeros
 from ._ufuncs import conj, multiply
@@ -100,8 +100,21 @@ def vecdot(x1, x2, /, *, axis=-1, precision=None, preferred_element_type=None):
     # an elementwise product and a sum: exact in any precision; the sum accumulates in
     # preferred_element_type when one is given
     lax.canonical_precision(precision, "vecdot")
-    x1, x2 = broadcast_arrays_for("vecdot", *promote_dtypes(x1, x2))
-    return sum(conj(x1) * x2, axis=axis, dtype=preferred_element_type)
+    x1, x2 = promote_dtypes(x1, x2)
+    s1, s2 = x1.shape, x2.shape
+    nd = builtins.max(len(s1), len(s2))
+    if not s1 or not s2:
+        raise ValueError(f"vecdot: x1 and x2 must have at least one dimension, got shapes "
+                         f"{s1} and {s2}{_where_msg()}")
+    ax = canonicalize_axis(axis, nd, "vecdot") - nd        # counted from the end
+    if -ax > builtins.min(len(s1), len(s2)) or s1[ax] != s2[ax]:
+        raise ValueError(f"vecdot: x1 and x2 must have the same size along axis {axis} (it "
+                         f"is not broadcast), got shapes {s1} and {s2}{_where_msg()}")
+    x1, x2 = broadcast_arrays_for("vecdot", x1, x2)
+    # the product's dtype, as matmul (sum alone would widen small integers)
+    dt = preferred_element_type if preferred_element_type is not None else \
+        (None if x1.dtype == bool else x1.dtype)
+    return sum(conj(x1) * x2, axis=ax, dtype=dt)
 
 
 def inner(a, b, *, precision=None, preferred_element_type=None):

@@ -90,6 +90,19 @@ class ArrayMethods:
             raise TypeError("iteration over a 0-d array")
         return (self[i] for i in range(self.shape[0]))
 
+    # the array API standard (xform/numpy/_array_api.py) ------------------------------
+    def __array_namespace__(self, /, *, api_version=None):
+        return _np._array_api.namespace(api_version, _np)
+
+    def to_device(self, device, /, *, stream=None):
+        return _np._array_api.to_device(self, device, stream)
+
+    @property
+    def device(self):
+        """Under a transformation: the default device, where the program runs (an
+        ``Array`` answers with its own device)."""
+        return _np._array_api.Info().default_device()
+
     @property
     def at(self):
         return _np._indexing.AtIndexer(self)
@@ -100,6 +113,10 @@ class ArrayMethods:
 
     @property
     def mT(self):
+        """The matrix transpose: the last two axes swapped (the array API's ``mT``)."""
+        if self.ndim < 2:
+            raise ValueError(f"mT: the matrix transpose needs an array of at least 2 "
+                             f"dimensions, got shape {self.shape}{_where_msg()}")
         return _jnp().swapaxes(self, -1, -2)
 
     @property

@@ -18,7 +18,7 @@ from ..api import jit
 from .. import lax
 from ..core import where as _where_msg
 from ._core import (asarray, astype, broadcast_shapes, canonicalize_axis, result_type, shape_of,
-                    stack, _concrete)
+                    stack, with_device, _concrete)
 from ._dtypes import pi, _inexact
 from ._shape import broadcast_to, concatenate, expand_dims, reshape, transpose
 from ._creation import arange, full, meshgrid, ones, zeros
@@ -30,6 +30,7 @@ __all__ = ["linspace", "logspace", "bartlett", "blackman", "hamming", "hanning",
            "mask_indices", "s_", "index_exp", "r_", "c_", "mgrid", "ogrid"]
 
 
+@with_device
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
     """JAX's formula ``start * (1 - t) + stop * t``: it hits both endpoints exactly in
     float32, and gives the same (floored) values as JAX for integer dtypes."""

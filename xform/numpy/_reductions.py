@@ -225,8 +225,40 @@ def _prod_scan(a, axis):
 
 cumsum = _cumulative("cumsum", lax.reduce_window_sum)
 cumprod = _cumulative("cumprod", _cumprod_window)
-cumulative_sum = cumsum
-cumulative_prod = cumprod
+
+
+def _cumulative_standard(name, scan, identity):
+    """The array API standard's ``cumulative_sum``/``cumulative_prod``: ``axis`` may be
+    left out only for a 1-d array, small integers widen as in ``sum``/``prod``, and
+    ``include_initial=True`` puts the identity first."""
+    def f(x, /, *, axis=None, dtype=None, include_initial=False):
+        x = asarray(x)
+        if x.ndim == 0:
+            raise ValueError(f"{name}: x must have at least one dimension, got a 0-d "
+                             f"array{_where_msg()}")
+        if axis is None:
+            if x.ndim > 1:
+                raise ValueError(f"{name}: axis must be given for an array of {x.ndim} "
+                                 f"dimensions (shape {x.shape}){_where_msg()}")
+            axis = 0
+        ax = canonicalize_axis(axis, x.ndim, name)
+        if dtype is None and (_dt.is_int(x.dtype) or x.dtype == bool_):
+            wide = _dt.default_int() if not _dt.is_unsigned(x.dtype) else \
+                (uint64 if _dt.x64_enabled() else uint32)
+            if x.dtype.itemsize < wide.itemsize or x.dtype == bool_:
+                dtype = wide
+        out = scan(x, ax, dtype)
+        if include_initial:
+            shape = list(out.shape)
+            shape[ax] = 1
+            first = lax.full(tuple(shape), identity, out.dtype)
+            out = lax.concatenate([first, out], ax)
+        return out
+    return named(f, name)
+
+
+cumulative_sum = _cumulative_standard("cumulative_sum", cumsum, 0)
+cumulative_prod = _cumulative_standard("cumulative_prod", cumprod, 1)
 
 
 def _nan_filled(a, fill):

@@ -41,6 +41,9 @@ def select(condlist, choicelist, default=0):
 
 def nonzero(a, *, size=None, fill_value=None):
     a = asarray(a)
+    if a.ndim == 0:   # as NumPy 2, JAX and the array API standard
+        raise ValueError(f"nonzero: a 0-d array has no axis to index: call it on "
+                         f"atleast_1d(a){_where_msg()}")
     if size is None:
         if isinstance(a, Tracer) and a.val is None:
             raise TypeError(

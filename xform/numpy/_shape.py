@@ -53,8 +53,10 @@ def size(a, axis=None):
     return s[axis]
 
 
-def reshape(a, shape=None, order="C", *, newshape=None):
-    a = asarray(a)
+def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
+    if copy not in (None, True, False):
+        raise TypeError(f"reshape: copy must be None, True or False, got {copy!r}")
+    a = asarray(a, copy=True) if copy else asarray(a)   # copy=False: never copies anyway
     shape = newshape if shape is None else shape
     shape = (shape,) if isinstance(shape, (int, _onp.integer)) else tuple(shape)
     if order not in ("C", "F", "A"):

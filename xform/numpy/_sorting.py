@@ -74,7 +74,7 @@ def searchsorted(a, v, side="left", sorter=None, *, method="scan"):
     ae = reshape(a, (1,) * v.ndim + a.shape)
     ve = expand_dims(v, -1)
     before = _sort_lt(ae, ve) if side == "left" else logical_not(_sort_lt(ve, ae))
-    return sum(before, -1, dtype=int32)
+    return sum(before, -1, dtype=int32)   # as JAX (NumPy and the array API: int64 under x64)
 
 
 def digitize(x, bins, right=False, *, method=None):

@@ -6,6 +6,7 @@ reduction, are in _misc."""
 from __future__ import annotations
 
 import builtins
+import inspect
 from functools import partial
 
 import numpy as _onp
@@ -70,8 +71,13 @@ def _elementwise(name, fn, inexact=False, numeric=False, real=False, int_fn=None
         if bool_fn is not None and _dt.is_bool(typeinfo(args[0])[0]):
             return bool_fn(*args)
         return fn(*args)
+    f.__signature__ = _BINARY_SIGNATURE   # what inspect (and the array API suite) reads
     return named(f, name,
                  f"Elementwise ``{name}`` with NumPy broadcasting and JAX dtype promotion.")
+
+
+_BINARY_SIGNATURE = inspect.Signature(
+    [inspect.Parameter(n, inspect.Parameter.POSITIONAL_ONLY) for n in ("x1", "x2")])
 
 
 _BOOL = _onp.dtype(bool_)
