@@ -15,6 +15,7 @@ is evaluated back into the outer trace, which is how transforms nest.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 from typing import Callable
 
@@ -598,8 +599,12 @@ def leaf_aval(x, what):
     # only jit and its kin have static arguments to suggest
     static = ", or mark it static with static_argnums/static_argnames" \
         if what.startswith(("jit(", "make_jaxpr(")) else ""
+    node = ""
+    if dataclasses.is_dataclass(x) or hasattr(x, "tree_flatten"):   # a container, unregistered
+        node = (f"; {t.__name__} is not a registered pytree node (as in JAX, a class must be "
+                f"registered: xform.tree_util.register_dataclass or register_pytree_node)")
     raise TypeError(f"{what} is a {t.__name__} ({x!r:.60}), which is not a valid array value; "
-                    f"pass arrays or scalars{static}")
+                    f"pass arrays or scalars{static}{node}")
 
 
 def _defined_at(fun) -> str:

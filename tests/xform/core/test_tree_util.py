@@ -138,3 +138,21 @@ def test_treedef_prints_as_jax_prints_it():
     import jax
     for t in (((1, {"a": 2, "b": [3, None]}),), 1, None, [1], {}):
         assert repr(xform.tree_util.tree_structure(t)) == repr(jax.tree_util.tree_structure(t))
+
+
+def test_unregistered_dataclass_is_a_leaf_and_errors_say_register():
+    @dataclasses.dataclass
+    class Params:
+        w: object
+
+    p = Params(xform.numpy.ones(2))
+    assert xtu.tree_leaves(p) == [p] == jax.tree_util.tree_leaves(p)
+    assert not xtu.is_tree_node(Params) and not jax.tree_util.default_registry.is_node(Params)
+    with pytest.raises(TypeError, match=r"argument 0 is a Params .*not a registered pytree "
+                                        r"node .*register_dataclass"):
+        xform.jit(lambda q: q.w * 2)(p)
+    xtu.register_dataclass(Params, data_fields=["w"], meta_fields=[])
+    assert xtu.tree_leaves(p)[0] is p.w
+    assert float(xform.jit(lambda q: q.w * 2)(p)[0]) == 2.0
+    with pytest.raises(ValueError, match="already a registered pytree node"):
+        xtu.register_dataclass(Params, data_fields=["w"], meta_fields=[])
