@@ -200,7 +200,9 @@ OVERRIDES = {
         for k in range(3)), {}, 1, True)]),
     "nn.get_scaled_dot_general_config": U("low-precision (nvfp4/mxfp8) configuration"),
     "nn.scaled_dot_general": U("low-precision (nvfp4/mxfp8) matmul"),
-    "nn.scaled_matmul": U("low-precision (nvfp4/mxfp8) matmul"),
+    "nn.scaled_matmul": U("JAX's raises on the CPU (its only lowering is cuDNN's); "
+                          "tests/xform/nn/test_scaled_matmul.py checks ours against JAX's "
+                          "documented formula"),
     # --- scipy.special -------------------------------------------------------------------
     "scipy.special.bernoulli": O("creation", (6,)),
     "scipy.special.factorial": O("unary"),

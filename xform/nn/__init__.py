@@ -29,7 +29,7 @@ from ..numpy._ufuncs import log_add_exp
 from ..special import logsumexp  # one algorithm for nn and scipy.special (jax.nn.logsumexp)
 from . import initializers
 
-__all__ = ["identity", "dot_product_attention", "log1mexp", "relu", "relu6", "gelu", "silu", "swish", "sigmoid", "log_sigmoid",
+__all__ = ["identity", "dot_product_attention", "scaled_matmul", "log1mexp", "relu", "relu6", "gelu", "silu", "swish", "sigmoid", "log_sigmoid",
            "softplus", "soft_sign", "squareplus", "sparse_plus", "sparse_sigmoid", "mish",
            "elu", "leaky_relu", "celu", "selu", "glu", "hard_tanh", "hard_sigmoid",
            "hard_silu", "hard_swish", "tanh", "softmax", "log_softmax", "logsumexp",
@@ -340,3 +340,4 @@ def _one_hot(x, num_classes, dtype, axis):
 from . import _attention  # noqa: E402  (after softmax and logsumexp, which it uses)
 _attention.softmax, _attention.logsumexp = softmax, logsumexp
 dot_product_attention = _attention.dot_product_attention
+from ._scaled import scaled_matmul  # noqa: E402
