@@ -296,5 +296,4 @@ KNOWN_FAILURES = {
     "random.key_dtype": "differs on purpose: uint32, the dtype of xform's keys (JAX key<fry>)",
     # names xform lacks
     "lax.rng_bit_generator": "missing in xform",
-    "lax.scaled_dot": "missing in xform",
 }

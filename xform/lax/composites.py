@@ -27,7 +27,7 @@ from . import ops as lax
 from .associative import associative_scan
 from .parallel import ppermute
 
-__all__ = ["cumsum", "cumprod", "cummax", "cummin", "cumlogsumexp", "top_k", "approx_max_k",
+__all__ = ["scaled_dot", "cumsum", "cumprod", "cummax", "cummin", "cumlogsumexp", "top_k", "approx_max_k",
            "approx_min_k", "full", "full_like", "empty", "stack", "unstack", "split", "tile",
            "broadcast_shapes", "broadcast_to_rank", "broadcast_like", "collapse",
            "batch_matmul", "index_take", "scatter_sub", "scatter_apply", "reduce", "mulhi",
@@ -557,3 +557,60 @@ def reduce_window_shape_tuple(operand_shape, window_dimensions, window_strides, 
         span = (w - 1) * d + 1
         out.append(builtins.max(0, (size - span) // s + 1))
     return tuple(out)
+
+
+def _scaled_operand(x, scale, contracting, dtype, side):
+    """``x * scale`` in ``dtype``, ``scale`` repeated over its blocks of each contracting
+    dimension (the other dimensions of ``x`` and ``scale`` must be equal)."""
+    x = lax.convert_element_type(x, dtype)
+    if scale is None:
+        return x
+    scale_shape = lax.aval(scale).shape
+    if len(scale_shape) != x.ndim:
+        raise TypeError(f"scaled_dot: {side}_scale must have the rank of {side} ({x.ndim}), "
+                        f"got shape {scale_shape} for {side} of shape {x.shape}{where()}")
+    for d, (n, m) in enumerate(zip(x.shape, scale_shape)):
+        if d in contracting:
+            if m == 0 or n % m:
+                raise TypeError(f"scaled_dot: {side}_scale's contracting dimension {d} has "
+                                f"{m} blocks, which does not divide {side}'s {n}{where()}")
+        elif n != m:
+            raise TypeError(f"scaled_dot: {side}_scale {scale_shape} and {side} {x.shape} "
+                            f"differ in the non-contracting dimension {d}{where()}")
+    # each block of the scale, broadcast over a new axis and folded back: jnp.repeat's
+    # layout, written with the two structural meta-ops XLA's own decomposition uses
+    s = lax.convert_element_type(scale, dtype)
+    for d in sorted(contracting, reverse=True):
+        reps = x.shape[d] // s.shape[d]
+        if reps == 1:
+            continue
+        shape = s.shape[:d + 1] + (reps,) + s.shape[d + 1:]
+        s = lax.broadcast_in_dim(s, shape, tuple(i if i <= d else i + 1
+                                                 for i in range(s.ndim)))
+        s = lax.reshape(s, s.shape[:d] + (s.shape[d] * reps,) + s.shape[d + 2:])
+    return lax.mul(x, s)
+
+
+def scaled_dot(lhs, rhs, *, lhs_scale=None, rhs_scale=None, dimension_numbers=None,
+               preferred_element_type=None):
+    """``dot_general(lhs * lhs_scale, rhs * rhs_scale)`` with each scale repeated over
+    its blocks of the contracting dimensions: operands and scales in bfloat16, the
+    product accumulated into ``preferred_element_type`` (default bfloat16).  That is
+    XLA's decomposition of its ``scaled_dot``, so the bits are the ones JAX gets on the
+    CPU.  Unlike JAX's (no transpose rule), it differentiates."""
+    ls, rs = lax.aval(lhs).shape, lax.aval(rhs).shape
+    if dimension_numbers is None:
+        if len(ls) == len(rs) == 2:
+            dimension_numbers = (((1,), (0,)), ((), ()))
+        elif len(ls) == len(rs) == 3:
+            dimension_numbers = (((2,), (1,)), ((0,), (0,)))
+        else:
+            raise TypeError(f"scaled_dot: without dimension_numbers the operands must both "
+                            f"be 2-d or both 3-d, got shapes {ls} and {rs}"
+                            f"{where()}")
+    dtype = dtypes.canonicalize(np.dtype(preferred_element_type or dtypes.bfloat16))
+    (lc, rc), _ = dimension_numbers
+    # XLA's decomposition scales in bfloat16 whatever the operand and output types
+    a = _scaled_operand(lhs, lhs_scale, tuple(lc), dtypes.bfloat16, "lhs")
+    b = _scaled_operand(rhs, rhs_scale, tuple(rc), dtypes.bfloat16, "rhs")
+    return lax.dot_general(a, b, dimension_numbers, preferred_element_type=dtype)

@@ -326,6 +326,13 @@ def _dot_t_lhs(g, x_aval, y, *, dimension_numbers, preferred_element_type, preci
     dims = ((tuple(ans_y), tuple(y_kept)), (tuple(ans_batch), tuple(y_batch)))
     x_contract_sorted_by_y = [int(i) for i in np.take(x_contract, np.argsort(y_contract))] \
         if x_contract else []
+    g_dt, y_dt = aval_of(g).dtype, aval_of(y).dtype
+    if g_dt != y_dt:   # a product accumulated wider (preferred_element_type): the
+        wide = np.promote_types(g_dt, y_dt)   # cotangent meets the operand at the wider type
+        if g_dt != wide:
+            g = bind(ops.convert_element_type, g, new_dtype=wide, weak_type=False)
+        if y_dt != wide:
+            y = bind(ops.convert_element_type, y, new_dtype=wide, weak_type=False)
     # dot_general(g, y) yields x's dims in the order batch, kept, contracted; when that
     # needs a transpose but dot_general(y, g) (batch, contracted, kept) does not, emit
     # the latter: the transpose would otherwise cost XLA a kernel and a copy (the
