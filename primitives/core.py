@@ -2,10 +2,10 @@
 
 A ``Jaxpr`` is a straight-line program in SSA form::
 
-    { lambda c:f32[3] ; a:f32[3] b:f32[] .
+    { lambda c:f32[3]; a:f32[3] b:f32[]. let
         d:f32[3] = mul a c
         e:f32[3] = add d 1.0:f32[]
-      in (e) }
+      in (e,) }
 
 ``constvars`` are inputs whose values are known when the program is built
 (captured arrays); they are passed to the compiled executable as buffers, never
@@ -284,7 +284,7 @@ def _fmt_param(v: Any, names) -> str:
     if isinstance(v, (tuple, list)) and v and isinstance(v[0], (ClosedJaxpr, Jaxpr)):
         return "(" + ", ".join(_fmt_param(x, names) for x in v) + ")"
     if isinstance(v, np.dtype):
-        return short_dtype(v)
+        return v.name                # as JAX prints a dtype parameter: float32
     if isinstance(v, ShapedArray):
         return v.str_short()
     if hasattr(v, "short"):          # PartitionSpec: P('x', None)
@@ -326,15 +326,16 @@ def pp_jaxpr(jaxpr: Jaxpr) -> str:
     def decl(vs):
         return " ".join(f"{names[v]}:{v.aval.str_short()}" for v in vs)
 
-    head = f"{{ lambda {decl(jaxpr.constvars)} ; {decl(jaxpr.invars)} . let"
+    # JAX's layout: "{ lambda c:f32[3]; a:f32[3] b:f32[]. let" ... "in (e,) }"
+    head = f"{{ lambda {decl(jaxpr.constvars)}; {decl(jaxpr.invars)}. let"
     lines = [head]
     for e in jaxpr.eqns:
         outs = " ".join(f"{names[v]}:{v.aval.str_short()}" for v in e.outvars)
-        params = ", ".join(f"{k}={_fmt_param(v, names)}" for k, v in e.params.items())
+        params = " ".join(f"{k}={_fmt_param(v, names)}" for k, v in e.params.items())
         ps = f"[{params}]" if params else ""
         args = " ".join(pp_atom(a, names) for a in e.invars)
         lhs = f"{outs} = " if outs else ""
         lines.append(f"    {lhs}{e.prim.name}{ps} {args}".rstrip())
-    outs = " ".join(pp_atom(a, names) for a in jaxpr.outvars)
-    lines.append(f"  in ({outs}) }}")
+    outs = ", ".join(pp_atom(a, names) for a in jaxpr.outvars)
+    lines.append(f"  in ({outs}{',' if len(jaxpr.outvars) == 1 else ''}) }}")
     return "\n".join(lines)
