@@ -220,7 +220,7 @@ class Config:
 
     def config_with_absl(self):
         """Define an absl flag for every option (``--jax_enable_x64``, ...), read back after
-        ``absl.app.run`` parses the command line, as ``jax.config.config_with_absl``.
+        ``absl.app.run`` parses the command line (JAX's ``config_with_absl`` does the same).
         Needs the ``absl-py`` package."""
         flags, app = _absl("config_with_absl")
         self._define_absl_flags(flags)
@@ -228,7 +228,7 @@ class Config:
 
     def parse_flags_with_absl(self):
         """Parse the ``--jax_*`` / ``--xform_*`` arguments of ``sys.argv`` into the options
-        now, without ``absl.app.run`` (as ``jax.config.parse_flags_with_absl``)."""
+        now, without ``absl.app.run`` (as JAX's ``parse_flags_with_absl``)."""
         import sys
         flags, _ = _absl("parse_flags_with_absl")
         self._define_absl_flags(flags)

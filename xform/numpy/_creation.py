@@ -147,10 +147,7 @@ def copy(a, order=None):
     return asarray(a)
 
 
-def from_dlpack(x, /, *, device=None, copy=None):
-    """An ``Array`` sharing the memory of any DLPack producer ``x`` when it can (see
-    ``xform.from_dlpack``)."""
-    return _from_dlpack(x, device=device, copy=copy)
+from_dlpack = _from_dlpack   # one function: xform.from_dlpack is xform.numpy.from_dlpack
 
 
 def frombuffer(buffer, dtype=float, count=-1, offset=0):
