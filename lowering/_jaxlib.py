@@ -618,6 +618,22 @@ def module_from_artifact(payload: bytes) -> str:
         return module.operation.get_asm(enable_debug_info=False)
 
 
+def refine_shapes(text: str) -> str:
+    """``text`` with every dynamic (``?``) dimension made static: StableHLO's shape
+    refinement propagates the static shapes of ``main``'s arguments through the functions
+    it calls (inlining them), folding ``get_dimension_size`` and the ``dynamic_*`` ops
+    into their static forms.  ValueError when a shape stays dynamic or a check fails."""
+    from jax.extend.mlir import ir
+    from jax._src.lib import _jax
+    try:
+        refined = _jax.mlir.refine_polymorphic_shapes(text.encode(), True, True)
+    except Exception as e:   # noqa: BLE001 - the binding raises its own error types
+        raise ValueError(f"the program's symbolic shapes cannot be refined: {e}") from None
+    _parsed("module {}")
+    with _mlir_context:
+        return ir.Module.parse(refined).operation.get_asm(enable_debug_info=False)
+
+
 def linkable_functions(text: str, prefix: str) -> tuple[list, str]:
     """The functions of module ``text`` renamed with ``prefix`` and made private, as text
     that can sit in another module, and the new name of its ``main``.  Argument and result

@@ -27,6 +27,7 @@ import numpy as np
 
 from primitives import dtypes
 from primitives.core import Jaxpr, Literal, ShapedArray, jaxpr_effects
+from primitives.shape_poly import DimExpr, InconclusiveDimensionOperation, is_symbolic_shape
 
 from . import _jaxlib
 
@@ -61,7 +62,7 @@ TOKEN = _Token()
 def ttype(aval: ShapedArray) -> str:
     if aval is TOKEN:
         return "!stablehlo.token"
-    dims = "".join(f"{d}x" for d in aval.shape)
+    dims = "".join("?x" if type(d) is DimExpr else f"{d}x" for d in aval.shape)
     return f"tensor<{dims}{elt(aval.dtype)}>"
 
 
@@ -164,8 +165,53 @@ class Ctx:
 
     def broadcast(self, x: str, x_aval: ShapedArray, shape, bdims=()) -> str:
         out = ShapedArray(shape, x_aval.dtype)
+        if is_symbolic_shape(shape):
+            return self.op1("stablehlo.dynamic_broadcast_in_dim",
+                            [x, self.shape_tensor(shape)],
+                            [x_aval, ShapedArray((len(shape),), np.int64)], out,
+                            f"broadcast_dimensions = {i64s(bdims)}")
         return self.op1("stablehlo.broadcast_in_dim", [x], [x_aval], out,
                         f"broadcast_dimensions = {i64s(bdims)}")
+
+    def iota(self, aval: ShapedArray, dimension: int) -> str:
+        """``stablehlo.iota`` (``dynamic_iota`` for a symbolic shape) of an int/float aval."""
+        attr = f"iota_dimension = {dimension} : i64"
+        if is_symbolic_shape(aval.shape):
+            return self.op1("stablehlo.dynamic_iota", [self.shape_tensor(aval.shape)],
+                            [ShapedArray((aval.ndim,), np.int64)], aval, attr)
+        return self.op1("stablehlo.iota", [], [], aval, attr)
+
+    # --- symbolic dimensions (primitives/shape_poly.py) ------------------------------------
+    # A dimension ``b`` of an argument is written ``?``; ``main`` reads each variable off
+    # the first argument dimension that is exactly it (``get_dimension_size``), and ops
+    # whose result shape is symbolic take it as an operand (``dynamic_broadcast_in_dim``,
+    # ``dynamic_reshape``, ``dynamic_iota``, ``real_dynamic_slice``).  Such a module is
+    # only compiled after StableHLO's shape refinement has made every shape static again
+    # (``Exported.call``; ``_jaxlib.refine_shapes``).
+
+    def dim_value(self, d) -> str:
+        """The shape entry ``d`` (an int or a DimExpr) as a ``tensor<i64>`` value."""
+        i64 = ShapedArray((), np.int64)
+        if type(d) is not DimExpr:
+            return self.constant(d, i64)
+        total = None
+        for mono, coeff in d.terms():
+            term = None if coeff == 1 and mono else self.constant(coeff, i64)
+            for v, p in mono:
+                for _ in range(p):
+                    x = dimension_variable(v)
+                    term = x if term is None else binop(self, "stablehlo.multiply", term, x, i64)
+            total = term if total is None else binop(self, "stablehlo.add", total, term, i64)
+        return total
+
+    def shape_tensor(self, shape) -> str:
+        """``shape`` as a ``tensor<rank x i64>`` operand."""
+        one, i64 = ShapedArray((1,), np.int64), ShapedArray((), np.int64)
+        parts = [self.op1("stablehlo.reshape", [self.dim_value(d)], [i64], one) for d in shape]
+        if len(parts) == 1:
+            return parts[0]
+        return self.op1("stablehlo.concatenate", parts, [one] * len(parts),
+                        ShapedArray((len(parts),), np.int64), "dimension = 0 : i64")
 
     def region(self, arg_avals, body) -> str:
         """A region ``{ ^bb0(args): ... stablehlo.return }``; ``body(ctx, names) -> names``."""
@@ -215,7 +261,12 @@ def lower_jaxpr_body(ctx: Ctx, jaxpr: Jaxpr, consts: list[str], args: list[str])
             raise NotImplementedError(f"no StableHLO lowering for meta-operator {eqn.prim.name}")
         scope = getattr(eqn.source, "scope", None)   # see xform.core.trace.ScopedSource
         ctx.loc = outer_loc if scope is None else _name_loc(f"{scope}/{eqn.prim.name}")
-        outs = rule(ctx, eqn, [read(a) for a in eqn.invars])
+        try:
+            outs = rule(ctx, eqn, [read(a) for a in eqn.invars])
+        except InconclusiveDimensionOperation as e:
+            raise NotImplementedError(
+                f"{eqn.prim.name} with symbolic dimensions cannot be lowered yet ({e}); "
+                f"export it for concrete shapes") from None
         for v, n in zip(eqn.outvars, outs):
             env[v] = n
     ctx.loc = outer_loc
@@ -293,6 +344,8 @@ def lower_program(jaxpr: Jaxpr, name: str = "main", donated=(), platform=None,
     try:
         text = _lower_module(jaxpr, name, donated, arg_shardings, out_shardings,
                              const_values)
+        if _module.refine:     # a linked exported module has symbolic shapes
+            text = _jaxlib.refine_shapes(text)
         return text, _module.first, _module.callbacks
     finally:
         _platform, _module = saved, saved_module
@@ -313,6 +366,7 @@ def _lower_module(jaxpr: Jaxpr, name, donated, arg_shardings, out_shardings,
         consts = [ctx.op1("stablehlo.constant", [], [], v.aval,
                           f"value = {dense_bytes_attr(c, v.aval)}")
                   for v, c in zip(jaxpr.constvars, const_values)]
+    _read_dimension_variables(ctx, params, names)
     outs = lower_jaxpr_body(ctx, jaxpr, consts, args)
     aliases = io_aliases(jaxpr, donated) if donated else {}
     arg_decls = []
@@ -361,6 +415,8 @@ class _ModuleState:
         self.maximal = False       # an op placed on one device (``maximal_sharding``)
         self.linked: dict = {}     # foreign module fingerprint -> the symbol of its main
         self.functions: list = []  # the linked modules' functions, as text
+        self.dims: dict = {}       # symbolic dimension variable -> its SSA value in main
+        self.refine = False        # a linked module has symbolic shapes: refine them
 
     def symbol(self, mesh) -> str:
         sym = self.meshes.get(mesh)
@@ -395,16 +451,42 @@ class _ModuleState:
 _module: _ModuleState | None = None
 
 
+def _read_dimension_variables(ctx, params, names) -> None:
+    """Emit ``get_dimension_size`` for each symbolic dimension variable, from the first
+    parameter dimension that is exactly that variable."""
+    for v, n in zip(params, names):
+        for axis, d in enumerate(v.aval.shape):
+            if type(d) is DimExpr and d.as_variable() and d.as_variable() not in _module.dims:
+                i32, i64 = ShapedArray((), np.int32), ShapedArray((), np.int64)
+                size = ctx.op1("stablehlo.get_dimension_size", [n], [v.aval], i32,
+                               f"dimension = {axis} : i64")
+                _module.dims[d.as_variable()] = ctx.op1("stablehlo.convert", [size], [i32], i64)
+
+
+def dimension_variable(name: str) -> str:
+    """The SSA value (``tensor<i64>``) of the dimension variable ``name``."""
+    ssa = _module.dims.get(name)
+    if ssa is None:
+        raise InconclusiveDimensionOperation(
+            f"the symbolic dimension {name} is not the size of any argument's dimension, so "
+            f"the program cannot learn its value (give some argument a dimension that is "
+            f"exactly {name})")
+    return ssa
+
+
 def link_module(module) -> str:
     """Link a foreign StableHLO module (``primitives.exported.ForeignModule``) into the
-    module being lowered, once: its functions are renamed apart and made private; returns
-    the symbol of its ``main``."""
-    sym = _module.linked.get(module.fingerprint)
+    module being lowered, once (once per call signature when its shapes are symbolic:
+    shape refinement specializes each copy): its functions are renamed apart and made
+    private; returns the symbol of its ``main``."""
+    key = (module.fingerprint, module.in_avals) if module.symbolic else module.fingerprint
+    sym = _module.linked.get(key)
     if sym is None:
         prefix = f"xform_exported_{len(_module.linked)}_"
         funcs, sym = _jaxlib.linkable_functions(module.text, prefix)
         _module.functions.extend(f"  {f}\n" for f in funcs)
-        _module.linked[module.fingerprint] = sym
+        _module.linked[key] = sym
+        _module.refine |= module.symbolic
     return sym
 
 

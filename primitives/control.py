@@ -31,6 +31,7 @@ from __future__ import annotations
 from . import dtypes
 from .core import ClosedJaxpr, ShapedArray
 from .ops import _define, _fail
+from .shape_poly import DimExpr
 
 
 def scan_operands(xs, num_consts: int, num_carry: int) -> tuple[list, list, list]:
@@ -148,7 +149,7 @@ while_ = _define(
 # --- scan -------------------------------------------------------------------------------
 
 def _scan_rule(*args, jaxpr, length, reverse, num_consts, num_carry, unroll):
-    if not isinstance(length, int) or length < 0:
+    if not isinstance(length, (int, DimExpr)) or length < 0:
         _fail("scan", f"length must be a non-negative int, got {length!r}")
     if not isinstance(unroll, int) or unroll < 1:
         _fail("scan", f"unroll must be an int >= 1, got {unroll!r}")

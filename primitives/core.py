@@ -14,12 +14,14 @@ baked in as literals.  Every transform reads one Jaxpr and writes another.
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
 from . import dtypes
 from .lru import LRU
+from .shape_poly import canonical_dim
 
 
 class ShapedArray:
@@ -28,14 +30,15 @@ class ShapedArray:
     __slots__ = ("shape", "dtype", "weak_type", "_hash")
 
     def __init__(self, shape, dtype, weak_type: bool = False):
-        self.shape = shape if type(shape) is tuple else tuple(int(d) for d in shape)
+        self.shape = shape if type(shape) is tuple else tuple(canonical_dim(d) for d in shape)
         self.dtype = dtype if type(dtype) is np.dtype or isinstance(dtype, np.dtype) \
             else np.dtype(dtype)
         self.weak_type = bool(weak_type)
         self._hash = hash((self.shape, self.dtype, self.weak_type))
 
     ndim = property(lambda self: len(self.shape))
-    size = property(lambda self: int(np.prod(self.shape, dtype=np.int64)))
+    # an int, or a DimExpr when a dimension is symbolic (primitives/shape_poly.py)
+    size = property(lambda self: math.prod(self.shape, start=1))
 
     def __eq__(self, other):
         return (type(other) is ShapedArray and self.shape == other.shape

@@ -23,15 +23,22 @@ class ForeignModule:
     """A StableHLO module and its signature; compared and hashed by the module's text, so
     two deserializations of one artifact are one program to the caches."""
 
-    __slots__ = ("text", "in_avals", "out_avals", "name", "platforms", "fingerprint")
+    __slots__ = ("text", "in_avals", "out_avals", "name", "platforms", "fingerprint",
+                 "callee_avals", "symbolic")
 
-    def __init__(self, text: str, in_avals, out_avals, name: str, platforms=()):
+    def __init__(self, text: str, in_avals, out_avals, name: str, platforms=(),
+                 callee_avals=None):
         self.text = text
         self.in_avals = tuple(in_avals)
         self.out_avals = tuple(out_avals)
         self.name = name
         self.platforms = tuple(platforms)
         self.fingerprint = hashlib.sha256(text.encode()).hexdigest()
+        # ``(in avals, out avals)`` of ``main`` when its shapes are symbolic
+        # (primitives/shape_poly.py): ``in_avals``/``out_avals`` are then one call's
+        # static shapes, and the lowering refines the module to them
+        self.callee_avals = callee_avals
+        self.symbolic = callee_avals is not None
 
     def __eq__(self, other):
         return isinstance(other, ForeignModule) and self.fingerprint == other.fingerprint \

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import math
+
 import numpy as np
 
 from . import dtypes
@@ -226,7 +228,7 @@ broadcast_in_dim = _define("broadcast_in_dim", "broadcast_in_dim", _broadcast_in
 
 
 def _reshape_rule(x, *, new_sizes):
-    if int(np.prod(new_sizes, dtype=np.int64)) != x.size:
+    if math.prod(new_sizes, start=1) != x.size:
         _fail("reshape", f"cannot reshape {_shape_str(x)} ({x.size} elements) to {tuple(new_sizes)}")
     return [ShapedArray(new_sizes, x.dtype, x.weak_type)]
 
@@ -252,7 +254,7 @@ def _slice_rule(x, *, start_indices, limit_indices, strides):
     for d, (lo, hi, st) in enumerate(zip(start_indices, limit_indices, strides)):
         if not (0 <= lo <= hi <= x.shape[d]) or st < 1:
             _fail("slice", f"invalid slice [{lo}:{hi}:{st}] of dimension {d} of {_shape_str(x)}")
-        shape.append(max(0, -(-(hi - lo) // st)))
+        shape.append(-(-(hi - lo) // st))       # (lo <= hi: never negative)
     return [ShapedArray(shape, x.dtype, x.weak_type)]
 
 
@@ -268,7 +270,8 @@ def _pad_rule(x, pad_value, *, padding_config):
     for n, (lo, hi, interior) in zip(x.shape, padding_config):
         if interior < 0:
             _fail("pad", f"interior padding must be >= 0, got {interior}")
-        size = lo + hi + n + max(0, n - 1) * interior
+        # (a symbolic n is >= 1, and max() cannot compare it)
+        size = lo + hi + n + (max(0, n - 1) if type(n) is int else n - 1) * interior
         if size < 0:
             _fail("pad", f"padding {padding_config} gives a negative size for {_shape_str(x)}")
         shape.append(size)

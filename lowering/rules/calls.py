@@ -51,9 +51,19 @@ RULES[_remat.name] = lambda ctx, eqn, args: [args[0]]
 
 
 def _call_exported(ctx, eqn, args):
-    callee = link_module(eqn.params["module"])
-    return ctx.op("func.call", args, in_avals_of(eqn), out_avals_of(eqn),
-                  f"callee = {callee}")
+    module = eqn.params["module"]
+    callee = link_module(module)
+    if not module.symbolic:
+        return ctx.op("func.call", args, in_avals_of(eqn), out_avals_of(eqn),
+                      f"callee = {callee}")
+    # a symbolic signature: static -> dynamic types around the call; shape refinement
+    # (lower_program) then makes the callee's shapes static again
+    ins, outs = module.callee_avals
+    args = [a if i == c else ctx.op1("stablehlo.convert", [a], [i], c)
+            for a, i, c in zip(args, module.in_avals, ins)]
+    res = ctx.op("func.call", args, ins, outs, f"callee = {callee}")
+    return [r if o == c else ctx.op1("stablehlo.convert", [r], [c], o)
+            for r, o, c in zip(res, module.out_avals, outs)]
 
 
 RULES[_exported.call_exported] = _call_exported

@@ -10,6 +10,7 @@ import numpy as np
 
 from primitives import control as _control
 from primitives.core import ShapedArray, jaxpr_effects
+from primitives.shape_poly import is_symbolic
 
 from ..emitter import (RULES, TOKEN, Ctx, cmp, full, i64s, in_avals_of, lower_jaxpr_body,
                        out_avals_of, ttype)
@@ -34,6 +35,11 @@ def _cf_block(ctx, body) -> str:
 
 
 def _cf_i32(ctx, v) -> str:
+    """An i32 scalar: a constant, or for a symbolic dimension (a scan over a symbolic
+    length) its value computed from the program's shapes."""
+    if is_symbolic(v):
+        return ctx.op1("stablehlo.convert", [ctx.dim_value(v)], [ShapedArray((), np.int64)],
+                       _I32)
     return ctx.constant(int(v), _I32)
 
 
@@ -118,7 +124,8 @@ def _scan_lower(ctx, eqn, args):
     c_avals = [ShapedArray(a.shape, a.dtype) for a in c_avals]
     if length == 0:  # no step runs: the carry passes through, ys are empty
         return list(init) + [full(ctx, 0, a) for a in ys_avals]
-    unroll = max(1, min(int(p["unroll"]), length))
+    # (a symbolic length runs one step per iteration: the unrolled remainder needs its value)
+    unroll = 1 if is_symbolic(length) else max(1, min(int(p["unroll"]), length))
 
     def step(sub, i, consts, carry, xs, ys):
         """One step at loop position ``i`` (an i32 SSA name)."""
@@ -144,7 +151,7 @@ def _scan_lower(ctx, eqn, args):
 
     # a broadcast zero, not a dense constant: XLA would build (and copy) the whole literal
     ys0 = [full(ctx, 0, a) for a in ys_avals]
-    n_iter, rem = divmod(length, unroll)
+    n_iter, rem = (length, 0) if unroll == 1 else divmod(length, unroll)
     carry, ys = list(init), ys0
     if n_iter:
         # loop state: counter, consts, carry, ys, xs (and the token, last, if ordered)

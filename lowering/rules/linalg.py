@@ -115,8 +115,7 @@ def _nan_unless_ok(ctx, x, aval, info, info_aval, ok="EQ"):
 def _keep_triangle(ctx, x, aval, lower):
     """Zero the strictly upper (``lower``) or strictly lower part of the matrices."""
     ia = aval.update(dtype=_I32)
-    rows = ctx.op1("stablehlo.iota", [], [], ia, f"iota_dimension = {aval.ndim - 2} : i64")
-    cols = ctx.op1("stablehlo.iota", [], [], ia, f"iota_dimension = {aval.ndim - 1} : i64")
+    rows, cols = ctx.iota(ia, aval.ndim - 2), ctx.iota(ia, aval.ndim - 1)
     keep = cmp(ctx, rows, cols, ia, "GE" if lower else "LE")
     return select(ctx, keep, x, full(ctx, 0, aval), aval)
 

@@ -8,31 +8,38 @@ import numpy as np
 
 from primitives import dtypes, ops
 from primitives.core import ShapedArray
+from primitives.shape_poly import is_symbolic_shape
 
 from ..emitter import (RULES, binop, bool_like, cmp, complex_minmax, complex_parts, dims,
                        full, i64s, in_avals_of, isnan, not_, out_avals_of, select, simple)
 
 
 def _iota(ctx, eqn, args):
-    out = out_avals_of(eqn)[0]
-    attr = f"iota_dimension = {eqn.params['dimension']} : i64"
+    out, dim = out_avals_of(eqn)[0], eqn.params["dimension"]
     if dtypes.is_bool(out.dtype):  # no i1 iota: count in i32, then "!= 0" like a convert
         ia = out.update(dtype=dtypes.int32)
-        i = ctx.op1("stablehlo.iota", [], [], ia, attr)
-        return [cmp(ctx, i, full(ctx, 0, ia), ia, "NE")]
-    return ctx.op("stablehlo.iota", [], [], [out], attr)
+        return [cmp(ctx, ctx.iota(ia, dim), full(ctx, 0, ia), ia, "NE")]
+    return [ctx.iota(out, dim)]
 
 
 RULES[ops.iota] = _iota
 
 
 def _broadcast_in_dim(ctx, eqn, args):
-    return ctx.op("stablehlo.broadcast_in_dim", args, in_avals_of(eqn), out_avals_of(eqn),
-                  f"broadcast_dimensions = {i64s(eqn.params['broadcast_dimensions'])}")
+    return [ctx.broadcast(args[0], eqn.invars[0].aval, eqn.params["shape"],
+                          eqn.params["broadcast_dimensions"])]
+
+
+def _reshape(ctx, eqn, args):
+    out = out_avals_of(eqn)[0]
+    if is_symbolic_shape(out.shape):
+        return [ctx.op1("stablehlo.dynamic_reshape", [args[0], ctx.shape_tensor(out.shape)],
+                        [eqn.invars[0].aval, ShapedArray((out.ndim,), np.int64)], out)]
+    return ctx.op("stablehlo.reshape", args, in_avals_of(eqn), [out])
 
 
 RULES[ops.broadcast_in_dim] = _broadcast_in_dim
-RULES[ops.reshape] = simple("stablehlo.reshape", elementwise=False)
+RULES[ops.reshape] = _reshape
 RULES[ops.transpose] = simple(
     "stablehlo.transpose", lambda e: f"permutation = {i64s(e.params['permutation'])}",
     elementwise=False)
@@ -41,6 +48,12 @@ RULES[ops.transpose] = simple(
 def _slice(ctx, eqn, args):
     p = eqn.params
     strides = p["strides"] or (1,) * len(p["start_indices"])
+    if is_symbolic_shape(p["start_indices"]) or is_symbolic_shape(p["limit_indices"]):
+        vec = ShapedArray((len(strides),), np.int64)
+        bounds = [ctx.shape_tensor(p[k]) for k in ("start_indices", "limit_indices")]
+        return [ctx.op1("stablehlo.real_dynamic_slice",
+                        [args[0], *bounds, ctx.shape_tensor(strides)],
+                        [eqn.invars[0].aval, vec, vec, vec], out_avals_of(eqn)[0])]
     return ctx.op("stablehlo.slice", args, in_avals_of(eqn), out_avals_of(eqn),
                   f"start_indices = {i64s(p['start_indices'])}, "
                   f"limit_indices = {i64s(p['limit_indices'])}, strides = {i64s(strides)}")
@@ -235,7 +248,7 @@ def _argminmax_rule(name):
         axis = eqn.params["axes"][0]
         idt = np.dtype(eqn.params["index_dtype"])
         ia = ShapedArray(a.shape, idt)
-        iota = ctx.op1("stablehlo.iota", [], [], ia, f"iota_dimension = {axis} : i64")
+        iota = ctx.iota(ia, axis)
         sa, si = ShapedArray((), a.dtype), ShapedArray((), idt)
         worst = _lowest(a.dtype) if name == "argmax" else _highest(a.dtype)
         init_v, init_i = ctx.constant(worst, sa), ctx.constant(0, si)

@@ -32,9 +32,17 @@ the same text (no vendor library calls) one module serves all of them, otherwise
 asks for one platform at a time.  Calling it on a platform it was not exported for is
 an error naming both.
 
-**Not yet:** symbolic dimensions (``symbolic_shape``) and programs over several devices
-raise ``NotImplementedError``; host callbacks (``debug.print``, ``io_callback``) cannot
-be serialized (their Python functions stay in the process), so export refuses them.
+**Symbolic dimensions.**  ``symbolic_shape("b, 4")`` in a ``ShapeDtypeStruct`` exports
+one program for every batch size: the module's ``main`` takes ``tensor<?x4xf32>``, reads
+``b`` off its argument (``get_dimension_size``) and builds shapes from it
+(lowering/emitter.py).  ``call`` learns ``b`` from the arguments' shapes, checks them,
+and links the module into the calling program with static shapes, which StableHLO's
+shape refinement propagates through it before XLA compiles (one compile per set of
+values, as in JAX).  The VJP is exported with the same symbolic shapes.
+
+**Not yet:** programs over several devices raise ``NotImplementedError``; host
+callbacks (``debug.print``, ``io_callback``) cannot be serialized (their Python functions
+stay in the process), so export refuses them.
 """
 from __future__ import annotations
 
@@ -47,6 +55,7 @@ import numpy as np
 from primitives import dtypes
 from primitives.core import ShapedArray, jaxpr_effects
 from primitives.exported import ForeignModule, call_exported
+from primitives.shape_poly import evaluate, is_symbolic, is_symbolic_shape, parse_dim
 from lowering import _jaxlib
 from lowering.emitter import lower_module
 
@@ -63,6 +72,7 @@ from .jit import Jitted, jit
 from .stages import ShapeDtypeStruct, _leaf_paths
 
 __all__ = ["Exported", "export", "deserialize", "symbolic_shape", "symbolic_args_specs",
+           "SymbolicScope", "is_symbolic_dim",
            "default_export_platform", "minimum_supported_calling_convention_version",
            "maximum_supported_calling_convention_version", "DisabledSafetyCheck"]
 
@@ -119,11 +129,14 @@ class Exported:
         self.out_shardings_hlo = (None,) * len(self.out_avals)
         self.ordered_effects = self.unordered_effects = ()
         self.module_kept_var_idx = tuple(range(len(self.in_avals)))
-        self.uses_global_constants = False
         self._get_vjp = get_vjp
         self._vjp = None
         self._text = text
-        self._module = None
+        self._modules = {}      # dimension values (None: static shapes) -> ForeignModule
+        self._symbolic = any(is_symbolic_shape(a.shape) for a in self.in_avals)
+        # JAX's name for "main computes dimension variables" (its call site then refines
+        # the module's shapes): what a jax.export.Exported built from ours must say
+        self.uses_global_constants = self._symbolic
 
     def __repr__(self):
         ins = ", ".join(a.str_short() for a in self.in_avals)
@@ -182,35 +195,51 @@ class Exported:
 
     # --- calling -----------------------------------------------------------------------------
 
-    def _foreign(self) -> ForeignModule:
-        if self._module is None:
-            self._module = ForeignModule(self.mlir_module(), self.in_avals, self.out_avals,
-                                         self.fun_name, self.platforms)
-        return self._module
+    def _foreign(self, env=None) -> ForeignModule:
+        """The module to bind: for symbolic shapes, specialized to the dimension values
+        ``env`` (one ``ForeignModule`` per set of values)."""
+        key = None if env is None else tuple(sorted(env.items()))
+        mod = self._modules.get(key)
+        if mod is None:
+            if env is None:
+                mod = ForeignModule(self.mlir_module(), self.in_avals, self.out_avals,
+                                    self.fun_name, self.platforms)
+            else:
+                mod = ForeignModule(self.mlir_module(), _concrete(self.in_avals, env),
+                                    _concrete(self.out_avals, env), self.fun_name,
+                                    self.platforms,
+                                    callee_avals=(self.in_avals, self.out_avals))
+            self._modules[key] = mod
+        return mod
 
     def call(self, *args, **kwargs):
         """Run the program on ``args``/``kwargs`` (structured as the exported function's
-        arguments, each of its exported shape and dtype); eagerly or under a transform."""
+        arguments, each of its exported shape and dtype; a symbolic dimension takes its
+        value from the arguments); eagerly or under a transform."""
         name = f"Exported.call of {self.fun_name}"
         leaves, tree = tree_flatten((args, kwargs))
         if tree != self.in_tree:
             raise TypeError(f"{name}: the arguments are structured as {tree}, but the "
                             f"function was exported for {self.in_tree}{where()}")
         paths = _leaf_paths(self.in_tree)
+        got_avals = [leaf_aval(x, f"{name}: argument {path}") for path, x in zip(paths, leaves)]
+        env = _solve_dimensions(name, paths, got_avals, self.in_avals) if self._symbolic \
+            else None
         ops = []
-        for path, x, want in zip(paths, leaves, self.in_avals):
-            got = leaf_aval(x, f"{name}: argument {path}")
-            if got.shape != want.shape or got.dtype != want.dtype:
+        for path, x, got, want in zip(paths, leaves, got_avals, self.in_avals):
+            shape = want.shape if env is None else _concrete_shape(want.shape, env)
+            if got.shape != shape or got.dtype != want.dtype:
                 raise TypeError(f"{name}: argument {path} is {got.str_short()}, but the "
                                 f"function was exported for {want.str_short()}{where()}")
             if isinstance(x, (np.ndarray, np.generic, int, float, complex)):
                 x = array_from_numpy(np.asarray(x, dtype=want.dtype))
             ops.append(x)
         self._check_platform(name)
+        module = self._foreign(env)
         if self.has_vjp() and any(_inexact(a) for a in self.in_avals):
-            outs = self._differentiable()(*ops)
+            outs = self._differentiable(module)(*ops)
         else:
-            outs = bind(call_exported, *ops, module=self._foreign())
+            outs = bind(call_exported, *ops, module=module)
         return tree_unflatten(self.out_tree, list(outs))
 
     def _check_platform(self, name):
@@ -221,9 +250,9 @@ class Exported:
                 f"{name}: the function was exported for {', '.join(self.platforms)}, but "
                 f"is called on {here}; export it for {here} too (platforms=...)")
 
-    def _differentiable(self):
-        """The call as a ``custom_vjp`` whose backward pass is the exported VJP."""
-        module = self._foreign()
+    def _differentiable(self, module):
+        """The call of ``module`` as a ``custom_vjp`` whose backward pass is the exported
+        VJP."""
         in_avals, out_avals = self.in_avals, self.out_avals
 
         @custom_vjp
@@ -272,11 +301,6 @@ def export(fun_jit, *, platforms=None, disabled_checks=()):
                             f"export.DisabledSafetyCheck.platform()")
 
     def do_export(*args, **kwargs):
-        for x in tree_flatten((args, kwargs))[0]:
-            if isinstance(x, ShapeDtypeStruct) and any(not isinstance(d, int) for d in x.shape):
-                raise NotImplementedError(
-                    f"export of {fun_jit.__name__}: symbolic dimensions ({x.shape}) are not "
-                    f"supported yet (issue 18); export once per concrete shape{where()}")
         lowered = fun_jit.lower(*args, **kwargs)
         return _from_entry(fun_jit, lowered._entry, platforms, tuple(disabled_checks))
 
@@ -408,12 +432,16 @@ def _read(blob: bytes):
 
 
 def _aval_json(a: ShapedArray) -> list:
-    return [list(a.shape), a.dtype.name, bool(a.weak_type)]
+    # a symbolic dimension is written as its expression ("b", "2*b + 1")
+    return [[d if type(d) is int else str(d) for d in a.shape], a.dtype.name,
+            bool(a.weak_type)]
 
 
 def _aval_from(x) -> ShapedArray:
     shape, name, weak = x
-    return ShapedArray(tuple(int(d) for d in shape), np.dtype(name), bool(weak))
+    shape = tuple(parse_dim(d, "export.deserialize") if isinstance(d, str) else int(d)
+                  for d in shape)
+    return ShapedArray(shape, np.dtype(name), bool(weak))
 
 
 def _tree_json(td: PyTreeDef, what: str):
@@ -425,16 +453,126 @@ def _tree_json(td: PyTreeDef, what: str):
                         f"tuples, lists, dicts (str or int keys) and None only") from None
 
 
-# --- symbolic shapes (not yet) -------------------------------------------------------------------
+# --- symbolic shapes ------------------------------------------------------------------------
 
-def symbolic_shape(shape_spec, *, constraints=(), scope=None, like=None):
-    """JAX's symbolic dimensions (``"b, 4"``): not supported yet (issue 18)."""
-    raise NotImplementedError(
-        f"export.symbolic_shape({shape_spec!r}): symbolic dimensions are not supported yet "
-        f"(issue 18); export once per concrete shape")
+class SymbolicScope:
+    """JAX's scope of dimension variables.  xform's names are global (``b`` is the same
+    dimension wherever it is written), so a scope holds nothing; constraints between
+    variables are not supported."""
+
+    def __init__(self, constraints_str=()):
+        if constraints_str:
+            raise NotImplementedError(
+                f"export.SymbolicScope({constraints_str!r}): constraints are not supported "
+                f"(every dimension variable is only known to be >= 1)")
+
+
+def is_symbolic_dim(d) -> bool:
+    """Whether ``d`` (a shape entry) is a symbolic dimension."""
+    return is_symbolic(d)
+
+
+def symbolic_shape(shape_spec, *, constraints=(), scope=None, like=None) -> tuple:
+    """A shape whose entries may be symbolic: ``symbolic_shape("b, 4")`` is ``(b, 4)``,
+    where ``b`` (a ``DimExpr``) stands for any size >= 1.  An entry is an integer or a
+    polynomial in names (``"2*b"``, ``"b + 1"``, ``"b*h"``); ``"_"`` takes the size of
+    ``like`` at that position.  Names are global: ``b`` in two specifications is one
+    dimension (a ``SymbolicScope`` adds nothing).  Use the shape in a
+    ``ShapeDtypeStruct`` passed to ``export(jit(f))``; the exported program then runs for
+    every value of the names, which ``Exported.call`` reads off its arguments."""
+    what = f"export.symbolic_shape({shape_spec!r})"
+    if constraints:
+        raise NotImplementedError(f"{what}: constraints are not supported (every dimension "
+                                  f"variable is only known to be >= 1)")
+    if scope is not None and not isinstance(scope, SymbolicScope):
+        raise TypeError(f"{what}: scope must be an export.SymbolicScope, got "
+                        f"{type(scope).__name__}")
+    if not isinstance(shape_spec, str):
+        raise TypeError(f"{what}: the specification must be a string such as 'b, 4'")
+    spec = shape_spec.strip()
+    if spec.startswith("(") and spec.endswith(")"):
+        spec = spec[1:-1]
+    parts = [p for p in (q.strip() for q in spec.split(",")) if p] if spec else []
+    if like is not None and len(like) != len(parts):
+        raise ValueError(f"{what}: the specification has {len(parts)} dimensions, but "
+                         f"like={tuple(like)} has {len(like)}")
+    out = []
+    for i, p in enumerate(parts):
+        if p == "_":
+            if like is None or like[i] is None:
+                raise ValueError(f"{what}: '_' at position {i} needs a size in like=")
+            out.append(int(like[i]))
+            continue
+        d = parse_dim(p, what)
+        if isinstance(d, int) and d < 0:
+            raise ValueError(f"{what}: dimension {p!r} is negative")
+        if like is not None and like[i] is not None and isinstance(d, int) and d != like[i]:
+            raise ValueError(f"{what}: dimension {i} is {d}, but like= has {like[i]}")
+        out.append(d)
+    return tuple(out)
 
 
 def symbolic_args_specs(args, shapes_specs, constraints=(), scope=None):
-    raise NotImplementedError(
-        "export.symbolic_args_specs: symbolic dimensions are not supported yet (issue 18); "
-        "export once per concrete shape")
+    """``ShapeDtypeStruct``s for the pytree ``args`` (arrays or anything with ``shape``
+    and ``dtype``), their shapes given by ``shapes_specs``: one specification string for
+    every argument, or a pytree of them matching ``args`` (None: the argument's shape)."""
+    leaves, tree = tree_flatten(args)
+    if isinstance(shapes_specs, str) or shapes_specs is None:
+        specs = [shapes_specs] * len(leaves)
+    else:
+        specs, spec_tree = tree_flatten(shapes_specs, is_leaf=lambda x: x is None)
+        if spec_tree != tree:
+            raise ValueError(f"export.symbolic_args_specs: shapes_specs are structured as "
+                             f"{spec_tree}, but the arguments as {tree}")
+    out = []
+    for x, spec in zip(leaves, specs):
+        shape = tuple(np.shape(x))
+        if spec is not None:
+            shape = symbolic_shape(spec, constraints=constraints, scope=scope, like=shape)
+        out.append(ShapeDtypeStruct(shape, np.result_type(x)))
+    return tree_unflatten(tree, out)
+
+
+def _concrete_shape(shape, env) -> tuple:
+    return tuple(evaluate(d, env) for d in shape)
+
+
+def _concrete(avals, env) -> tuple:
+    return tuple(a.update(shape=_concrete_shape(a.shape, env)) for a in avals)
+
+
+def _solve_dimensions(name, paths, got_avals, want_avals) -> dict:
+    """The dimension variables' values that the arguments' shapes give (name -> int):
+    each variable must be some argument's dimension exactly, every value >= 1, and all
+    dimensions consistent; otherwise an error that names the argument."""
+    env, later = {}, []
+    for path, got, want in zip(paths, got_avals, want_avals):
+        if len(got.shape) != len(want.shape):
+            raise TypeError(f"{name}: argument {path} is {got.str_short()}, but the function "
+                            f"was exported for {want.str_short()}{where()}")
+        for axis, (g, w) in enumerate(zip(got.shape, want.shape)):
+            v = w.as_variable() if is_symbolic(w) else None
+            if v is None:
+                later.append((path, axis, g, w, got, want))
+            elif v in env and env[v] != g:
+                raise TypeError(
+                    f"{name}: argument {path} has {g} for dimension {axis}, which is {v}; "
+                    f"but {v} = {env[v]} in an earlier argument (shapes "
+                    f"{got.str_short()} vs {want.str_short()}){where()}")
+            elif g < 1:
+                raise TypeError(f"{name}: argument {path} has size {g} for dimension {axis}, "
+                                f"which is the symbolic dimension {v} (>= 1){where()}")
+            else:
+                env[v] = g
+    for path, axis, g, w, got, want in later:
+        try:
+            value = evaluate(w, env)
+        except KeyError as e:
+            raise TypeError(f"{name}: the symbolic dimension {e.args[0]} is not the size of "
+                            f"any argument's dimension, so it cannot be learned from the "
+                            f"arguments{where()}") from None
+        if value != g:
+            raise TypeError(f"{name}: argument {path} is {got.str_short()}, but the function "
+                            f"was exported for {want.str_short()} (dimension {axis} = {w} = "
+                            f"{value} here){where()}")
+    return env

@@ -9,11 +9,14 @@ entry; compiling fills the same entry the next call of the jitted function uses.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from primitives import dtypes
 from primitives.core import ClosedJaxpr, ShapedArray
 from primitives.sharding import SingleDeviceSharding
+from primitives.shape_poly import is_symbolic_shape
 from lowering.emitter import lower_module
 
 from ..core.checks import check_ir
@@ -37,7 +40,7 @@ class ShapeDtypeStruct:
         return ShapedArray(self.shape, dtypes.canonicalize(self.dtype), self.weak_type)
 
     ndim = property(lambda self: len(self.shape))
-    size = property(lambda self: int(np.prod(self.shape)))
+    size = property(lambda self: math.prod(self.shape, start=1))
 
     def __repr__(self):
         return f"ShapeDtypeStruct(shape={self.shape}, dtype={self.dtype.name})"
@@ -108,6 +111,14 @@ class Lowered:
         return tree_unflatten(self._entry.in_tree, infos)
 
     def compile(self) -> "Compiled":
+        symbolic = [v.aval.str_short() for v in self._entry.closed.jaxpr.invars
+                    if is_symbolic_shape(v.aval.shape)]
+        if symbolic:
+            raise ValueError(
+                f"jit({self._jitted.__name__}).lower(...).compile(): a program lowered for "
+                f"symbolic shapes ({', '.join(symbolic)}) cannot be compiled: XLA compiles "
+                f"static shapes.  Export it (export.export(jit(f))(...)) and call the Exported "
+                f"with concrete arrays, or lower with concrete shapes{where()}")
         self._jitted._compiled(self._entry)
         return Compiled(self)
 

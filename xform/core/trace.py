@@ -84,10 +84,10 @@ def created_at(t) -> str:
     error message, so tracing pays nothing for it)."""
     b = t.builder
     for e in reversed(b.eqns):
-        if t.var in e.outvars:
+        if t.ivar in e.outvars:
             return f" (created at {e.source})" if e.source else ""
-    if t.var in b.invars:
-        return f" (argument {b.invars.index(t.var)} of the traced function)"
+    if t.ivar in b.invars:
+        return f" (argument {b.invars.index(t.ivar)} of the traced function)"
     return ""
 
 
@@ -119,12 +119,12 @@ class Tracer:
 
     # ``aval`` is ``var.aval`` (which never changes) kept in a slot: the operator wrappers
     # read it several times per traced op, and a property costs a Python call each time
-    __slots__ = ("builder", "var", "val", "aval")
+    __slots__ = ("builder", "ivar", "val", "aval")   # ivar: the IR Var (x.var() is NumPy's)
     __array_priority__ = 100
 
     def __init__(self, builder: "Builder", var: Var, val=None):
         self.builder = builder
-        self.var = var
+        self.ivar = var
         self.val = val  # an Array when the builder is concrete, else None
         self.aval = var.aval
 
@@ -220,7 +220,7 @@ class Builder:
         t = type(x)
         if t is Tracer:
             if x.builder is self:
-                return x.var
+                return x.ivar
             if not x.builder.active:
                 raise UnexpectedTracerError(
                     f"a traced value {x.aval.str_short()} escaped the function it was traced "
@@ -262,7 +262,7 @@ class Builder:
         # more than a plain loop over an op's one to three operands.
         invars, avals = [], []
         for a in args:
-            v = a.var if type(a) is Tracer and a.builder is self else self.atom(a)
+            v = a.ivar if type(a) is Tracer and a.builder is self else self.atom(a)
             invars.append(v)
             avals.append(v.aval)
         in_avals = tuple(avals)
@@ -651,7 +651,7 @@ class _RecordingBuilder(Builder):
     def new_arg(self, aval, val=None):
         t = super().new_arg(aval, val)
         if t.val is not None:
-            self.vals[t.var] = t.val
+            self.vals[t.ivar] = t.val
         return t
 
     def add_eqn(self, prim, args, params):
@@ -659,7 +659,7 @@ class _RecordingBuilder(Builder):
         if self.concrete:
             for o in outs:
                 if o.val is not None:
-                    self.vals[o.var] = o.val
+                    self.vals[o.ivar] = o.val
         return outs
 
 
@@ -677,7 +677,7 @@ def add_eqn_with_values(prim, args, params, out_vals):
     outs = [Tracer(b, v, val) for v, val in zip(outvars, out_vals)]
     if isinstance(b, _RecordingBuilder):
         for o in outs:
-            b.vals[o.var] = o.val
+            b.vals[o.ivar] = o.val
     return outs
 
 

@@ -22,6 +22,7 @@ from primitives import control
 from primitives.core import ClosedJaxpr, Jaxpr, ShapedArray, Var
 
 from primitives.irutil import intern_jaxpr
+from primitives.shape_poly import DimExpr, canonical_dim, is_symbolic
 
 from .. import passes
 from ..core import Tracer, bind, where
@@ -29,6 +30,7 @@ from ..core.trace import leaf_aval, trace_to_jaxpr
 from ..core.pytree import (PyTreeDef, leaf_paths, node_type, tree_flatten, tree_unflatten,
                            treedef_children)
 from . import ops as lax
+from .shape_poly import dim_as_value
 
 __all__ = ["cond", "switch", "while_loop", "fori_loop", "scan", "map"]
 
@@ -303,6 +305,22 @@ def _fori_checked(out, carry):
     return out
 
 
+def _fori_symbolic(lower, upper, body_fun, init_val):
+    """``fori_loop`` whose bounds hold a symbolic dimension (``range(x.shape[0])`` in an
+    exported function): a scan of ``upper - lower`` steps, the index a traced int."""
+    for x, n in ((lower, "lower"), (upper, "upper")):
+        if not isinstance(x, (int, DimExpr)):
+            raise TypeError(f"fori_loop: with a symbolic dimension in the bounds, {n} must be "
+                            f"an int or a symbolic dimension, got {type(x).__name__}{where()}")
+
+    def step(carry, _):
+        i, x = carry
+        return (i + 1, _fori_checked(body_fun(i, x), x)), None
+    start = lax.convert_element_type(dim_as_value(lower), np.int32)
+    (_, out), _ = scan(step, (start, init_val), None, length=upper - lower)
+    return out
+
+
 def fori_loop(lower, upper, body_fun, init_val, unroll=None):
     """``for i in range(lower, upper): val = body_fun(i, val)``.
 
@@ -310,6 +328,8 @@ def fori_loop(lower, upper, body_fun, init_val, unroll=None):
     differentiable), else a ``while``."""
     if not callable(body_fun):
         raise TypeError(f"fori_loop: body_fun must be callable, got {type(body_fun).__name__}")
+    if is_symbolic(lower) or is_symbolic(upper):
+        return _fori_symbolic(lower, upper, body_fun, init_val)
     for x, n in ((lower, "lower"), (upper, "upper")):
         _scalar_index(x, f"fori_loop: {n}", allow_bool=False)
     dl, du = _aval_dtype(lower), _aval_dtype(upper)
@@ -377,7 +397,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1, _split_transpos
     lens = {a.shape[0] for a in x_avals}
     if length is not None:
         try:
-            length = int(length)
+            length = canonical_dim(length)
         except TypeError:
             raise TypeError(f"scan: length must be a Python int, got {length!r}{where()}") \
                 from None
@@ -393,7 +413,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1, _split_transpos
         raise ValueError(f"scan: with xs=None (no leaves), pass length={where()}")
     length = lens.pop()
     if unroll is True:
-        unroll = max(length, 1)
+        unroll = 1 if is_symbolic(length) else max(length, 1)   # (no full unroll of b steps)
     elif unroll is False or unroll is None:
         unroll = 1
     unroll = max(int(unroll), 1)

@@ -13,6 +13,8 @@ import numpy as np
 from primitives import dtypes, ops
 from primitives.core import Literal, ShapedArray
 from primitives.lru import LRU
+from primitives.shape_poly import (InconclusiveDimensionOperation, canonical_dim,
+                                   is_symbolic_shape)
 from primitives.ops import GatherDimensionNumbers, ScatterDimensionNumbers
 
 from ..core import Tracer, bind, aval_of_scalar, where
@@ -217,12 +219,13 @@ def iota(dtype, size: int):
 
 
 def broadcasted_iota(dtype, shape, dimension: int):
-    return bind(ops.iota, dtype=dtypes.canonicalize(dtype), shape=tuple(int(d) for d in shape),
+    return bind(ops.iota, dtype=dtypes.canonicalize(dtype),
+                shape=tuple(canonical_dim(d) for d in shape),
                 dimension=int(dimension))
 
 
 def broadcast_in_dim(x, shape, broadcast_dimensions):
-    shape = tuple(int(d) for d in shape)
+    shape = tuple(canonical_dim(d) for d in shape)
     bdims = tuple(int(d) for d in broadcast_dimensions)
     if aval(x).shape == shape and bdims == tuple(range(len(shape))):
         return x
@@ -239,7 +242,7 @@ def broadcast(x, sizes):
 def reshape(x, new_sizes, dimensions=None):
     if dimensions is not None:
         x = transpose(x, dimensions)
-    new_sizes = tuple(int(d) for d in new_sizes)
+    new_sizes = tuple(canonical_dim(d) for d in new_sizes)
     if aval(x).shape == new_sizes:
         return x
     return bind(ops.reshape, x, new_sizes=new_sizes)
@@ -273,8 +276,8 @@ def transpose(x, permutation):
 
 
 def slice(x, start_indices, limit_indices, strides=None):
-    start = tuple(int(i) for i in start_indices)
-    limit = tuple(int(i) for i in limit_indices)
+    start = tuple(canonical_dim(i) for i in start_indices)
+    limit = tuple(canonical_dim(i) for i in limit_indices)
     st = None if strides is None or builtins.all(s == 1 for s in strides) else \
         tuple(int(s) for s in strides)
     if start == (0,) * len(start) and limit == aval(x).shape and st is None:
@@ -358,7 +361,8 @@ def _dynamic_starts(x, start_indices, allow_negative_indices):
 
 def dynamic_slice(x, start_indices, slice_sizes, *, allow_negative_indices=True):
     idx = _dynamic_starts(x, start_indices, allow_negative_indices)
-    return bind(ops.dynamic_slice, x, *idx, slice_sizes=tuple(int(s) for s in slice_sizes))
+    return bind(ops.dynamic_slice, x, *idx,
+                slice_sizes=tuple(canonical_dim(s) for s in slice_sizes))
 
 
 def dynamic_update_slice(x, update, start_indices, *, allow_negative_indices=True):
@@ -423,7 +427,7 @@ def gather(operand, start_indices, dimension_numbers: GatherDimensionNumbers, sl
     clamp (XLA's rule, and JAX's for None); 'fill': slices not wholly in bounds are
     ``fill_value`` (default NaN / the integer minimum / True, as JAX)."""
     m = None if mode is None else _mode("lax.gather", mode)
-    slice_sizes = tuple(int(s) for s in slice_sizes)
+    slice_sizes = tuple(canonical_dim(s) for s in slice_sizes)
     out = bind(ops.gather, operand, start_indices, dimension_numbers=dimension_numbers,
                slice_sizes=slice_sizes, indices_are_sorted=bool(indices_are_sorted),
                unique_indices=bool(unique_indices))
@@ -527,6 +531,11 @@ def _window_params(name, shape, window_dimensions, window_strides, padding, base
     def per_dim(what, value, default):
         if value is None:
             return (default,) * n
+        if is_symbolic_shape(value):
+            raise InconclusiveDimensionOperation(
+                f"{name}: {what} {tuple(value)} holds a symbolic dimension; windows must "
+                f"have static sizes (a cumulative op along a symbolic axis is not supported)"
+                f"{where()}")
         value = tuple(int(v) for v in value)
         if len(value) != n:
             raise TypeError(f"{name}: {what} {value} needs one entry per operand dimension "

@@ -14,8 +14,10 @@ import numpy as np
 
 from primitives import dtypes
 from primitives.core import Literal
+from primitives.shape_poly import DimExpr, register_value_hook
 
 from .. import lax
+from ..lax.shape_poly import dim_as_value
 from ..api import from_jax
 from ..api.devices import device_put as _device_put, local_devices as _local_devices
 from ..core import Array
@@ -41,6 +43,8 @@ def typeinfo(x):
         return dtypes.python_scalar_dtype(x), t is not bool
     if t is Literal:
         return x.aval.dtype, x.aval.weak_type
+    if t is DimExpr:   # a symbolic dimension: an int, like a Python int
+        return dtypes.canonicalize(np.int64), True
     if isinstance(x, (np.ndarray, np.generic)):
         return dtypes.canonicalize(x.dtype), False
     if isinstance(x, (list, tuple)):
@@ -216,6 +220,8 @@ def asarray(x, dtype=None, order=None, *, copy=None, device=None):
         return x if dtype is None else astype(x, dtype)
     if t is Literal:
         x = x.val
+    if t is DimExpr:
+        return dim_as_value(x) if dtype is None else astype(dim_as_value(x), dtype)
     if t in _PY_SCALARS:
         dt = dtypes.canonicalize(dtype) if dtype is not None else dtypes.python_scalar_dtype(x)
         return array_from_numpy(np.asarray(x, dt), weak_type=dtype is None and t is not bool)
@@ -372,3 +378,8 @@ def _concrete(x, op, arg, hint):
                             f"{x.aval.str_short()}; {hint}{where()}")
         x = x.val
     return np.asarray(x)
+
+
+# A symbolic dimension met by a float or an array (``x.shape[0] * 0.5``) becomes a value
+# (primitives/shape_poly.py asks through this hook; it cannot import upward).
+register_value_hook(asarray)

@@ -11,10 +11,11 @@ import numpy as _onp
 
 from primitives import dtypes as _dt
 from primitives.dtypes import int32
+from primitives.shape_poly import InconclusiveDimensionOperation, is_symbolic
 
 from .. import lax
 from ..api.devices import from_dlpack as _from_dlpack
-from ..core import Array, Tracer, array_from_numpy
+from ..core import Array, Tracer, array_from_numpy, where as _where_msg
 from ..core import trace as _trace
 from ._core import asarray, result_type, shape_of, typeinfo, with_device
 from ._shape import broadcast_to, ravel, _shape_tuple
@@ -87,6 +88,12 @@ def arange(start, stop=None, step=None, dtype=None):
     if stop is None:   # arange(n) and arange(n, step=s) both count from 0
         start, stop = 0, start
     step = 1 if step is None else step
+    if is_symbolic(stop) or is_symbolic(start):   # arange(x.shape[0]) in an export
+        if start != 0 or step != 1 or is_symbolic(start):
+            raise InconclusiveDimensionOperation(
+                f"arange({start}, {stop}, {step}): with a symbolic dimension only "
+                f"arange(n) is supported{_where_msg()}")
+        return lax.iota(_dt.canonicalize(dtype or _dt.default_int()), stop)
     vals = [builtins.float(v) if isinstance(v, Array) else v for v in (start, stop, step)]
     if dtype is None:
         dtype = result_type(*[v for v in (start, stop, step) if v is not None])

@@ -14,6 +14,7 @@ import numpy as np
 
 from primitives import dtypes
 from primitives.ops import GatherDimensionNumbers, ScatterDimensionNumbers
+from primitives.shape_poly import InconclusiveDimensionOperation, is_symbolic
 
 from .. import lax
 from ..core import Array, Tracer, where
@@ -106,8 +107,34 @@ def _is_bool_scalar(i):
     return isinstance(i, (np.ndarray,) + _ARRAY) and i.ndim == 0 and i.dtype == np.bool_
 
 
+def _symbolic_slice_indices(s: slice, n):
+    """``s.indices(n)`` for a symbolic ``n`` (positive steps, and ``::-1``); a bound
+    whose clamping depends on ``n``'s value raises InconclusiveDimensionOperation."""
+    step = 1 if s.step is None else int(s.step)
+    if step < 0:
+        if s.start is None and s.stop is None and step == -1:
+            return n - 1, -1, -1
+        raise InconclusiveDimensionOperation(
+            f"slice {s} of a symbolic dimension {n}: only positive steps and ::-1 are "
+            f"supported")
+
+    def bound(v, default):
+        if v is None:
+            return default
+        v = int(v)
+        if v < 0:
+            return n + v if n + v >= 0 else 0
+        return v if n >= v else n
+    return bound(s.start, 0), bound(s.stop, n), step
+
+
 def _static_slice(x, dim, s: slice):
     n = x.shape[dim]
+    if is_symbolic(n):
+        start, stop, step = _symbolic_slice_indices(s, n)
+        if step < 0:
+            return lax.rev(x, (dim,))
+        return lax.slice_in_dim(x, start, stop, step, dim)
     start, stop, step = s.indices(n)
     if step > 0:
         if stop <= start:

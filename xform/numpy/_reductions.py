@@ -5,11 +5,13 @@ of _ufuncs: the public ``where`` is above, in _selection."""
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as _onp
 
 from primitives import dtypes as _dt
 from primitives.dtypes import bool_, uint32, uint64
+from primitives.shape_poly import is_symbolic
 
 from .. import lax
 from ..core import where as _where_msg
@@ -103,8 +105,10 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=None):
     if dtype is None:
         dtype = _dt.to_inexact(a.dtype)
     if where is None:
-        n = builtins.int(_onp.prod([a.shape[ax] for ax in axes]))
+        n = math.prod([a.shape[ax] for ax in axes], start=1)
         s = sum(a, axis=axes, dtype=dtype, keepdims=keepdims)
+        if is_symbolic(n):     # a symbolic dimension (export): the count is a value
+            return lax.div(s, astype(n, s.dtype))
         return lax.div(s, lax.weak_literal(n, s.dtype)) if n else s / 0
     w = broadcast_to(asarray(where), a.shape)
     s = sum(a, axis=axes, dtype=dtype, keepdims=keepdims, where=w)
@@ -123,8 +127,9 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Non
     d = a - m
     d = real(d * conj(d)) if _dt.is_complex(a.dtype) else d * d
     if where is None:
-        n = builtins.int(_onp.prod([a.shape[ax] for ax in axes]))
-        return sum(d, axes, keepdims=keepdims) / builtins.max(n - ddof, 0)
+        n = math.prod([a.shape[ax] for ax in axes], start=1)
+        den = maximum(asarray(n - ddof), 0) if is_symbolic(n) else builtins.max(n - ddof, 0)
+        return sum(d, axes, keepdims=keepdims) / den
     w = broadcast_to(asarray(where), a.shape)
     n = sum(w, axes, dtype=d.dtype, keepdims=keepdims)
     return sum(d, axes, keepdims=keepdims, where=w) / (n - ddof)

@@ -5,9 +5,11 @@ built on ``take`` or ``remainder``, are in _editing."""
 from __future__ import annotations
 
 import builtins
-import operator
+import math
 
 import numpy as _onp
+
+from primitives.shape_poly import InconclusiveDimensionOperation, canonical_dim
 
 from .. import lax
 from ..core import where as _where_msg
@@ -26,7 +28,7 @@ def _shape_tuple(shape, op):
     if isinstance(shape, (int, _onp.integer)):
         shape = (shape,)
     try:
-        shape = tuple(operator.index(d) for d in shape)
+        shape = tuple(canonical_dim(d) for d in shape)
     except TypeError:
         raise TypeError(f"{op}: shape must be a tuple of ints, got {shape!r}{_where_msg()}") \
             from None
@@ -53,6 +55,14 @@ def size(a, axis=None):
     return s[axis]
 
 
+def _divides(k, n) -> bool:
+    """Whether ``k`` divides ``n`` (for a symbolic ``n``: for every value of it)."""
+    try:
+        return n % k == 0
+    except InconclusiveDimensionOperation:
+        return False
+
+
 def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
     if copy not in (None, True, False):
         raise TypeError(f"reshape: copy must be None, True or False, got {copy!r}")
@@ -64,14 +74,14 @@ def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
     if builtins.sum(1 for d in shape if d == -1) > 1:
         raise ValueError(f"reshape: can only specify one unknown dimension, got {shape}")
     if -1 in shape:
-        known = builtins.int(_onp.prod([d for d in shape if d != -1]))
-        if known == 0 or a.size % known:
+        known = math.prod([d for d in shape if d != -1], start=1)
+        if known == 0 or not _divides(known, a.size):
             raise TypeError(f"reshape: cannot reshape array of shape {a.shape} (size {a.size}) "
                             f"into shape {shape}{_where_msg()}")
         shape = tuple(a.size // known if d == -1 else d for d in shape)
-    if builtins.int(_onp.prod(shape)) != a.size:
+    if math.prod(shape, start=1) != a.size:
         raise TypeError(f"reshape: cannot reshape array of shape {a.shape} (size {a.size}) into "
-                        f"shape {shape} (size {builtins.int(_onp.prod(shape))}){_where_msg()}")
+                        f"shape {shape} (size {math.prod(shape, start=1)}){_where_msg()}")
     if order == "F":
         return transpose(lax.reshape(transpose(a), shape[::-1]))
     return lax.reshape(a, shape)

@@ -23,6 +23,7 @@ import numpy as np
 from primitives import ops, sharding as _sharding
 from primitives.core import ClosedJaxpr, Jaxpr, Literal, ShapedArray
 from primitives.ops import GatherDimensionNumbers, ScatterDimensionNumbers
+from primitives.shape_poly import canonical_dim
 
 from ..core.checks import check_ir
 from ..core.pytree import tree_flatten, tree_unflatten
@@ -42,7 +43,7 @@ class AxisInfo:
     __slots__ = ("size", "name")
 
     def __init__(self, size: int, name=None):
-        self.size = int(size)
+        self.size = canonical_dim(size)   # a DimExpr when vmapping a symbolic axis
         self.name = name
 
     def __repr__(self):

@@ -751,7 +751,7 @@ def _jvp_eval(jaxpr: Jaxpr, consts, primals, tangents, primal_map=None):
                 t = Zero(v.aval)
             tenv[v] = t
             if primal_map is not None and type(o) is Tracer:
-                primal_map[v] = o.var
+                primal_map[v] = o.ivar
     return [readp(a) for a in jaxpr.outvars], [readt(a) for a in jaxpr.outvars]
 
 

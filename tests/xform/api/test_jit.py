@@ -212,6 +212,19 @@ def test_jit_of_jit_and_methods():
     np.testing.assert_allclose(np.asarray(M.twice(xnp.ones(2))), [2, 2])
 
 
+def test_array_methods_under_tracing_include_var():
+    """``x.var()`` under jit/grad: the tracer's IR variable once shadowed the method
+    ('Var' object is not callable)."""
+    import jax
+    x = np.arange(6.0, dtype=np.float32).reshape(2, 3)
+    for name in ("var", "std", "mean", "sum"):
+        got = xform.jit(lambda a: getattr(a, name)(0))(x)
+        want = getattr(jax.numpy.asarray(x), name)(0)
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(xform.grad(lambda a: a.var())(x)),
+                               np.asarray(jax.grad(lambda a: a.var())(x)), rtol=1e-6)
+
+
 def test_kwargs_and_pytree_outputs():
     f = xform.jit(lambda x, *, y: {"s": x + y, "t": (x * y, [x - y])})
     out = f(xnp.ones(2), y=xnp.full(2, 3.0))
