@@ -231,8 +231,15 @@ def sharded_result_handler(shape, dtype, weak_type, sharding):
 # it in 363 ms instead of 530.  XLA's default (1 kB) does this for loops on a few scalars
 # only.  ``config.update("xform_cpu_loop_kernels", True / False)`` forces it on or off for
 # every program with loops; ``None`` is the rule.
+#
+# "small-dots" programs (every matrix product small) compile without XLA's YNN library
+# for matrix products (``xla_cpu_experimental_ynn_fusion_type`` empty): YNN prepares each
+# product at the program's first run, ~0.4 ms apiece, which was most of a warm start
+# (lowering.compile._small_dots).  ``config.update("xform_cpu_ynn_dots", True / False)``
+# forces it on or off for every program; ``None`` is the rule.
 CPU_FUSION_EMITTERS = None     # True / False force XLA's fusion emitters on / off; None: the rule
 CPU_LOOP_KERNELS = None        # True / False force one kernel per loop on / off; None: the rule
+CPU_YNN_DOTS = None            # True / False force XLA's YNN matrix products on / off; None: the rule
 LOOP_KERNEL_BYTES = 1 << 40     # the threshold sent for "small-loops" programs
 CPU_XLA_OPTIONS: dict = {}      # further options for every CPU compile
 _unknown_options: set = set()   # names this jaxlib's XLA rejected; never sent again
@@ -243,17 +250,23 @@ def _compile_options(platform: str, kind=None):
     if platform != "cpu":
         return opts
     wanted = dict(CPU_XLA_OPTIONS)
+    kinds = set(kind.split("+")) if kind else set()
     emitters = CPU_FUSION_EMITTERS
     if emitters is None:
-        emitters = kind != "straight-line"
+        emitters = "straight-line" not in kinds
     if not emitters:
         wanted["xla_cpu_use_fusion_emitters"] = False
+    ynn = CPU_YNN_DOTS
+    if ynn is None:
+        ynn = "small-dots" not in kinds
+    if not ynn:
+        wanted["xla_cpu_experimental_ynn_fusion_type"] = ""
     overrides = [(k, v) for k, v in wanted.items() if k not in _unknown_options]
     if overrides:
         opts.env_option_overrides = overrides
     loop_kernels = CPU_LOOP_KERNELS
     if loop_kernels is None:
-        loop_kernels = kind == "small-loops"
+        loop_kernels = "small-loops" in kinds
     if loop_kernels:
         opts = _with_backend_option(opts, "xla_cpu_small_while_loop_byte_threshold",
                                     str(LOOP_KERNEL_BYTES))

@@ -210,16 +210,57 @@ MANY_EQNS = 256
 FEW_OUTPUTS = 8
 SMALL_LOOP_DOT = 1 << 16     # multiply-adds of one dot_general in a loop body
 SMALL_LOOP_EQNS = 1000       # equations in all loop bodies of a program together
+SMALL_DOT = 1 << 18          # multiply-adds of the largest dot_general of a "small-dots" program
 
 
 def program_kind(jaxpr: Jaxpr):
-    """``"straight-line"``, ``"small-loops"`` or None: the two kinds of program for which
-    ``_jaxlib`` sends XLA other options than its defaults (see the functions below)."""
+    """What the program is, for the XLA options ``_jaxlib`` sends with it (see the
+    functions below): ``"straight-line"`` or ``"small-loops"``, and ``"small-dots"``,
+    joined by "+" (``"small-loops+small-dots"``); None for a program XLA's defaults
+    suit."""
+    kinds = []
     if _small_straight_line(jaxpr):
-        return "straight-line"
-    if _small_loops(jaxpr):
-        return "small-loops"
-    return None
+        kinds.append("straight-line")
+    elif _small_loops(jaxpr):
+        kinds.append("small-loops")
+    if _small_dots(jaxpr):
+        kinds.append("small-dots")
+    return "+".join(kinds) or None
+
+
+def _small_dots(jaxpr: Jaxpr) -> bool:
+    """The program (sub-programs included) has matrix products, each of at most
+    ``SMALL_DOT`` multiply-adds, and no convolution.  XLA's CPU backend hands matrix
+    products to its YNN library, which prepares each one at the program's first run:
+    ~0.4 ms a product, so the first call of the 100-layer net's gradient (300 products
+    of 8x32x32) took 130 ms against a 0.6 ms steady state, in a fresh process as after
+    a compile (jaxlib 0.10.2, 2 cores).  For products this small YNN runs them no
+    faster (8x32x32: 9-12 us a call either way; 64x64x64: 15 us), so ``_jaxlib`` turns
+    it off; from 128x128x128 on YNN is 2.5x faster (53 against 132 us) and stays on."""
+    found = [False]
+
+    def small(j: Jaxpr) -> bool:
+        for e in j.eqns:
+            if e.prim.name == "conv_general_dilated":
+                return False
+            if e.prim.name == "dot_general":
+                found[0] = True
+                if _dot_macs(e) > SMALL_DOT:
+                    return False
+            if not all(small(sub.jaxpr) for sub in sub_jaxprs(e)):
+                return False
+        return True
+    return small(jaxpr) and found[0]
+
+
+def _dot_macs(e: Eqn):
+    """The multiply-adds of a ``dot_general`` equation."""
+    (lc, _), _ = e.params["dimension_numbers"]
+    lhs = e.invars[0].aval
+    k = 1
+    for d in lc:
+        k *= lhs.shape[d]
+    return e.outvars[0].aval.size * k
 
 
 def _small_straight_line(jaxpr: Jaxpr) -> bool:
@@ -299,12 +340,7 @@ def _small_body(body: Jaxpr, budget: list) -> bool:
 def _small_eqn(e: Eqn) -> bool:
     name = e.prim.name
     if name == "dot_general":
-        (lc, _), _ = e.params["dimension_numbers"]
-        lhs = e.invars[0].aval
-        k = 1
-        for d in lc:
-            k *= lhs.shape[d]
-        return e.outvars[0].aval.size * k <= SMALL_LOOP_DOT
+        return _dot_macs(e) <= SMALL_LOOP_DOT
     if name == "dynamic_update_slice":
         return e.invars[1].aval.size <= SMALL_ARRAY
     if any(v.aval.size > SMALL_ARRAY for v in e.outvars):

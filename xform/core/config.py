@@ -9,7 +9,8 @@ Every option is read by the code it names (none is stored and ignored):
   ``with xform.debug_nans():`` and ``JAX_DEBUG_NANS=1`` / ``JAX_DEBUG_INFS=1`` in the
   environment): every eager op and ``jit`` call raises ``FloatingPointError`` naming the
   op that made a NaN / Inf (``xform.core.nan_check``);
-* ``xform_cpu_fusion_emitters`` / ``xform_cpu_loop_kernels``: XLA CPU options
+* ``xform_cpu_fusion_emitters`` / ``xform_cpu_loop_kernels`` / ``xform_cpu_ynn_dots``:
+  XLA CPU options
   (``lowering._jaxlib``);
 * ``xform_check_ir``: type-check the IR every transform and pass produces
   (``xform.core.checks``);
@@ -129,6 +130,7 @@ class Config:
         self._values = {"jax_enable_x64": False, "jax_platforms": None,
                         "jax_debug_nans": checks.debug_nans, "jax_debug_infs": checks.debug_infs,
                         "xform_cpu_fusion_emitters": None, "xform_cpu_loop_kernels": None,
+                        "xform_cpu_ynn_dots": None,
                         "xform_check_ir": checks.enabled(), "xform_cache_size": lru.limit(),
                         "jax_disable_jit": False, "jax_default_matmul_precision": None,
                         "jax_numpy_rank_promotion": "allow",
@@ -178,6 +180,8 @@ class Config:
             _jaxlib.CPU_FUSION_EMITTERS = None if value is None else bool(value)
         elif key == "xform_cpu_loop_kernels":      # see lowering/_jaxlib.CPU_LOOP_KERNELS
             _jaxlib.CPU_LOOP_KERNELS = None if value is None else bool(value)
+        elif key == "xform_cpu_ynn_dots":          # see lowering/_jaxlib.CPU_YNN_DOTS
+            _jaxlib.CPU_YNN_DOTS = None if value is None else bool(value)
         elif key == "xform_check_ir":
             checks.set_enabled(value)
             value = checks.enabled()

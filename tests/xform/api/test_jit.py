@@ -331,6 +331,39 @@ def test_cpu_emitter_choice_and_knob(monkeypatch):
     assert _jaxlib._unknown_options == {"xla_cpu_no_such_option"}
 
 
+def test_small_matrix_products_skip_ynn(monkeypatch):
+    """Programs whose matrix products are all small compile without XLA's YNN library
+    (its per-product preparation at the first run cost more than they run); bigger
+    products, convolutions and programs without products keep XLA's default;
+    config.update("xform_cpu_ynn_dots", ...) forces either way; values agree."""
+    from lowering import _jaxlib
+    from lowering.compile import program_kind
+    monkeypatch.setattr(_jaxlib, "CPU_XLA_OPTIONS", {})
+    kind = lambda f, *a: program_kind(xform.make_jaxpr(f)(*a).jaxpr)
+    small, big = np.ones((8, 32), np.float32), np.ones((128, 128), np.float32)
+    w = np.linspace(-1, 1, 32 * 32, dtype=np.float32).reshape(32, 32)
+    net = lambda w, x: xnp.tanh(xnp.tanh(x @ w) @ w).sum()
+    assert kind(xform.grad(net), w, small) == "small-dots"
+    assert kind(lambda a: a @ a, big) is None
+    assert kind(lambda a: xnp.sin(a), big) is None
+    assert kind(lambda a: xform.lax.fori_loop(0, 2, lambda i, c: c @ w, a), small) == \
+        "small-loops+small-dots"
+    off = ("xla_cpu_experimental_ynn_fusion_type", "")
+    opts = lambda k: _jaxlib._compile_options("cpu", k).env_option_overrides
+    assert off in opts("small-dots") and off not in opts(None)
+    assert _jaxlib._compile_options("cuda", "small-dots").env_option_overrides == []
+    want = jax.grad(lambda w, x: jnp_ref.tanh(jnp_ref.tanh(x @ w) @ w).sum())(w, small)
+    for setting in (None, True, False):
+        xform.config.update("xform_cpu_ynn_dots", setting)
+        try:
+            assert (off in opts(None)) == (setting is False)
+            assert (off in opts("small-dots")) == (setting is not True)
+            got = xform.jit(xform.grad(net))(w, small)
+        finally:
+            xform.config.update("xform_cpu_ynn_dots", None)
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-5, atol=1e-6)
+
+
 def _rk4_like(np_, L, dim, steps=50):
     def f(w, x0):
         def step(x, _):
@@ -360,7 +393,7 @@ def test_small_loops_compile_to_one_kernel_per_loop(monkeypatch):
     gx = xform.grad(_rk4_like(xnp, xform.lax, 8), argnums=(0, 1))
     gb = xform.grad(_rk4_like(xnp, xform.lax, 300, steps=3), argnums=(0, 1))
     kind = lambda f, *a: program_kind(xform.make_jaxpr(f)(*a).jaxpr)
-    assert kind(gx, w, x0) == "small-loops"
+    assert kind(gx, w, x0) == "small-loops+small-dots"
     assert kind(gb, wb, xb) is None
     assert kind(lambda v: xnp.sin(v) * 2, x0) is None                 # no loop
     big_elementwise = lambda v: xform.lax.fori_loop(0, 3, lambda i, c: xnp.sin(c), v)
