@@ -580,6 +580,33 @@ sort = _define("sort", "sort", _sort_rule, ("dimension", "is_stable", "num_keys"
                multiple_results=True)
 
 
+# --- random bits ----------------------------------------------------------------------
+_RBG_KEYS = {((4,), "uint32"), ((2,), "uint64")}
+_RBG_DTYPES = ("uint8", "uint16", "uint32", "uint64")
+
+
+def _rng_bit_generator_rule(key, *, shape, dtype, algorithm):
+    if (tuple(key.shape), key.dtype.name) not in _RBG_KEYS:
+        _fail("rng_bit_generator", f"the key must be uint32[4] (or uint64[2]), got "
+                                   f"{_shape_str(key)}")
+    if np.dtype(dtype).name not in _RBG_DTYPES:
+        _fail("rng_bit_generator", f"unsupported dtype {np.dtype(dtype).name}; the bits are "
+                                   f"one of {', '.join(_RBG_DTYPES)}")
+    if algorithm not in (0, 1, 2):
+        _fail("rng_bit_generator", f"algorithm must be 0 (default), 1 (threefry) or 2 "
+                                   f"(philox), got {algorithm!r}")
+    return [ShapedArray(key.shape, key.dtype), ShapedArray(shape, np.dtype(dtype))]
+
+
+# XLA's RngBitGenerator: a platform's own generator (Philox on CPU and GPU for the
+# default), whose bits no composite reproduces; what ``lax.rng_bit_generator`` exposes.
+rng_bit_generator = _define(
+    "rng_bit_generator", "rng_bit_generator", _rng_bit_generator_rule,
+    ("shape", "dtype", "algorithm"),
+    "new_key, bits = XLA's RngBitGenerator(key): uniform bits of shape and dtype",
+    multiple_results=True)
+
+
 def families() -> dict[str, list[Primitive]]:
     """Family name -> its variants, in definition order."""
     out: dict[str, list[Primitive]] = {}

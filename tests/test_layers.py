@@ -59,3 +59,16 @@ def test_modules_are_short_or_explained():
                 long.append(f"{rel}: {n} lines")
     assert not long, ("modules over ~800 lines with no reason under 'Long modules' in "
                       "docs/design.md:\n  " + "\n  ".join(long))
+
+
+def test_readme_counts_the_meta_operators():
+    """README states how many meta-operator families (and variants) everything is built
+    from; the number is the registry's, so adding one means saying so."""
+    from primitives import ops
+    import xform  # noqa: F401 - registers every family (higher_order modules included)
+    fams = ops.families()
+    text = (ROOT / "README.md").read_text()
+    m = re.search(r"\*\*(\d+) meta-operator families\*\* \((\d+) variants\)", text)
+    assert m, "README.md: the sentence '**N meta-operator families** (M variants)' is gone"
+    assert (int(m.group(1)), int(m.group(2))) == \
+        (len(fams), sum(len(v) for v in fams.values())), sorted(fams)

@@ -17,6 +17,7 @@ and ``primitives``, never another rule module.
 * ``shard_map``: ``sdy.manual_computation``
 * ``callback``: host callbacks (XLA's Python callback custom call)
 * ``checkify``: ``check`` has none (a clear error; ``checkify`` removes it first)
+* ``random``: ``rng_bit_generator`` (XLA's RngBitGenerator)
 """
 from . import (callback, calls, checkify, collectives, control, elementwise, fft,  # noqa: F401
-               linalg, shard_map, sharding, structural)
+               linalg, random, shard_map, sharding, structural)

@@ -1084,6 +1084,23 @@ def check_checkify(prim):
 
 
 CHECKS["checkify"] = check_checkify
+
+
+def check_rng_bit_generator(prim):
+    """XLA's RngBitGenerator from a ``uint32[4]`` key (reinterpreted as XLA's ``uint64[2]``
+    state): bits and the new key equal JAX's, for each algorithm and a narrow dtype."""
+    import jax
+    key = np.array([9, 8, 7, 6], np.uint32)
+    for alg in (0, 1, 2):
+        for dt in (np.uint32, np.uint8):
+            new_key, bits = run(prim, {"shape": (2, 5), "dtype": np.dtype(dt), "algorithm": alg},
+                                key)
+            jk, jb = jax.lax.rng_bit_generator(key, (2, 5), dt, jax.lax.RandomAlgorithm(alg))
+            np.testing.assert_array_equal(new_key, np.asarray(jk))
+            np.testing.assert_array_equal(bits, np.asarray(jb))
+
+
+CHECKS["rng_bit_generator"] = check_rng_bit_generator
 _NOT_LOWERED: set = set()  # families with no StableHLO lowering by design (none)
 
 

@@ -294,6 +294,4 @@ KNOWN_FAILURES = {
     "scipy.special.i0": "grad @0: 0 (i0 is even and smooth), JAX 1 (its abs kink)",
     "scipy.special.i1": "grad2 @0: 0 (i1 is odd and smooth), JAX 1 (its abs kink)",
     "random.key_dtype": "differs on purpose: uint32, the dtype of xform's keys (JAX key<fry>)",
-    # names xform lacks
-    "lax.rng_bit_generator": "missing in xform",
 }

@@ -214,6 +214,18 @@ def bitcast_convert_type(x, new_dtype):
 
 # --- structural ----------------------------------------------------------------------------
 
+def rng_bit_generator(key, shape, dtype=np.uint32, algorithm=RandomAlgorithm.RNG_DEFAULT, *,
+                      out_sharding=None):
+    """``(new_key, bits)``: XLA's RngBitGenerator, uniform bits of ``shape`` and ``dtype``
+    (uint8/16/32/64) from a ``uint32[4]`` key; the platform's generator for
+    ``RNG_DEFAULT`` (Philox on CPU and GPU), so the bits are JAX's on the same device."""
+    if out_sharding is not None:
+        raise NotImplementedError("rng_bit_generator: out_sharding is not supported")
+    dt = dtypes.canonicalize(dtype)
+    return tuple(bind(ops.rng_bit_generator, key, shape=tuple(int(d) for d in shape),
+                      dtype=dt, algorithm=int(algorithm)))
+
+
 def iota(dtype, size: int):
     return broadcasted_iota(dtype, (size,), 0)
 

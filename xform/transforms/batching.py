@@ -305,6 +305,23 @@ def _iota_rule(ax, args, dims, **params):   # no operands: never batched
 RULES[ops.iota] = _iota_rule
 
 
+def _rng_bit_generator_rule(ax, args, dims, *, shape, dtype, algorithm):
+    """As JAX: a batch of keys draws one batch of bits from the first key, which alone
+    advances (the others come back unchanged); not a loop over the keys."""
+    keys, d = args[0], dims[0]
+    params = dict(dtype=dtype, algorithm=algorithm)
+    if d is None:
+        return bind(ops.rng_bit_generator, keys, shape=shape, **params), [None, None]
+    keys = moveaxis(keys, d, 0)
+    first = lax.squeeze(lax.slice_in_dim(keys, 0, 1, 1, 0), (0,))
+    new_key, bits = bind(ops.rng_bit_generator, first, shape=(ax.size, *shape), **params)
+    rest = lax.slice_in_dim(keys, 1, ax.size, 1, 0)
+    return [lax.concatenate([new_key[None], rest], 0), bits], [0, 0]
+
+
+RULES[ops.rng_bit_generator] = _rng_bit_generator_rule
+
+
 def _broadcast_in_dim_rule(ax, args, dims, *, shape, broadcast_dimensions):
     x, d = args[0], dims[0]
     bdims = tuple(broadcast_dimensions)

@@ -323,6 +323,7 @@ def _convert_jvp(primals, tangents, *, new_dtype, weak_type=False):
 JVP[ops.convert_element_type] = _convert_jvp
 JVP[ops.bitcast_convert_type] = zero_jvp(ops.bitcast_convert_type)
 JVP[ops.iota] = zero_jvp(ops.iota)
+JVP[ops.rng_bit_generator] = zero_jvp(ops.rng_bit_generator)   # integer bits
 
 # structural: linear in their (only) array operand -----------------------------------------------
 for _p in (ops.broadcast_in_dim, ops.reshape, ops.transpose, ops.slice, ops.rev):

@@ -332,9 +332,9 @@ def test_cpu_emitter_choice_and_knob(monkeypatch):
 
 
 def test_small_matrix_products_skip_ynn(monkeypatch):
-    """Programs whose matrix products are all small compile without XLA's YNN library
+    """Programs with many matrix products, all small, compile without XLA's YNN library
     (its per-product preparation at the first run cost more than they run); bigger
-    products, convolutions and programs without products keep XLA's default;
+    products, few products, convolutions and programs without products keep XLA's default;
     config.update("xform_cpu_ynn_dots", ...) forces either way; values agree."""
     from lowering import _jaxlib
     from lowering.compile import program_kind
@@ -342,17 +342,25 @@ def test_small_matrix_products_skip_ynn(monkeypatch):
     kind = lambda f, *a: program_kind(xform.make_jaxpr(f)(*a).jaxpr)
     small, big = np.ones((8, 32), np.float32), np.ones((128, 128), np.float32)
     w = np.linspace(-1, 1, 32 * 32, dtype=np.float32).reshape(32, 32)
-    net = lambda w, x: xnp.tanh(xnp.tanh(x @ w) @ w).sum()
-    assert kind(xform.grad(net), w, small) == "small-dots"
-    assert kind(lambda a: a @ a, big) is None
+    def net(w, x, layers=12):
+        for _ in range(layers):
+            x = xnp.tanh(x @ w)
+        return x.sum()
+    assert kind(xform.grad(net), w, small) == "small-dots"          # 36 products
+    assert kind(xform.grad(lambda w, x: net(w, x, 2)), w, small) is None   # 6
+    assert kind(lambda a: net(a, a, 40), big) is None                # 128x128x128 each
     assert kind(lambda a: xnp.sin(a), big) is None
-    assert kind(lambda a: xform.lax.fori_loop(0, 2, lambda i, c: c @ w, a), small) == \
-        "small-loops+small-dots"
+    loop = lambda a: xform.lax.fori_loop(0, 2, lambda i, c: net(w, c, 40) * c, a)
+    assert kind(loop, small) == "small-loops+small-dots"
     off = ("xla_cpu_experimental_ynn_fusion_type", "")
     opts = lambda k: _jaxlib._compile_options("cpu", k).env_option_overrides
     assert off in opts("small-dots") and off not in opts(None)
     assert _jaxlib._compile_options("cuda", "small-dots").env_option_overrides == []
-    want = jax.grad(lambda w, x: jnp_ref.tanh(jnp_ref.tanh(x @ w) @ w).sum())(w, small)
+    def net_ref(w, x):
+        for _ in range(12):
+            x = jnp_ref.tanh(x @ w)
+        return x.sum()
+    want = jax.grad(net_ref)(w, small)
     for setting in (None, True, False):
         xform.config.update("xform_cpu_ynn_dots", setting)
         try:
@@ -393,7 +401,7 @@ def test_small_loops_compile_to_one_kernel_per_loop(monkeypatch):
     gx = xform.grad(_rk4_like(xnp, xform.lax, 8), argnums=(0, 1))
     gb = xform.grad(_rk4_like(xnp, xform.lax, 300, steps=3), argnums=(0, 1))
     kind = lambda f, *a: program_kind(xform.make_jaxpr(f)(*a).jaxpr)
-    assert kind(gx, w, x0) == "small-loops+small-dots"
+    assert kind(gx, w, x0) == "small-loops"
     assert kind(gb, wb, xb) is None
     assert kind(lambda v: xnp.sin(v) * 2, x0) is None                 # no loop
     big_elementwise = lambda v: xform.lax.fori_loop(0, 3, lambda i, c: xnp.sin(c), v)

@@ -180,6 +180,8 @@ case("convert_element_type", lambda L: lambda x: L.mul(
 case("bitcast_convert_type", lambda L: lambda x: L.mul(x, L.convert_element_type(
     L.bitwise_and(L.bitcast_convert_type(x, np.int64), 1), np.float64)), U((3,)))
 case("iota", lambda L: lambda x: L.mul(x, L.broadcasted_iota(np.float64, (2, 3), 1)), U((2, 3)))
+case("rng_bit_generator", lambda L: lambda x: L.mul(x, L.convert_element_type(L.rng_bit_generator(
+    np.array([5, 6, 7, 8], np.uint32), (2, 3), np.uint8)[1], np.float64)), U((2, 3)))   # bits: a zero
 
 # structural --------------------------------------------------------------------------------
 case("broadcast_in_dim", lambda L: lambda x: L.broadcast_in_dim(x, (2, 3, 4), (0, 2)),

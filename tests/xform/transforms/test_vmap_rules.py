@@ -99,6 +99,9 @@ case("bitcast_convert_type", lambda x: lax.bitcast_convert_type(x, f32), I((3, 2
 
 # --- structural ------------------------------------------------------------------------------
 case("iota", lambda x: x + lax.broadcasted_iota(f32, (2, 3), 1), U((2, 3)))
+# an unbatched key (a batched one follows JAX's rule, not a loop: test_rng_bit_generator.py)
+case("rng_bit_generator", lambda x: x * lax.convert_element_type(lax.rng_bit_generator(
+    np.array([5, 6, 7, 8], np.uint32), (2, 3), np.uint8)[1], f32), U((2, 3)))
 case("broadcast_in_dim", lambda x: lax.broadcast_in_dim(x, (2, 3), (1,)), U((3,)))
 case("broadcast_in_dim", lambda x: lax.broadcast_in_dim(x, (2, 4, 3), (0, 2)), U((2, 1)))
 case("broadcast_in_dim", lambda x: lax.broadcast_in_dim(x, (2, 3), ()), U(()))
