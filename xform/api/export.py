@@ -62,8 +62,9 @@ from lowering.emitter import lower_module
 from ..core import bind
 from ..core.array import array_from_numpy
 from ..core.checks import check_ir
-from ..core.pytree import (PyTreeDef, tree_flatten, tree_unflatten, treedef_from_json,
-                           treedef_to_json)
+from ..core.pytree import (PyTreeDef, UnregisteredNodeError, register_node_serialization,
+                           tree_flatten,
+                           tree_unflatten, treedef_from_json, treedef_to_json)
 from ..core.source import where
 from ..core.trace import eval_jaxpr, leaf_aval
 from .ad import vjp as _vjp
@@ -72,7 +73,8 @@ from .jit import Jitted, jit
 from .stages import ShapeDtypeStruct, _leaf_paths
 
 __all__ = ["Exported", "export", "deserialize", "symbolic_shape", "symbolic_args_specs",
-           "SymbolicScope", "is_symbolic_dim",
+           "SymbolicScope", "is_symbolic_dim", "register_pytree_node_serialization",
+           "register_namedtuple_serialization",
            "default_export_platform", "minimum_supported_calling_convention_version",
            "maximum_supported_calling_convention_version", "DisabledSafetyCheck"]
 
@@ -417,6 +419,8 @@ def _read(blob: bytes):
         out_tree = treedef_from_json(head["out_tree"])
         in_avals = [_aval_from(a) for a in head["in_avals"]]
         out_avals = [_aval_from(a) for a in head["out_avals"]]
+    except UnregisteredNodeError as e:
+        raise ValueError(f"export.deserialize: {e}") from None
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
         raise ValueError(f"export.deserialize: the data is corrupted or truncated ({e})") \
             from None
@@ -447,10 +451,34 @@ def _aval_from(x) -> ShapedArray:
 def _tree_json(td: PyTreeDef, what: str):
     try:
         return treedef_to_json(td)
-    except TypeError:
+    except TypeError as e:
         raise TypeError(f"Exported.serialize: the {what} are structured as {td}; a "
                         f"serialized program's arguments and results may be structured with "
-                        f"tuples, lists, dicts (str or int keys) and None only") from None
+                        f"tuples, lists, dicts (str or int keys), None and node types "
+                        f"registered with export.register_pytree_node_serialization or "
+                        f"register_namedtuple_serialization ({e})") from None
+
+
+def register_pytree_node_serialization(nodetype, *, serialized_name: str,
+                                       serialize_auxdata, deserialize_auxdata):
+    """Let ``Exported.serialize`` write arguments or results structured with the pytree
+    node type ``nodetype``, as ``serialized_name``; its auxiliary data is written as the
+    bytes ``serialize_auxdata(aux)`` returns and read back by
+    ``deserialize_auxdata(bytes)``.  The process that deserializes registers the same name.
+    Returns ``nodetype`` (usable as a decorator with ``functools.partial``)."""
+    return register_node_serialization(nodetype, serialized_name, serialize_auxdata,
+                                       deserialize_auxdata,
+                                       "export.register_pytree_node_serialization")
+
+
+def register_namedtuple_serialization(nodetype, *, serialized_name: str):
+    """``register_pytree_node_serialization`` for a namedtuple class (no auxiliary data)."""
+    what = "export.register_namedtuple_serialization"
+    if not (isinstance(nodetype, type) and issubclass(nodetype, tuple)
+            and hasattr(nodetype, "_fields")):
+        raise TypeError(f"{what}: {nodetype!r} is not a namedtuple class")
+    return register_node_serialization(nodetype, serialized_name, lambda aux: b"",
+                                       lambda data: None, what)
 
 
 # --- symbolic shapes ------------------------------------------------------------------------

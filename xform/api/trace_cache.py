@@ -335,7 +335,7 @@ def store(k: str, entry) -> None:
         return
     try:
         out_tree = treedef_to_json(entry.out_tree)
-    except TypeError:
+    except Exception:   # noqa: BLE001 - an unserializable node (or its user serializer failed)
         return
     buf = io.BytesIO()
     np.savez(buf, **{f"c{i}": np.asarray(c) for i, c in enumerate(closed.consts)})

@@ -15,6 +15,8 @@ where two trees differ, and prefix broadcasting for ``in_shardings``/``in_specs`
 """
 from __future__ import annotations
 
+import base64
+
 import dataclasses
 import difflib
 import functools
@@ -436,11 +438,48 @@ def all_leaves(iterable, is_leaf=None):
     return len(leaves) == len(items) and all(a is b for a, b in zip(items, leaves))
 
 
+# Node types the JSON form may hold besides tuples, lists, dicts and None: registered
+# for serialization (``xform.export.register_pytree_node_serialization``) under a name
+# that the reading process has registered too.
+_SERIALIZED_TYPES: dict = {}    # node type -> (name, serialize_auxdata)
+_SERIALIZED_NAMES: dict = {}    # name -> (node type, deserialize_auxdata)
+
+
+class UnregisteredNodeError(ValueError):
+    """Serialized tree data names a node type this process has not registered."""
+
+
+def register_node_serialization(nodetype, name: str, serialize_auxdata: Callable,
+                                deserialize_auxdata: Callable, what: str):
+    """Let ``treedef_to_json`` write nodes of ``nodetype`` as ``name`` (their auxiliary
+    data through ``serialize_auxdata``, which returns bytes) and ``treedef_from_json``
+    read them back (``deserialize_auxdata(bytes)``)."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"{what}: serialized_name must be a non-empty str, got {name!r}")
+    if not is_tree_node(nodetype):
+        raise ValueError(f"{what}: {getattr(nodetype, '__name__', nodetype)} is not a "
+                         f"registered pytree node type; register it first "
+                         f"(tree_util.register_pytree_node / register_dataclass)")
+    if nodetype in (tuple, list, dict, type(None)):
+        raise ValueError(f"{what}: {nodetype.__name__} is serialized already")
+    known = _SERIALIZED_NAMES.get(name)
+    if known is not None and known[0] is not nodetype:
+        raise ValueError(f"{what}: the name {name!r} is already registered for "
+                         f"{known[0].__name__}")
+    if nodetype in _SERIALIZED_TYPES and _SERIALIZED_TYPES[nodetype][0] != name:
+        raise ValueError(f"{what}: {nodetype.__name__} is already registered as "
+                         f"{_SERIALIZED_TYPES[nodetype][0]!r}")
+    _SERIALIZED_TYPES[nodetype] = (name, serialize_auxdata)
+    _SERIALIZED_NAMES[name] = (nodetype, deserialize_auxdata)
+    return nodetype
+
+
 def treedef_to_json(td: PyTreeDef):
-    """A structure of tuples, lists, dicts (str/int keys) and None as JSON data (what
-    ``xform.export`` and the trace cache write): a leaf is ``"*"``, a node
-    ``[kind, children]`` (a dict: ``["dict", children, keys]``); any other node type is a
-    ``TypeError`` naming it."""
+    """A structure of tuples, lists, dicts (str/int keys), None and node types registered
+    for serialization as JSON data (what ``xform.export`` and the trace cache write): a
+    leaf is ``"*"``, a node ``[kind, children]`` (a dict: ``["dict", children, keys]``; a
+    registered type: ``["custom", children, name, base64 of its serialized aux data]``);
+    any other node type is a ``TypeError`` naming it."""
     t, aux = node_type(td), node_aux(td)
     if td.node_data() is None:
         return "*"
@@ -453,24 +492,37 @@ def treedef_to_json(td: PyTreeDef):
         return ["list", kids]
     if t is dict and all(type(k) in (str, int) for k in aux):
         return ["dict", kids, [[type(k).__name__, k] for k in aux]]
-    raise TypeError(f"{str(td)[len('PyTreeDef('):-1]} is not made of tuples, lists, dicts (str or int keys) "
-                    f"and None only")
+    if t in _SERIALIZED_TYPES:
+        name, ser = _SERIALIZED_TYPES[t]
+        data = ser(aux)
+        if not isinstance(data, (bytes, bytearray)):
+            raise TypeError(f"the serialize_auxdata registered for {t.__name__} returned "
+                            f"{type(data).__name__}, not bytes")
+        return ["custom", kids, name, base64.b64encode(bytes(data)).decode()]
+    raise TypeError(f"{str(td)[len('PyTreeDef('):-1]} is not made of tuples, lists, dicts "
+                    f"(str or int keys), None and node types registered for serialization "
+                    f"(export.register_pytree_node_serialization)")
 
 
 def treedef_from_json(x) -> PyTreeDef:
-    """The inverse of ``treedef_to_json`` (ValueError on data it did not write)."""
-    def skeleton(node):
-        if node == "*":
-            return 0
-        kind, kids = node[0], [skeleton(k) for k in node[1]]
-        if kind == "none":
-            return None
-        if kind == "tuple":
-            return tuple(kids)
-        if kind == "list":
-            return kids
-        if kind == "dict":
-            keys = [int(v) if t == "int" else str(v) for t, v in node[2]]
-            return dict(zip(keys, kids))
+    """The inverse of ``treedef_to_json`` (ValueError on data it did not write, or on a
+    node type this process has not registered for serialization)."""
+    if x == "*":
+        return LEAF
+    kind, kids = x[0], [treedef_from_json(k) for k in x[1]]
+    if kind == "none":
+        data = (type(None), None)
+    elif kind in ("tuple", "list"):
+        data = (tuple if kind == "tuple" else list, None)
+    elif kind == "dict":
+        data = (dict, [int(v) if t == "int" else str(v) for t, v in x[2]])
+    elif kind == "custom":
+        if x[2] not in _SERIALIZED_NAMES:
+            raise UnregisteredNodeError(f"the tree holds a node serialized as {x[2]!r}, which this "
+                             f"process has not registered (export."
+                             f"register_pytree_node_serialization)")
+        nodetype, deser = _SERIALIZED_NAMES[x[2]]
+        data = (nodetype, deser(base64.b64decode(x[3])))
+    else:
         raise ValueError(f"unknown tree node {kind!r}")
-    return LEAF if x == "*" else tree_structure(skeleton(x))
+    return PyTreeDef.from_node_data_and_children(REGISTRY, data, kids)

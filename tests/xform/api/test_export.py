@@ -280,11 +280,46 @@ def test_platform_mismatch_and_forward_mode():
         xform.grad(lambda x: e2.call(x).sum())(np.zeros(3, F32))
 
 
-def test_custom_nodes_cannot_be_serialized():
+def test_custom_nodes_serialize_once_registered(monkeypatch):
+    """Arguments and results structured with a namedtuple or a custom pytree node
+    serialize once registered (JAX's register_namedtuple_serialization /
+    register_pytree_node_serialization), also inside dicts; the reading process must
+    know the name; unregistered ones are clear errors."""
     from collections import namedtuple
+    from xform.core import pytree as _pt
+    monkeypatch.setattr(_pt, "_SERIALIZED_TYPES", {})
+    monkeypatch.setattr(_pt, "_SERIALIZED_NAMES", {})
     P = namedtuple("P", "a b")
-    exp = export.export(jit(lambda p: p.a + p.b))(P(xform.ShapeDtypeStruct((), F32),
-                                                    xform.ShapeDtypeStruct((), F32)))
-    _close(exp.call(P(F32(1), F32(2))), 3.0)   # in-process: any structure
-    with pytest.raises(TypeError, match="tuples, lists, dicts"):
+
+    class Scaled:                        # a custom node with auxiliary data (the scale)
+        def __init__(self, x, scale):
+            self.x, self.scale = x, scale
+    xform.tree_util.register_pytree_node(
+        Scaled, lambda s: ((s.x,), s.scale), lambda scale, kids: Scaled(kids[0], scale))
+    S = xform.ShapeDtypeStruct((), F32)
+    f = jit(lambda p, s: {"sum": P(p.a + p.b, s.x * s.scale), "s": Scaled(s.x + 1, s.scale)})
+    exp = export.export(f)(P(S, S), Scaled(S, 3))
+    with pytest.raises(TypeError, match="register_pytree_node_serialization"):
         exp.serialize()
+    export.register_namedtuple_serialization(P, serialized_name="test.P")
+    with pytest.raises(TypeError, match="Scaled"):
+        exp.serialize()
+    export.register_pytree_node_serialization(
+        Scaled, serialized_name="test.Scaled", serialize_auxdata=lambda s: str(s).encode(),
+        deserialize_auxdata=lambda b: int(b.decode()))
+    blob = exp.serialize()
+    out = export.deserialize(blob).call(P(F32(1), F32(2)), Scaled(F32(5), 3))
+    assert isinstance(out["sum"], P) and isinstance(out["s"], Scaled) and out["s"].scale == 3
+    _close(out["sum"].a, 3.0)
+    _close(out["sum"].b, 15.0)
+    _close(out["s"].x, 6.0)
+    with pytest.raises(ValueError, match="already registered"):
+        export.register_namedtuple_serialization(P, serialized_name="other.P")
+    with pytest.raises(TypeError, match="not a namedtuple"):
+        export.register_namedtuple_serialization(dict, serialized_name="d")
+    with pytest.raises(ValueError, match="not a registered pytree node"):
+        export.register_pytree_node_serialization(
+            object, serialized_name="o", serialize_auxdata=bytes, deserialize_auxdata=bytes)
+    monkeypatch.setattr(_pt, "_SERIALIZED_NAMES", {})      # a process that never registered
+    with pytest.raises(ValueError, match="'test.P', which this process has not registered"):
+        export.deserialize(blob)
