@@ -5,12 +5,13 @@
 1. Trains a small MLP regressor on y = sin(3x) * x with `jit(value_and_grad)` and SGD.
 2. Saves the parameters with `xform.serialization.save` (a plain .npz; atomic) and
    restores them, checking shapes and dtypes against the live ones.
-3. Exports `predict` with `xform.export`: a StableHLO artifact with the trained weights
-   inside, serialized to `model.xfexp` (with its VJP, so the server can differentiate it).
+3. Exports `predict` with `xform.export` for any batch size (a symbolic dimension `b`): a
+   StableHLO artifact with the trained weights inside, serialized to `model.xfexp` (with
+   its VJP, so the server can differentiate it).
 4. Starts a separate Python process that imports only `xform.export` and NumPy (not this
    file, not the model code), loads the artifact and serves predictions for inputs it is
-   sent, and the input sensitivity dy/dx through the exported VJP; this process checks its
-   answers against the in-process model.
+   sent, whatever their number, and the input sensitivity dy/dx through the exported VJP;
+   this process checks its answers against the in-process model.
 """
 from __future__ import annotations
 
@@ -98,10 +99,11 @@ def main(argv=None):
     params = serialization.restore(ckpt, target=params)
     print(f"checkpoint: {ckpt} ({os.path.getsize(ckpt)} bytes)")
 
-    # 3. export predict with the trained weights closed over, batch of 8
+    # 3. export predict with the trained weights closed over, for any batch size b
     def serve(x):
         return predict(params, x)
-    exp = export.export(xform.jit(serve))(xform.ShapeDtypeStruct((8, 1), np.float32))
+    spec = xform.ShapeDtypeStruct(export.symbolic_shape("b, 1"), np.float32)
+    exp = export.export(xform.jit(serve))(spec)
     artifact = os.path.join(out_dir, "model.xfexp")
     with open(artifact, "wb") as f:
         f.write(exp.serialize(vjp_order=1))
@@ -109,7 +111,7 @@ def main(argv=None):
 
     # 4. serve from another process
     queries = [np.linspace(-1, 1, 8, dtype=np.float32),
-               rng.uniform(-1, 1, 8).astype(np.float32)]
+               rng.uniform(-1, 1, 5).astype(np.float32)]
     server = subprocess.Popen([sys.executable, "-c", SERVER, artifact], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True, cwd=out_dir)
     try:

@@ -19,7 +19,7 @@ def test_train_export_serve_example(tmp_path):
     out = proc.stdout
     first, last = map(float, re.search(r"loss ([\d.]+) -> ([\d.]+)", out).groups())
     assert last < first / 5, out                          # it learns
-    assert "Exported(serve: (f32[8,1]) -> (f32[8,1])" in out, out
+    assert "Exported(serve: (f32[b,1]) -> (f32[b,1])" in out, out     # any batch size
     assert out.count("dy/dx") == 2 and "equal the training process's" in out, out
     assert (tmp_path / "model.xfexp").stat().st_size > 0
     assert (tmp_path / "params.npz").stat().st_size > 0
