@@ -34,6 +34,7 @@ from . import ad_checkpoint, custom_derivatives, sharding  # noqa: F401
 from . import distributed  # noqa: F401
 from . import serialization  # noqa: F401
 from . import export  # noqa: F401
+from . import dlpack, stages  # noqa: F401
 from . import debug, experimental  # noqa: F401
 from .sharding import NamedSharding, PartitionSpec as P  # noqa: F401
 from .api import solves as _solves

@@ -110,6 +110,12 @@ class Lowered:
                  for i, v in enumerate(self._entry.closed.jaxpr.invars)]
         return tree_unflatten(self._entry.in_tree, infos)
 
+    def lower(self) -> "Lowered":
+        """Itself: ``jit(f).trace(...)`` returns this object, which also plays JAX's
+        ``Traced`` (``jaxpr``, ``args_info``, ``out_info``), so ``.trace(...).lower()``
+        works as in JAX."""
+        return self
+
     def compile(self) -> "Compiled":
         symbolic = [v.aval.str_short() for v in self._entry.closed.jaxpr.invars
                     if is_symbolic_shape(v.aval.shape)]
