@@ -134,6 +134,12 @@ def _while_jvp(primals, tangents, *, cond_jaxpr, body_jaxpr, cond_nconsts, body_
     _, b_nz, k_nz = _control.while_operands(nz, ncc, nbc)
     nk = len(k_nz)
     k_nz = _carry_nz_fixpoint(body_jaxpr, nbc, b_nz, k_nz, [], nk)
+    if not any(k_nz):
+        # no carry has a tangent (the body drops its consts' tangents: floor, compares, ...):
+        # the loop is all primal, and reads no tangent (reverse mode needs no trip bound)
+        outs = bind(_control.while_, *primals, cond_jaxpr=cond_jaxpr, body_jaxpr=body_jaxpr,
+                    cond_nconsts=ncc, body_nconsts=nbc, max_steps=max_steps)
+        return outs, [Zero(aval_of(o)) for o in outs]
     J, consts, out_nz, in_nz = jvp_sub(body_jaxpr, b_nz + k_nz, k_nz)
     nh = len(consts)
     tb, tk = sum(b_nz), sum(k_nz)
@@ -620,17 +626,27 @@ def _cond_rule(ax, args, dims, *, branches):
     idx, xs = args[0], args[1:]
     idx_d, x_dims = dims[0], list(dims[1:])
     if idx_d is not None:
-        # a batched index: run every branch and select per example
+        # a batched index: run every branch and select per example.  As JAX, each branch
+        # sees its inexact operands through select(chosen, x, stop_gradient(x)), so the
+        # examples it does not serve send no cotangent (not 0 * NaN) back to x
         n = len(branches)
-        results = []
-        for br in branches:
-            new, od = batch_subjaxpr(br, x_dims, ax)
-            results.append((eval_jaxpr(new.jaxpr, [], xs), od))
-        if n == 1:
-            return results[0]
         i32 = np.dtype(np.int32)
         idx = bind(ops.binary["min"], bind(ops.binary["max"], idx, _scalar(0, i32)),
                    _scalar(n - 1, i32))
+        idx0 = moveaxis(idx, idx_d, 0)
+        diff = [is_diff_dtype(aval_of(x).dtype) and n > 1 for x in xs]
+        xs0 = [bdim_at(x, d, 0, ax.size) if f else x for x, d, f in zip(xs, x_dims, diff)]
+        dims0 = [0 if f else d for d, f in zip(x_dims, diff)]
+        results = []
+        for i, br in enumerate(branches):
+            new, od = batch_subjaxpr(br, dims0, ax)
+            chosen = lax.eq(idx0, _scalar(i, i32))
+            ins = [lax.select(bind(ops.broadcast_in_dim, chosen, shape=aval_of(x).shape,
+                                   broadcast_dimensions=(0,)), x, lax.stop_gradient(x))
+                   if f else x for x, f in zip(xs0, diff)]
+            results.append((eval_jaxpr(new.jaxpr, [], ins), od))
+        if n == 1:
+            return results[0]
         outs, odims = [], []
         for k in range(len(results[0][0])):
             cases = [r[0][k] for r in results]

@@ -17,12 +17,16 @@ from typing import Sequence
 
 import numpy as np
 
+from primitives import custom as _custom
 from primitives import dtypes
 from primitives import fft as _fft
+from primitives.irutil import hoist_consts
 from lowering import _jaxlib
 
+from .. import passes
 from ..core import bind, where
 from ..core.pytree import tree_flatten, tree_unflatten
+from ..core.trace import find_builder, leaf_aval, trace_to_jaxpr
 from . import ops as lax
 from .associative import associative_scan
 from .parallel import ppermute
@@ -38,12 +42,54 @@ __all__ = ["scaled_dot", "cumsum", "cumprod", "cummax", "cummin", "cumlogsumexp"
 
 # --- cumulative reductions ------------------------------------------------------------------
 
+def _with_jvp(name, fun, jvp, *args):
+    """``fun(*args)`` (arrays in, one array out) as one ``custom_jvp_call`` equation whose
+    JVP is ``jvp(primals, tangents) -> (out, tangent)``: the emitter of the meta-operator
+    behind ``custom_jvp``, for the lax names JAX defines with one (they lie below api)."""
+    if find_builder() is None:
+        return fun(*args)
+    avals = [leaf_aval(x, f"{name}: argument {i}") for i, x in enumerate(args)]
+    closed, _ = trace_to_jaxpr(fun, avals, tree_flatten((args, {}))[1], context=name)
+    call, consts = hoist_consts(passes.simplify(closed))
+
+    def rule(primals, tangents):
+        out, t = jvp(primals, tangents)
+        return [out], [t]
+    return bind(_custom.custom_jvp_call, *consts, *args, call_jaxpr=call, jvp=rule,
+                num_consts=len(consts), name=name)[0]
+
+
+def _log_add_exp_value(a, b):
+    amax = lax.max(a, b)
+    if dtypes.is_complex(lax.aval(a).dtype):
+        # max + log1p(exp(a + b - 2 max)), the imaginary part wrapped into [-pi, pi]
+        out = amax + lax.log1p(lax.exp(a + b - amax * 2))
+        pi = full_like(lax.imag(out), np.pi)
+        im = lax.rem(lax.imag(out) + pi, pi * 2)
+        im = lax.select(lax.lt(im, full_like(im, 0)), im + pi * 2, im) - pi
+        return lax.complex(lax.real(out), im)
+    # max + log1p(exp(-|a - b|)); NaN, or infinities of one sign: a + b
+    delta = a - b
+    tail = lax.log1p(lax.exp(lax.neg(lax.abs(delta))))
+    return lax.select(lax.ne(delta, delta), a + b, amax + tail)
+
+
+def _log_add_exp_jvp(primals, tangents):
+    # d/da = e^(a - out), +inf read as 0 (JAX's rule, so its values at infinities too);
+    # the primal is the custom call again, so every order of derivative follows this rule
+    a, b = primals
+    ta, tb = tangents
+    out = _log_add_exp(a, b)
+
+    def finite(v):   # of a complex v, its real part is tested
+        re = lax.real(v) if dtypes.is_complex(lax.aval(v).dtype) else v
+        return lax.select(lax.eq(re, full_like(re, np.inf)), full_like(v, 0), v)
+    return out, (ta * lax.exp(finite(a) - finite(out))) + (tb * lax.exp(finite(b) - finite(out)))
+
+
 def _log_add_exp(a, b):
-    # the shift m is a constant for differentiation: the slopes exp(a - m) / s are the true
-    # ones at a tie (1/2 each), where max(a, b) + log1p(exp(-|a - b|)) has a kink
-    m = lax.stop_gradient(lax.max(a, b))
-    m = lax.select(lax.is_finite(m), m, full_like(m, 0))
-    return m + lax.log(lax.exp(a - m) + lax.exp(b - m))
+    """JAX's ``lax.logaddexp``, with its custom JVP: no kink at a tie."""
+    return _with_jvp("logaddexp", _log_add_exp_value, _log_add_exp_jvp, a, b)
 
 
 def _cumulative(name, combine, kinds):

@@ -13,7 +13,7 @@ from primitives import dtypes as _dt
 from primitives.dtypes import bool_, int32, uint8
 
 from .. import lax
-from ..core import Tracer
+from ..core import Tracer, where as _where_msg
 from ._core import (ARRAY_TYPES, asarray, astype, broadcast_shapes, canonicalize_axis,
                     promote_dtypes, _concrete)
 from ._shape import (broadcast_to, concatenate, expand_dims, moveaxis, ravel, reshape, tile,
@@ -304,15 +304,22 @@ def compress(condition, a, axis=None, *, size=None, fill_value=0, out=None):
 def choose(a, choices, out=None, mode="raise"):
     if out is not None:
         raise NotImplementedError("choose: out= is not supported; use the return value")
-    if mode == "raise":
-        raise NotImplementedError("choose: mode='raise' needs a value-dependent error, which "
-                                  "jit cannot raise; use mode='wrap' or mode='clip'")
-    if mode not in ("wrap", "clip"):
+    if mode not in ("raise", "wrap", "clip"):
         raise ValueError(f"choose: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
     a = asarray(a)
     choices = [asarray(c) for c in choices] if not isinstance(choices, ARRAY_TYPES) else \
         [choices[i] for i in builtins.range(choices.shape[0])]
     n = len(choices)
+    if mode == "raise":   # as JAX: a check of concrete values (under jit, an error)
+        if isinstance(a, Tracer) and a.val is None:
+            raise TypeError(f"choose: mode='raise' checks the values of a, which under jit "
+                            f"are abstract ({a.aval.str_short()}); use mode='wrap' or "
+                            f"mode='clip'{_where_msg()}")
+        vals = _onp.asarray(a.val if isinstance(a, Tracer) else a)
+        if ((vals < 0) | (vals >= n)).any():
+            raise ValueError(f"choose: invalid entry in choice array: a must be in [0, {n}) "
+                             f"with mode='raise'{_where_msg()}")
+        mode = "clip"     # every index is in range: clipping changes nothing
     a = remainder(a, n) if mode == "wrap" else clip(a, 0, n - 1)
     choices = promote_dtypes(*choices)
     shape = broadcast_shapes(a.shape, *[c.shape for c in choices])

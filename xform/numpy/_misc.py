@@ -11,7 +11,6 @@ import re
 import numpy as _onp
 
 from primitives import dtypes as _dt
-from primitives.dtypes import bool_
 
 from .. import lax
 from ..api import vmap
@@ -19,7 +18,7 @@ from ..core import where as _where_msg
 from ._core import (asarray, broadcast_arrays_for, broadcast_shapes, canonicalize_axis,
                     promote_dtypes, promote_dtypes_inexact, typeinfo)
 from ._shape import broadcast_arrays, broadcast_to, expand_dims
-from ._creation import ones, ones_like, zeros_like
+from ._creation import ones_like, zeros_like
 from ._ufuncs import (abs, equal, floor_divide, isfinite, isnan, less_equal, logical_and,
                       logical_or, multiply, not_equal, remainder, _to_bool)
 from ._reductions import all, any
@@ -104,16 +103,23 @@ def piecewise(x, condlist, funclist, *args, **kw):
     conds = [broadcast_to(_to_bool(asarray(c)), x.shape) for c in condlist]
     nc, nf = len(conds), len(funclist)
     if nf == nc + 1:
-        conds = [ones(x.shape, bool_)] + conds  # the default, overridden by any condition
         funclist = [funclist[-1]] + list(funclist[:-1])
-    elif nf != nc:
+    elif nf == nc:
+        funclist = [0] + list(funclist)   # the default where no condition holds
+    else:
         raise ValueError(f"piecewise: with {nc} conditions, funclist must have {nc} or "
                          f"{nc + 1} functions, got {nf}")
-    out = zeros_like(x)
-    for c, f in zip(conds, funclist):
-        val = f(x, *args, **kw) if callable(f) else f
-        out = where(c, asarray(val, x.dtype), out)
-    return out
+    index = zeros_like(x, dtype=_dt.int32)     # the last condition that holds wins
+    for i, c in enumerate(conds):
+        index = where(c, i + 1, index)
+
+    def branch(f):
+        if callable(f):
+            return lambda v: asarray(f(v, *args, **kw)).astype(x.dtype)
+        return lambda v: asarray(f, x.dtype)
+    # as JAX: a switch per element, so each function runs on scalars and only the chosen
+    # one is differentiated (under vmap, over arrays, the switch becomes a select)
+    return vectorize(lax.switch, excluded=(1,))(index, [branch(f) for f in funclist], x)
 
 
 def apply_along_axis(func1d, axis, arr, *args, **kwargs):

@@ -179,9 +179,9 @@ def polyval(p, x, *, unroll=16):
     p, x = promote_dtypes(asarray(p), x)
     x = asarray(x)
     p = _poly1d("polyval", p)
-    y = zeros_like(x)
-    for i in builtins.range(p.shape[0]):
-        y = y * x + p[i]
+    # a scan over the coefficients, as JAX: its derivatives carry zero tangents through
+    # every step (0 * inf is NaN), where a Python loop would drop them symbolically
+    y, _ = lax.scan(lambda y, c: (y * x + c, None), zeros_like(x), p, unroll=unroll)
     return y
 
 

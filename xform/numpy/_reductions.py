@@ -212,20 +212,13 @@ def _cumulative(name, window_reduce):
 
 def _cumprod_window(a, window, strides, padding):
     axes = [i for i, w in enumerate(window) if w > 1]
-    return _prod_scan(a, axes[0]) if axes else a   # an axis of length 1: nothing to scan
-
-
-def _prod_scan(a, axis):
-    """Inclusive product scan by doubling (log2(n) multiply steps)."""
-    n = a.shape[axis]
-    shift = 1
-    while shift < n:
-        shifted = lax.pad(lax.slice_in_dim(a, 0, n - shift, 1, axis),
-                          lax.convert_element_type(asarray(1), a.dtype),
-                          [(shift, 0, 0) if d == axis else (0, 0, 0) for d in range(a.ndim)])
-        a = a * shifted if a.dtype != bool_ else logical_and(a, shifted)
-        shift *= 2
-    return a
+    if not axes:        # an axis of length 1: nothing to scan
+        return a
+    if a.dtype == bool_:   # dtype=bool: lax multiplies numbers only
+        return astype(lax.cummin(astype(a, uint32), axes[0]), bool_)
+    # lax.cumprod, as JAX: its derivative is the one of JAX's pairwise scan tree (which
+    # products of inf and 0 turn NaN depends on the tree)
+    return lax.cumprod(a, axes[0])
 
 
 cumsum = _cumulative("cumsum", lax.reduce_window_sum)

@@ -19,7 +19,7 @@ from ._dtypes import _inexact
 from ._shape import broadcast_to, concatenate, expand_dims, flip, moveaxis, ravel, reshape
 from ._creation import arange, ones, zeros
 from ._ufuncs import (equal, greater_equal, isnan, less, logical_and, logical_not, logical_or,
-                      logical_xor, negative, not_equal)
+                      negative, not_equal)
 from ._reductions import any, cumsum, sum
 from ._selection import nonzero, where
 from ._indexing import take
@@ -207,10 +207,21 @@ def setdiff1d(ar1, ar2, assume_unique=False, *, size=None, fill_value=None):
 
 
 def setxor1d(ar1, ar2, assume_unique=False, *, size=None, fill_value=None):
+    """As JAX: the entries of ``unique(ar1)`` and ``unique(ar2)`` together, sorted, that
+    differ (``!=``) from both neighbours; so a NaN of each input stays in the result."""
     a, b = promote_dtypes(ravel(asarray(ar1)), ravel(asarray(ar2)))
-    s, first = _sorted_with_first(concatenate([a, b]))
-    only_one = logical_xor(isin(s, a), isin(s, b))
-    return _compact("setxor1d", s, logical_and(first, only_one), size, fill_value, "min")
+    if a.shape[0] + b.shape[0] == 0:
+        return _compact("setxor1d", concatenate([a, b]), zeros(0, bool_), size, fill_value)
+    a, b = sort(a), sort(b)
+    keep = ones(a.shape[0] + b.shape[0], bool_) if assume_unique else \
+        concatenate([_first_of_runs(a), _first_of_runs(b)])
+    # the distinct values of each input, sorted together, first; the duplicates after
+    drop, s = lax.sort((logical_not(keep), concatenate([a, b])), 0, num_keys=2)
+    differ = not_equal(s[1:], s[:-1])
+    after = logical_or(differ, drop[1:])   # the last kept entry has no kept successor
+    mask = logical_and(logical_not(drop), logical_and(concatenate([ones(1, bool_), differ]),
+                                                      concatenate([after, ones(1, bool_)])))
+    return _compact("setxor1d", s, mask, size, fill_value, "min")
 
 
 def lexsort(keys, axis=-1):

@@ -15,7 +15,7 @@ from .. import lax
 from .. import numpy as jnp
 from ..api import custom_jvp, jit, vmap
 from ..core import Tracer
-from ..special import random_gamma_grad
+from ..special._incomplete import implicit_gamma_grad
 from ._args import _sampler, _shape_of, _to_dtype
 from ._distributions import _exponential, _normal_real, _rademacher, _uniform_impl
 from ._keys import _split, _split2
@@ -82,7 +82,7 @@ def _make_gamma_sampler(log_space):
         t = tangents[1]
         out = sample(keys, alphas)
         x = jnp.exp(out) if log_space else out
-        dx = random_gamma_grad(alphas, x)
+        dx = implicit_gamma_grad(alphas, x)
         return out, t * (dx / x if log_space else dx)
     return sample
 

@@ -28,7 +28,9 @@ from ..core import where as _where_msg
 
 __all__ = ["gammainc", "gammaincc", "betainc", "igamma_grad_a", "random_gamma_grad"]
 
-_VALUE, _DERIV = "value", "derivative"
+# what _series/_cfrac return: P or Q, its derivative in a, or the derivative of a Gamma(a)
+# sample in a (the a-derivative over the x-derivative, with the common prefactor cancelled)
+_VALUE, _DERIV, _SAMPLE = "value", "derivative", "sample derivative"
 
 
 def _upcast(fn):
@@ -74,6 +76,8 @@ def _series(ax, x, a, enabled, mode):
     if mode == _VALUE:
         return (total * ax) / a
     dlog = lax.log(x) - lax.digamma(a + 1)
+    if mode == _SAMPLE:
+        return -(dtotal + total * dlog) * x / a
     return ax * (total * dlog + dtotal) / a
 
 
@@ -126,6 +130,8 @@ def _cfrac(ax, x, a, enabled, mode):
     if mode == _VALUE:
         return ans * ax
     dlog = lax.log(x) - lax.digamma(a)
+    if mode == _SAMPLE:
+        return -(dans + ans * dlog) * x
     return ax * (ans * dlog + dans)
 
 
@@ -168,19 +174,31 @@ def _igammac_value(a, x):
     return jnp.where(domain, np.nan, out)
 
 
-@jit
-@_upcast
-def _igamma_da_value(a, x):
+def _da_like(a, x, mode):
+    """``dP/da`` (``_DERIV``) or a Gamma sample's ``dx/da`` (``_SAMPLE``), as JAX computes
+    them: 0 at x = 0, NaN out of the domain (selected, so their tangents are 0)."""
     nan = jnp.isnan(a) | jnp.isnan(x)
     x0 = x == 0
     domain = (x < 0) | (a <= 0)
     use_cf = (x > 1) & (x > a)
     ax, under = _prefactor(a, x)
     on = ~(x0 | domain | under | nan)
-    out = jnp.where(use_cf, -_cfrac(ax, x, a, on & use_cf, _DERIV),
-                    _series(ax, x, a, on & ~use_cf, _DERIV))
+    out = jnp.where(use_cf, -_cfrac(ax, x, a, on & use_cf, mode),
+                    _series(ax, x, a, on & ~use_cf, mode))
     out = jnp.where(x0, 0, out)
     return jnp.where(domain | nan, np.nan, out)
+
+
+@jit
+@_upcast
+def _igamma_da_value(a, x):
+    return _da_like(a, x, _DERIV)
+
+
+@jit
+@_upcast
+def _random_gamma_grad_value(a, x):
+    return _da_like(a, x, _SAMPLE)
 
 
 def _igamma_dx(a, x):
@@ -258,10 +276,29 @@ def igamma_grad_a(a, x):
 
 def random_gamma_grad(a, x):
     """``dx/da`` for a Gamma(a) sample ``x`` held at its quantile ``P(a, x)`` (implicit
-    reparameterisation): ``-(dP/da) / (dP/dx)`` (``jax.lax.random_gamma_grad``)."""
+    reparameterisation): ``-(dP/da) / (dP/dx)`` (``jax.lax.random_gamma_grad``), computed
+    as JAX does with the prefactor ``x^a e^-x / Gamma(a)`` cancelled (so it stays finite
+    where that underflows)."""
     a, x = args("random_gamma_grad", a, x)
     real("random_gamma_grad", a)
-    return -_igamma_da(a, x) / _igamma_dx(a, x)
+    return _random_gamma_grad_value(a, x)
+
+
+@custom_jvp
+def implicit_gamma_grad(a, x):
+    """``random_gamma_grad`` for the samplers' JVP (random.gamma): the same values, and
+    derivatives of ``-(dP/da) / (dP/dx)`` through ``_igamma_da``'s rule rather than through
+    the loops, so that samples have second derivatives in reverse mode too (JAX's have
+    none); 0 where JAX's selects a constant (x = 0, NaN out of the domain)."""
+    return _random_gamma_grad_value(a, x)
+
+
+@implicit_gamma_grad.defjvp
+def _implicit_gamma_grad_jvp(primals, tangents):
+    (a, x), (ta, tx) = primals, tangents
+    _, t = _jvp(lambda a, x: -_igamma_da(a, x) / _igamma_dx(a, x), (a, x), (ta, tx))
+    held = (x <= 0) | (a <= 0) | jnp.isnan(a) | jnp.isnan(x)
+    return implicit_gamma_grad(a, x), jnp.where(held, 0, t)
 
 
 # ---- betainc ------------------------------------------------------------------------------

@@ -551,24 +551,37 @@ _reduce_chooser_jvp("reduce_max")
 _reduce_chooser_jvp("reduce_min")
 
 
+def _scalar_literal(v, dt):
+    return Literal(np.asarray(v, dt)[()], ShapedArray((), dt))
+
+
 def _reduce_prod_jvp(primals, tangents, *, axes):
-    """d prod = sum_i t_i * prod_{j != i} x_j, exact when some x_j are 0."""
+    """As JAX: the JVP of a pairwise product tree over the reduced elements (first half
+    times second half, an odd one out paired with 1 of tangent 0), so which products of 0
+    and inf turn a tangent NaN, and every higher derivative, are JAX's; O(n) work."""
     x, = primals
-    t, = tangents
-    out = bind(ops.reduce["reduce_prod"], x, axes=axes)
+    t = instantiate(tangents[0], aval_of(x))
     a = aval_of(x)
     kept = [d for d in range(a.ndim) if d not in axes]
-    perm = kept + list(axes)
-    n = int(np.prod([a.shape[d] for d in axes], dtype=np.int64))
     kshape = [a.shape[d] for d in kept]
-    xf = lax.reshape(lax.transpose(x, perm), kshape + [n])
-    tf = lax.reshape(lax.transpose(t, perm), kshape + [n])
-    k = len(kshape)
-    big = kshape + [n, n]
-    xb = bind(ops.broadcast_in_dim, xf, shape=tuple(big), broadcast_dimensions=tuple(range(k)) + (k + 1,))
-    diag = lax.eq(lax.broadcasted_iota(np.int32, big, k), lax.broadcasted_iota(np.int32, big, k + 1))
-    others = lax.reduce_prod(lax.select(diag, bcast_to(weak_const(xb, 1.0), big), xb), (k + 1,))
-    return [out], [lax.reduce_sum(M(tf, others), (k,))]
+    n = int(np.prod([a.shape[d] for d in axes], dtype=np.int64))
+    if n == 0:
+        out = bind(ops.reduce["reduce_prod"], x, axes=axes)
+        return [out], [Zero(aval_of(out))]
+    perm = list(axes) + kept
+    x = lax.reshape(lax.transpose(x, perm), [n] + kshape)
+    t = lax.reshape(lax.transpose(t, perm), [n] + kshape)
+    one, zero = _scalar_literal(1, a.dtype), _scalar_literal(0, a.dtype)
+    while n > 1:
+        n1 = (n + 1) // 2
+        x1, x2 = lax.slice_in_dim(x, 0, n1), lax.slice_in_dim(x, n1, n)
+        t1, t2 = lax.slice_in_dim(t, 0, n1), lax.slice_in_dim(t, n1, n)
+        if n - n1 != n1:
+            cfg = [(0, 1, 0)] + [(0, 0, 0)] * len(kshape)
+            x2, t2 = lax.pad(x2, one, cfg), lax.pad(t2, zero, cfg)
+        x, t = lax.mul(x1, x2), lax.add(lax.mul(t1, x2), lax.mul(x1, t2))
+        n = n1
+    return [lax.reshape(x, kshape)], [lax.reshape(t, kshape)]
 
 
 JVP[ops.reduce["reduce_prod"]] = _reduce_prod_jvp
@@ -596,16 +609,21 @@ def _reduce_window_chooser_jvp(name):
             init = (dtypes.iinfo(a.dtype).min if name == "reduce_window_max"
                     else dtypes.iinfo(a.dtype).max)
         cfg = [(lo, hi, bd - 1) for (lo, hi), bd in zip(padding, base_dilation)]
-        xp = lax.pad(x, Literal(np.asarray(init, a.dtype)[()], ShapedArray((), a.dtype)), cfg)
-        tp = lax.pad(t, Literal(np.zeros((), a.dtype)[()], ShapedArray((), a.dtype)), cfg)
-        res = None
-        # window offsets, last first, so the first matching offset wins
-        for off in reversed(list(itertools.product(*[range(w) for w in window_dimensions]))):
+        x_init = _scalar_literal(init, a.dtype)
+        xp = lax.pad(x, x_init, cfg)
+        tp = lax.pad(t, _scalar_literal(0, a.dtype), cfg)
+        # as JAX (XLA's reduce_window of (value, tangent) pairs): walk each window in
+        # row-major order from (init, 0), keeping the pair so far while it is >= (max) or
+        # <= (min) the next; so ties take the first, and a NaN gives way to what follows
+        keep = lax.ge if name == "reduce_window_max" else lax.le
+        key, res = lax.broadcast_in_dim(x_init, oshape, ()), zeros_like_aval(aval_of(out))
+        for off in itertools.product(*[range(w) for w in window_dimensions]):
             start = [o * wd for o, wd in zip(off, window_dilation)]
             limit = [s + (n - 1) * st + 1 for s, n, st in zip(start, oshape, window_strides)]
             v = lax.slice(xp, start, limit, window_strides)
             tv = lax.slice(tp, start, limit, window_strides)
-            res = tv if res is None else lax.select(lax.eq(v, out), tv, res)
+            which = keep(key, v)
+            key, res = lax.select(which, key, v), lax.select(which, res, tv)
         return [out], [res]
     JVP[prim] = rule
 

@@ -148,6 +148,40 @@ def test_grad_unbounded_while_loop_says_pass_max_steps():
         xform.grad(_bounded)(np.array([1.0, 2.0], np.float32), None)
 
 
+def test_unbounded_while_loop_whose_carry_drops_the_tangent_differentiates():
+    """A loop that reads a differentiated value only through floor/compares (a random
+    sampler's rejection loop, random.binomial) carries no tangent: reverse mode needs no
+    trip bound, and the derivative is 0 as JAX's."""
+    def f(L, np_, p):
+        def body(c):
+            i, k = c
+            return i + 1, k + np_.floor(p * 3.0 + i)
+        return L.while_loop(lambda c: c[1] < 20.0, body, (0, np.float32(0.0)))[1] + p
+    for p in (np.float32(0.7), np.float32(2.5)):
+        close(xform.grad(lambda p: f(xl, xnp, p))(p), jax.grad(lambda p: f(jax.lax, jnp, p))(p))
+        close(xform.jvp(lambda p: f(xl, xnp, p), (p,), (np.float32(2.0),)),
+              jax.jvp(lambda p: f(jax.lax, jnp, p), (p,), (np.float32(2.0),)))
+
+
+def test_vmapped_switch_sends_no_cotangent_through_branches_not_taken():
+    """vmap of a switch with a batched index runs every branch; as JAX, each branch sees
+    select(taken, x, stop_gradient(x)), so a branch's NaN slope at the examples it does
+    not serve (v * v at -inf, log at 0) does not reach the gradient as 0 * NaN."""
+    x = np.array([-np.inf, np.nan, 2.0, -1.0, 0.0], np.float32)
+    w = np.float32(1.5)
+
+    def f(L, np_, x, w):
+        idx = np_.where(x < 0, 0, np_.where(x > 0, 1, 2))
+        branches = [lambda v, w: -v * w, lambda v, w: v * v * w, lambda v, w: np_.log(v) * w]
+        return L.switch(idx, branches, x, w)
+    vf = lambda L, np_: lambda x, w: (jax.vmap if L is jax.lax else xform.vmap)(  # noqa: E731
+        lambda x: f(L, np_, x, w))(x).sum()
+    got = xform.grad(vf(xl, xnp), (0, 1))(x, w)
+    want = jax.grad(vf(jax.lax, jnp), (0, 1))(x, w)
+    for g, h in zip(got, want):
+        np.testing.assert_array_equal(np.asarray(g), np.asarray(h))
+
+
 def _scan_models(np_, L):
     """Scans whose weight cotangents are sums of outer products per step."""
     def rnn(w, u, h0, xs):            # h: [B, D], batched matmuls, xs as per-step inputs

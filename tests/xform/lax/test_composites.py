@@ -210,3 +210,27 @@ def test_numpy_ops_take_jax_arrays():
     import xform.numpy as xnp
     _close(xnp.ones(2, np.float32) - jnp.ones(2, np.float32), np.zeros(2, np.float32))
     _close(xform.jit(lambda u, v: u * v)(xnp.ones(2), jnp.full(2, 3.0)), np.full(2, 3.0, np.float32))
+
+
+def test_random_gamma_grad_out_of_its_domain_as_jax():
+    """The full oracle sweep: JAX computes dx/da with the prefactor x^a e^-x / Gamma(a)
+    cancelled (0 at x = 0, finite where the prefactor underflows, NaN out of the domain by a
+    select, whose tangent is 0); the ratio of the two partial derivatives was NaN there."""
+    pts = [(1.0, 0.0), (2.0, 0.0), (1e-30, 1e30), (1e30, 1e-30), (0.0, 1.0), (-1.0, 1.0),
+           (1.0, -1.0), (np.nan, 1.0), (1.0, np.nan), (0.5, 0.3), (2.0, 5.0), (3.0, 0.5)]
+    a = np.array([p[0] for p in pts], np.float32)
+    x = np.array([p[1] for p in pts], np.float32)
+    ta, tx = np.linspace(0.5, 1.5, len(pts), dtype=np.float32), np.full(len(pts), 0.7, np.float32)
+    np.testing.assert_allclose(xl.random_gamma_grad(a, x), jl.random_gamma_grad(a, x),
+                               rtol=1e-5, atol=0)
+    got = xform.jvp(xl.random_gamma_grad, (a, x), (ta, tx))[1]
+    want = jax.jvp(jl.random_gamma_grad, (a, x), (ta, tx))[1]
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=0)
+
+
+def test_cumlogsumexp_of_complex_values_and_tangents_as_jax():
+    # its combine is JAX's logaddexp with that function's own JVP, complex branch included
+    x = np.array([1 + 1j, 2 - 0.5j, -1 + 3j, 0.5 + 0j], np.complex64)
+    t = np.array([0.5 + 1j, -1 + 0.2j, 2 + 0j, 1j], np.complex64)
+    _close(xform.jit(xl.cumlogsumexp)(x), jl.cumlogsumexp(x))
+    _close(xform.jvp(xl.cumlogsumexp, (x,), (t,)), jax.jvp(jl.cumlogsumexp, (x,), (t,)))

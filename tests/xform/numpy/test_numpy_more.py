@@ -388,3 +388,27 @@ def test_trapezoid_as_jax_with_nonfinite_samples_and_spacing_arrays():
     r = RNG.standard_normal((3, 4)).astype(np.float32)
     assert_same(xnp.trapezoid(r, dx=np.array([1.0, 2.0, 0.5], np.float32)[:, None]),
                 jnp.trapezoid(r, dx=np.array([1.0, 2.0, 0.5], np.float32)[:, None]))
+
+
+@pytest.mark.parametrize("a,b", [([0.0, -0.0, 0.0], [np.inf, 1.0, np.nan]),
+                                 ([np.inf, 1.0, np.nan], [1.5, -0.5, np.nan]),
+                                 ([1.0, 2.0, 2.0, 3.0], [3.0, 4.0, 4.0, np.nan, np.nan]),
+                                 ([1.0, 1.0], [1.0]), ([], [])])
+def test_setxor1d_keeps_nans_and_pads_as_jax(a, b):
+    """As JAX: the entries of unique(a) and unique(b), sorted together, that differ from both
+    neighbours, so a NaN of each input stays (NaN != NaN); the padding is then NaN too."""
+    a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+    for kw in ({}, dict(size=6), dict(size=6, assume_unique=True), dict(size=2)):
+        assert_same(xnp.setxor1d(a, b, **kw), jnp.setxor1d(a, b, **kw), f"{a} {b} {kw}")
+
+
+def test_choose_mode_raise_checks_concrete_indices_as_jax():
+    choices = [np.arange(4.0, dtype=np.float32) * k for k in (1, -2, 3)]
+    i = np.array([0, 1, 2, 1], np.int32)
+    assert_same(xnp.choose(i, choices), jnp.choose(i, choices))
+    got = xform.grad(lambda c: xnp.choose(i, [c] + choices[1:]).sum())(choices[0])
+    assert_same(got, jax.grad(lambda c: jnp.choose(i, [c] + choices[1:]).sum())(choices[0]))
+    with pytest.raises(ValueError, match="invalid entry"):
+        xnp.choose(np.array([0, 3], np.int32), choices)
+    with pytest.raises(TypeError, match="mode='wrap'"):
+        xform.jit(lambda i: xnp.choose(i, choices))(i)

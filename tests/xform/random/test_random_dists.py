@@ -188,3 +188,19 @@ def test_orthogonal_and_multinomial_give_jax_samples():
         assert got.dtype == want.dtype
     with pytest.raises(TypeError, match="random.orthogonal: n must be a concrete int"):
         xform.jit(lambda n: xr.orthogonal(k, n))(3)
+
+
+def test_binomial_and_multinomial_differentiate_to_zero_as_jax():
+    """Their rejection loops read n and p only through floor and compares, so no loop
+    carries a tangent: reverse mode needs no trip bound, and the derivative is 0 (JAX's)."""
+    k, kj = xr.PRNGKey(3), jr.PRNGKey(3)
+    n, p = np.float32(30.0), np.array([0.2, 0.3, 0.5], np.float32)
+    for f, g in [(lambda n, p: xr.binomial(k, n, p[0], (4,)).sum(),
+                  lambda n, p: jr.binomial(kj, n, p[0], (4,)).sum()),
+                 (lambda n, p: xr.multinomial(k, n, p).sum(),
+                  lambda n, p: jr.multinomial(kj, n, p).sum())]:
+        got = xform.grad(f, (0, 1))(n, p)
+        want = jax.grad(g, (0, 1))(n, p)
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)
+            assert a.dtype == b.dtype

@@ -170,3 +170,47 @@ def test_pinv_derivative_at_repeated_singular_values_as_jax():
         got = xform.grad(lambda m: (xform.numpy.linalg.pinv(m) ** 2).sum())(a)
         want = jax.grad(lambda m: (jnp_.linalg.pinv(m) ** 2).sum())(a)
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+_NONFINITE = np.array([[np.inf, 1.0, -np.inf, 0.0], [np.nan, 2.0, 1.0, -1.0],
+                       [0.5, -0.5, 2.0, np.inf]], F)
+_ZEROS = np.array([[0.0, -0.0, 0.0, 2.0], [-0.0, 3.0, 0.0, -0.0], [1.0, 0.0, -0.0, 0.0]], F)
+_TAN = (np.arange(12, dtype=F).reshape(3, 4) % 5 + 1) / 7
+
+
+# name -> function of the library m on a 3x4 array
+_AT_NONFINITE = {
+    "prod": lambda m: lambda a: m.numpy.prod(a, axis=1),
+    "prod of all": lambda m: m.numpy.prod,
+    "nanprod": lambda m: lambda a: m.numpy.nanprod(a, axis=0),
+    "cumprod": lambda m: lambda a: m.numpy.cumprod(a, axis=1),
+    "nancumprod": lambda m: m.numpy.nancumprod,
+    "lax.cumlogsumexp": lambda m: lambda a: m.lax.cumlogsumexp(a, 0),
+    "lax.cumlogsumexp reverse": lambda m: lambda a: m.lax.cumlogsumexp(a, 1, reverse=True),
+    "reduce_window max": lambda m: lambda a: m.lax.reduce_window(
+        a, -np.inf, m.lax.max, (2, 2), (1, 1), "VALID"),
+    "reduce_window min": lambda m: lambda a: m.lax.reduce_window(
+        a, np.inf, m.lax.min, (2, 3), (1, 1), "SAME"),
+    "polyval": lambda m: lambda a: m.numpy.polyval(a[0], a[1:]),
+    "piecewise": lambda m: lambda a: m.numpy.piecewise(
+        a, [a < 0, a >= 0], [lambda v: -v, lambda v: v * v]),
+}
+
+
+@pytest.mark.parametrize("x", [_NONFINITE, _ZEROS], ids=["nonfinite", "zeros"])
+@pytest.mark.parametrize("name", list(_AT_NONFINITE))
+def test_derivatives_at_nan_inf_and_zero_as_jax(name, x):
+    """The full oracle sweep: which products of 0 and inf turn a derivative NaN is fixed by
+    JAX's formulation (a pairwise product tree for prod, the associative scan for cumprod
+    and cumlogsumexp with logaddexp's own JVP, a running >= for a window's max, a scan
+    for polyval, a switch per element for piecewise); every order follows it."""
+    f, g = _AT_NONFINITE[name](xform), _AT_NONFINITE[name](jax)
+    w = lambda y: np.asarray((np.arange(y.size) % 3 + 1) / 4, F).reshape(y.shape)  # noqa: E731
+    assert_same(xform.jvp(f, (x,), (_TAN,)), jax.jvp(g, (x,), (_TAN,)), f"{name} jvp")
+    out, pull = xform.vjp(f, x)
+    assert_same(pull(w(out)), jax.vjp(g, x)[1](w(out)), f"{name} vjp")
+
+    def hvp(m, fn):
+        inner = m.grad(lambda a: (fn(a) * w(out)).sum())
+        return m.grad(lambda a: (inner(a) * _TAN).sum())
+    assert_same(hvp(xform, f)(x), hvp(jax, g)(x), f"{name} grad of grad")
